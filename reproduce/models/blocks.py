@@ -1,0 +1,139 @@
+"""The building blocks of GoogLeNet (Szegedy et al., 2014, Sections 4-5).
+
+Every convolution is followed by a ReLU, as the paper states. With ``batch_norm=True`` a BatchNorm2d sits between the
+convolution and its ReLU and the convolution loses its bias (the Inception-v2 recipe, and torchvision's layout).
+Attribute names follow torchvision's ``models/googlenet.py`` so that its state_dicts load unchanged.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+#: How the "5x5" branch of an inception module is built.
+#: ``"5x5"``: the paper's single 5x5 convolution (Figure 2b).
+#: ``"2x3x3"``: two stacked 3x3 convolutions, the Inception-v2 factorization (Szegedy et al., 2015, Section 3.1); the
+#: first 3x3 already has the branch's output width, as in BN-Inception and torchvision's Inception-v3.
+#: ``"3x3"``: one 3x3 convolution, torchvision's known deviation (pytorch/vision#906), kept so its weights load.
+BRANCH5X5_CHOICES = ("5x5", "2x3x3", "3x3")
+
+
+class ConvBlock(nn.Module):
+    """Convolution -> (BatchNorm) -> ReLU."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, padding: int = 0,
+                 batch_norm: bool = False):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
+                              bias=not batch_norm)
+        # torchvision's BasicConv2d uses eps=0.001 (the TF-slim value); we keep it so ported weights agree.
+        self.bn = nn.BatchNorm2d(out_channels, eps=0.001) if batch_norm else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)
+        if self.bn is not None:
+            x = self.bn(x)
+        return F.relu(x, inplace=True)
+
+
+def _large_branch(reduce: int, out: int, branch5x5: str, batch_norm: bool) -> list[nn.Module]:
+    if branch5x5 == "5x5":
+        return [ConvBlock(reduce, out, 5, padding=2, batch_norm=batch_norm)]
+    if branch5x5 == "2x3x3":
+        return [ConvBlock(reduce, out, 3, padding=1, batch_norm=batch_norm),
+                ConvBlock(out, out, 3, padding=1, batch_norm=batch_norm)]
+    if branch5x5 == "3x3":
+        return [ConvBlock(reduce, out, 3, padding=1, batch_norm=batch_norm)]
+    raise ValueError(f"branch5x5={branch5x5!r} is not one of {BRANCH5X5_CHOICES}")
+
+
+class InceptionModule(nn.Module):
+    """The inception module with dimension reductions (Figure 2b).
+
+    The arguments are the filter-count columns of Table 1, in the table's order. Four parallel branches see the same
+    input and their outputs are concatenated along the channels:
+    ``branch1`` 1x1; ``branch2`` 1x1 reduce -> 3x3; ``branch3`` 1x1 reduce -> 5x5; ``branch4`` 3x3/1 max pool -> 1x1
+    projection.
+    """
+
+    def __init__(self, in_channels: int, ch1x1: int, ch3x3red: int, ch3x3: int, ch5x5red: int, ch5x5: int,
+                 pool_proj: int, *, batch_norm: bool = False, branch5x5: str = "5x5"):
+        super().__init__()
+        self.in_channels = in_channels
+        self.filters = {"#1x1": ch1x1, "#3x3 reduce": ch3x3red, "#3x3": ch3x3,
+                        "#5x5 reduce": ch5x5red, "#5x5": ch5x5, "pool proj": pool_proj}
+        self.out_channels = ch1x1 + ch3x3 + ch5x5 + pool_proj
+        self.branch1 = ConvBlock(in_channels, ch1x1, 1, batch_norm=batch_norm)
+        self.branch2 = nn.Sequential(ConvBlock(in_channels, ch3x3red, 1, batch_norm=batch_norm),
+                                     ConvBlock(ch3x3red, ch3x3, 3, padding=1, batch_norm=batch_norm))
+        self.branch3 = nn.Sequential(ConvBlock(in_channels, ch5x5red, 1, batch_norm=batch_norm),
+                                     *_large_branch(ch5x5red, ch5x5, branch5x5, batch_norm))
+        self.branch4 = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1, ceil_mode=True),
+                                     ConvBlock(in_channels, pool_proj, 1, batch_norm=batch_norm))
+
+    def branches(self) -> list[nn.Module]:
+        return [self.branch1, self.branch2, self.branch3, self.branch4]
+
+    @property
+    def depth(self) -> int:
+        """Layers with parameters on the longest path through the module (Table 1's depth column)."""
+        return max(sum(isinstance(m, nn.Conv2d) for m in branch.modules()) for branch in self.branches())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([branch(x) for branch in self.branches()], dim=1)
+
+
+class NaiveInceptionModule(nn.Module):
+    """The naive inception module of Figure 2a: 1x1, 3x3 and 5x5 convolutions and a 3x3 max pool, side by side.
+
+    There are no 1x1 reductions, so the 3x3 and 5x5 convolutions run on all input channels, and the pooling branch
+    passes every input channel through: the output is wider than the input (``in_channels + ch1x1 + ch3x3 + ch5x5``).
+    Used only for the cost comparison of Section 4.
+    """
+
+    def __init__(self, in_channels: int, ch1x1: int, ch3x3: int, ch5x5: int):
+        super().__init__()
+        self.in_channels = in_channels
+        self.out_channels = in_channels + ch1x1 + ch3x3 + ch5x5
+        self.branch1 = ConvBlock(in_channels, ch1x1, 1)
+        self.branch2 = ConvBlock(in_channels, ch3x3, 3, padding=1)
+        self.branch3 = ConvBlock(in_channels, ch5x5, 5, padding=2)
+        self.branch4 = nn.MaxPool2d(3, stride=1, padding=1, ceil_mode=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], dim=1)
+
+
+#: How an auxiliary head pools its input. ``"paper"``: average pool 5x5 stride 3 (Section 5), which turns the 14x14
+#: maps of a 224 px input into 4x4; on other map sizes the pooled map is then brought to 4x4 by adaptive average
+#: pooling (a no-op at 224 px), and maps smaller than 5x5 are pooled adaptively only. ``"adaptive"``: adaptive
+#: average pooling to 4x4 always (torchvision).
+AUX_POOL_CHOICES = ("paper", "adaptive")
+
+
+class AuxiliaryHead(nn.Module):
+    """The auxiliary classifier of Section 5, attached to inception 4a and 4d during training.
+
+    average pool 5x5/3 -> 1x1 conv (128) + ReLU -> FC (1024) + ReLU -> dropout (70%) -> linear (classes).
+    """
+
+    def __init__(self, in_channels: int, num_classes: int, *, conv_channels: int = 128, hidden: int = 1024,
+                 dropout: float = 0.7, batch_norm: bool = False, pool: str = "paper"):
+        super().__init__()
+        if pool not in AUX_POOL_CHOICES:
+            raise ValueError(f"aux_pool={pool!r} is not one of {AUX_POOL_CHOICES}")
+        self.pool = pool
+        self.conv = ConvBlock(in_channels, conv_channels, 1, batch_norm=batch_norm)
+        self.fc1 = nn.Linear(conv_channels * 4 * 4, hidden)
+        self.fc2 = nn.Linear(hidden, num_classes)
+        self.dropout = nn.Dropout(p=dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pool == "paper" and min(x.shape[-2:]) >= 5:
+            x = F.avg_pool2d(x, kernel_size=5, stride=3)
+        if x.shape[-2:] != (4, 4):
+            x = F.adaptive_avg_pool2d(x, 4)
+        x = self.conv(x).flatten(1)
+        x = F.relu(self.fc1(x), inplace=True)
+        return self.fc2(self.dropout(x))
