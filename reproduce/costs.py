@@ -30,8 +30,9 @@ class Profile:
     outputs: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
-def count_params(*modules: nn.Module) -> int:
-    return sum(p.numel() for m in modules for p in m.parameters())
+def count_params(*modules: nn.Module, biases: bool = True) -> int:
+    return sum(p.numel() for m in modules for name, p in m.named_parameters()
+               if biases or not name.endswith("bias"))
 
 
 def profile(module: nn.Module, input_shape: tuple[int, ...]) -> Profile:
@@ -180,7 +181,7 @@ def naive_vs_reduced(model: GoogLeNet | None = None, input_size: int = 224, **op
             "params (2b)": count_params(module), "params (2a)": count_params(naive),
             "ops (2b)": prof.macs[name], "ops (2a)": profile(naive, (n, c, h, w)).macs[""],
             "output channels (2b)": module.out_channels, "output channels (2a)": naive.out_channels,
-            "stacked 2a input channels": stacked_channels,
+            "stacked 2a input channels": stacked_channels, "stacked 2a output channels": stacked.out_channels,
             "stacked 2a ops": profile(stacked, (n, stacked_channels, h, w)).macs[""],
         })
         stacked_channels = stacked.out_channels
@@ -203,3 +204,47 @@ def separable_conv1(depth_multiplier: int = 8, input_size: int = 224) -> dict[st
     layer = nn.Sequential(nn.Conv2d(3, 3 * depth_multiplier, 7, stride=2, padding=3, groups=3, bias=False),
                           nn.Conv2d(3 * depth_multiplier, 64, 1, bias=False))
     return {"params": count_params(layer), "ops": profile(layer, (1, 3, input_size, input_size)).macs[""]}
+
+
+def layer_shapes(model: GoogLeNet | None = None, input_size: int = 224, depth: int = 1, **options) -> pd.DataFrame:
+    """The tensor shapes through the network in forward order (eval mode), with each layer's parameters and
+    multiply-adds; ``depth=2`` also lists the branches of the inception modules."""
+    model = googlenet(**options) if model is None else model
+    prof = profile(model, (1, 3, input_size, input_size))
+    rows = []
+    for name, shape in prof.outputs.items():  # hooks fire in forward order
+        if not name or name.count(".") >= depth:
+            continue
+        module = model.get_submodule(name)
+        if isinstance(module, nn.Identity):
+            continue
+        rows.append({"layer": name, "module": type(module).__name__,
+                     "output (C x H x W)": " x ".join(map(str, shape[1:])),
+                     "params": count_params(module), "ops": prof.macs.get(name, 0)})
+    return pd.DataFrame(rows).set_index("layer")
+
+
+def table1_audit() -> dict[str, float | int | str]:
+    """Where the paper's Table 1 agrees and disagrees with its own filter counts, in numbers (the paper's network,
+    224 px). Explained in the Architecture chapter."""
+    table = table1()
+    model = googlenet()
+    separable = separable_conv1(depth_multiplier=8)
+    modules = [key for key in table.index if key.startswith("inception")]
+    params = table.loc[modules, "params diff %"]
+    return {
+        "ops_within_percent": float(table.loc[["conv2", *modules], "ops diff %"].drop(index="inception5a").abs().max()),
+        "ops_5a": int(table.loc["inception5a", "ops"]),
+        "ops_5a_diff_percent": float(table.loc["inception5a", "ops diff %"]),
+        "params_diff_min_percent": float(params.min()),
+        "params_diff_max_percent": float(params.max()),
+        "params_diff_worst": str(params.abs().idxmax()).removeprefix("inception"),
+        "bias_share_max_percent": 100 * max(1 - count_params(m, biases=False) / count_params(m)
+                                            for m in model.inception_modules().values()),
+        "conv1_params": int(table.loc["conv1", "params"]),
+        "conv1_ops": int(table.loc["conv1", "ops"]),
+        "separable_conv1_params": separable["params"],
+        "separable_conv1_ops": separable["ops"],
+        "total_ops": int(table.loc["total", "ops"]),
+        "total_ops_separable_conv1": int(table.loc["total", "ops"] - table.loc["conv1", "ops"] + separable["ops"]),
+    }

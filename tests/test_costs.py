@@ -110,7 +110,25 @@ def test_naive_modules_cost_more_and_stack_wider():
     assert first["output channels (2a)"] == 192 + 64 + 128 + 32
     stacked = table["stacked 2a input channels"]
     assert (stacked.diff().dropna() > 0).all()
+    assert (table["stacked 2a output channels"].iloc[:-1].values == stacked.iloc[1:].values).all()
     assert table["stacked 2a ops"].sum() > 10 * table["ops (2b)"].sum()
     reduced = googlenet().inception3a
     assert isinstance(reduced, InceptionModule) and first["params (2b)"] == sum(p.numel() for p in reduced.parameters())
     assert math.isclose(first["ops ratio 2a/2b"], first["ops (2a)"] / first["ops (2b)"])
+
+
+def test_count_params_without_biases():
+    conv = nn.Conv2d(4, 8, 3)
+    assert costs.count_params(conv) == 4 * 8 * 9 + 8
+    assert costs.count_params(conv, biases=False) == 4 * 8 * 9
+
+
+def test_table1_audit():
+    audit = costs.table1_audit()
+    assert audit["ops_within_percent"] < 1.0
+    assert audit["ops_5a"] == 51_079_168 and audit["ops_5a_diff_percent"] < -5
+    assert audit["params_diff_worst"] == "4c" and audit["params_diff_max_percent"] > 10
+    assert audit["bias_share_max_percent"] < 0.3
+    assert audit["separable_conv1_params"] == 3 * 8 * 49 + 24 * 64
+    assert abs(audit["total_ops_separable_conv1"] - 1.5e9) / 1.5e9 < 0.005
+    assert audit["conv1_ops"] == 118_013_952

@@ -1,0 +1,55 @@
+"""Figures for the book (matplotlib + seaborn), one function each, so notebooks stay thin."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+
+def use_book_style() -> None:
+    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
+
+
+def costs_per_row(table: pd.DataFrame) -> plt.Figure:
+    """Parameters and multiply-adds of each row of Table 1 with parameters: the model's against the paper's."""
+    rows = table.drop(index="total")
+    rows = rows[rows["params"] > 0]
+    labels = (rows["type"].str.replace("inception ", "").str.replace("convolution", "conv") + " "
+              + rows["patch size/stride"]).str.strip()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), sharey=True)
+    for ax, column, title in ((axes[0], "params", "parameters"), (axes[1], "ops", "multiply-adds")):
+        data = pd.DataFrame({"row": labels.tolist() * 2,
+                             "value": list(rows[column].astype(float)) + list(rows[f"{column} (paper)"].astype(float)),
+                             "source": ["this model"] * len(rows) + ["Table 1 as printed"] * len(rows)})
+        sns.barplot(data=data, y="row", x="value", hue="source", ax=ax, orient="h", errorbar=None, legend=ax is axes[0])
+        ax.set(xscale="log", xlabel=f"{title} (log scale)", ylabel="", title=title)
+    sns.move_legend(axes[0], "lower center", bbox_to_anchor=(1.0, -0.32), ncol=2, title=None, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def naive_vs_reduced(table: pd.DataFrame) -> plt.Figure:
+    """Multiply-adds of each module with reductions (Figure 2b), naive on the same input (2a), and naive stacked."""
+    columns = {"ops (2b)": "with 1x1 reductions (2b)", "ops (2a)": "naive, same input (2a)",
+               "stacked 2a ops": "naive, stacked on naive (2a)"}
+    data = table[list(columns)].rename(columns=columns).reset_index().melt(
+        id_vars="module", var_name="module kind", value_name="multiply-adds")
+    fig, ax = plt.subplots(figsize=(10, 4))
+    sns.barplot(data=data, x="module", y="multiply-adds", hue="module kind", ax=ax, errorbar=None)
+    ax.set(yscale="log", ylabel="multiply-adds (log scale)", xlabel="inception module")
+    ax.legend(title=None)
+    fig.tight_layout()
+    return fig
+
+
+def activation_scales(scales: dict[str, dict[str, float]]) -> plt.Figure:
+    """Standard deviation of each layer's output at initialization, one line per scheme."""
+    fig, ax = plt.subplots(figsize=(10, 4))
+    for scheme, per_layer in scales.items():
+        ax.plot(list(per_layer), list(per_layer.values()), marker="o", label=scheme)
+    ax.set(yscale="log", ylabel="output standard deviation (log scale)", xlabel="")
+    ax.tick_params(axis="x", rotation=60)
+    ax.legend(title="initialization")
+    fig.tight_layout()
+    return fig
