@@ -74,6 +74,7 @@ POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d)
 
 
 def _patch(module: nn.Module, input_shape: tuple[int, ...] | None) -> str:
+    """Table 1's "patch size/stride" of a convolution or pooling layer (global pooling: the map it pools)."""
     if isinstance(module, ConvBlock):
         return f"{module.conv.kernel_size[0]}x{module.conv.kernel_size[1]}/{module.conv.stride[0]}"
     if isinstance(module, nn.MaxPool2d):
@@ -120,13 +121,12 @@ def table1(model: GoogLeNet | None = None, input_size: int = 224, **options) -> 
         ops = sum(prof.macs.get(n, 0) for n in names)
         pool = next((m for m in modules if isinstance(m, POOLS)), None)
         conv = [m for m in modules if isinstance(m, ConvBlock)]
-        patch_module = conv[-1] if conv else pool
+        patch = _patch(conv[-1], None) if conv else _patch(pool, prof.inputs[names[0]]) if pool else ""
+        filters = _filters(modules)
         rows.append({
-            "row": row.key, "type": row.type,
-            "patch size/stride": _patch(patch_module, prof.inputs.get(names[-1] if names else "")) if patch_module
-            else "",
+            "row": row.key, "type": row.type, "patch size/stride": patch,
             "output size": _size(shape), "depth": _depth(modules),
-            **{c: _filters(modules).get(c, pd.NA) for c in FILTER_COLUMNS},
+            **{c: filters.get(c, pd.NA) for c in FILTER_COLUMNS},
             "params": params, "params (paper)": row.params, "params diff %": _diff(params, row.params),
             "ops": ops, "ops (paper)": row.ops, "ops diff %": _diff(ops, row.ops),
         })

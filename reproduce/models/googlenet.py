@@ -46,10 +46,6 @@ class GoogLeNet(nn.Module):
             raise ValueError(f"stem={stem!r} is not one of {STEM_CHOICES}")
         if not width > 0:
             raise ValueError(f"width must be positive, got {width!r}")
-        self.options = dict(num_classes=num_classes, aux_heads=aux_heads, batch_norm=batch_norm,
-                            branch5x5=branch5x5, width=width, stem=stem, dropout=dropout, aux_dropout=aux_dropout,
-                            aux_pool=aux_pool, last_pool_kernel=last_pool_kernel, transform_input=transform_input,
-                            init=init)
         self.transform_input = transform_input
 
         def w(channels: int) -> int:  # the width multiplier
