@@ -154,6 +154,7 @@ def test_num_classes():
 @pytest.mark.parametrize("options, message", [
     (dict(branch5x5="7x7"), "2x3x3"), (dict(stem="tiny"), "small"), (dict(width=0), "positive"),
     (dict(num_classes=0), "positive"), (dict(init="xavier"), "caffe"), (dict(aux_pool="max"), "adaptive"),
+    (dict(aux_pool="max", aux_heads=False), "adaptive"),
 ])
 def test_bad_options_are_rejected_by_name(options, message):
     with pytest.raises(ValueError, match=message):

@@ -14,7 +14,7 @@ from typing import NamedTuple, Optional
 import torch
 from torch import nn
 
-from .blocks import BRANCH5X5_CHOICES, AuxiliaryHead, ConvBlock, InceptionModule
+from .blocks import AUX_POOL_CHOICES, BRANCH5X5_CHOICES, AuxiliaryHead, ConvBlock, InceptionModule
 from .init import init_weights
 
 #: ``"imagenet"``: the stem of Figure 3 (conv 7x7/2, max pool 3x3/2, LRN, conv 1x1, conv 3x3, LRN, max pool 3x3/2),
@@ -44,6 +44,8 @@ class GoogLeNet(nn.Module):
             raise ValueError(f"branch5x5={branch5x5!r} is not one of {BRANCH5X5_CHOICES}")
         if stem not in STEM_CHOICES:
             raise ValueError(f"stem={stem!r} is not one of {STEM_CHOICES}")
+        if aux_pool not in AUX_POOL_CHOICES:
+            raise ValueError(f"aux_pool={aux_pool!r} is not one of {AUX_POOL_CHOICES}")
         if not width > 0:
             raise ValueError(f"width must be positive, got {width!r}")
         self.transform_input = transform_input
@@ -89,7 +91,7 @@ class GoogLeNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)                                    # avg pool 7x7/1   1x1x1024
         self.dropout = nn.Dropout(dropout)                                        # dropout (40%)    1x1x1024
         self.fc = nn.Linear(channels, num_classes)                                # linear           1x1x1000
-        # softmax: applied by the loss in training and by the evaluator at test time.
+        # softmax: applied by the loss in training and to the logits at test time.
         # ---- Section 5: auxiliary classifiers on 4a and 4d, used in training only ----
         aux = dict(conv_channels=w(128), hidden=w(1024), dropout=aux_dropout, batch_norm=bn, pool=aux_pool)
         self.aux1 = AuxiliaryHead(self.inception4a.out_channels, num_classes, **aux) if aux_heads else None
