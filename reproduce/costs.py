@@ -227,8 +227,8 @@ def layer_shapes(model: GoogLeNet | None = None, input_size: int = 224, depth: i
 def table1_audit() -> dict[str, float | int | str]:
     """Where the paper's Table 1 agrees and disagrees with its own filter counts, in numbers (the paper's network,
     224 px). Explained in the Architecture chapter."""
-    table = table1()
     model = googlenet()
+    table = table1(model)
     separable = separable_conv1(depth_multiplier=8)
     modules = [key for key in table.index if key.startswith("inception")]
     params = table.loc[modules, "params diff %"]

@@ -6,11 +6,10 @@ import pandas as pd
 
 
 def human(n: float) -> str:
-    """1234 -> '1.2K', 1_582_671_872 -> '1.58G' (the paper's style of K and M)."""
+    """1234 -> '1.23K', 1_582_671_872 -> '1.58G' (three significant digits, the paper's K and M)."""
     for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
         if abs(n) >= scale:
-            value = n / scale
-            return f"{value:.3g}{unit}"
+            return f"{n / scale:.3g}{unit}"
     return f"{n:g}"
 
 

@@ -1,0 +1,42 @@
+"""The book's table formatting and figures show what the tables hold."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pandas as pd  # noqa: E402
+
+from reproduce import figures, naive_vs_reduced, report, table1  # noqa: E402
+
+
+def test_human_uses_three_significant_digits_and_k_m_g():
+    assert [report.human(n) for n in (950, 1234, 34_019_328, 1_582_671_872)] == ["950", "1.23K", "34M", "1.58G"]
+
+
+def test_style_table1_highlights_only_differences_beyond_tolerance():
+    table = table1()
+    html = report.style_table1(table).to_html()
+    highlighted_rule = html.split("background-color: #f8d0c8")[0].rsplit("}", 1)[-1]  # "#T_x_row0_col12, ... {"
+    beyond = (table[["params diff %", "ops diff %"]].abs() > 1.0).sum().sum()
+    assert highlighted_rule.count("#T_") == beyond > 0
+    assert "+250.8%" in html and "118M" in html and "9.47K" in html
+
+
+def test_style_counts_formats_integers_with_separators():
+    html = report.style_counts(pd.DataFrame({"params": [6998552], "ratio": [2.3699]})).to_html()
+    assert "6,998,552" in html and "2.37" in html
+
+
+def bars(ax):
+    return sum(len(container) for container in ax.containers)
+
+
+def test_figures_draw_one_bar_per_row_and_source():
+    table = table1()
+    fig = figures.costs_per_row(table)
+    rows_with_params = int((table.drop(index="total")["params"] > 0).sum())
+    assert [bars(ax) for ax in fig.axes] == [2 * rows_with_params] * 2
+    naive = naive_vs_reduced()
+    assert bars(figures.naive_vs_reduced(naive).axes[0]) == 3 * len(naive)
+    lines = figures.activation_scales({"a": {"x": 1.0, "y": 0.5}, "b": {"x": 2.0, "y": 1.0}}).axes[0].lines
+    assert [list(line.get_ydata()) for line in lines] == [[1.0, 0.5], [2.0, 1.0]]
