@@ -1,0 +1,49 @@
+"""Checkpoints that survive interruption: written atomically, read back with ``weights_only=True``.
+
+A checkpoint is a dict of tensors, numbers, strings, lists and dicts only, which is what ``torch.load`` accepts with
+``weights_only=True`` (it refuses to unpickle arbitrary objects, so loading a checkpoint cannot run code).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+CHECKPOINT = "checkpoint.pt"
+
+
+def _replace_atomically(path: Path, write) -> None:
+    """Write to a temporary file beside ``path``, flush it to disk, then rename it over ``path``: a reader (or a run
+    resumed after a crash) sees the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        write(f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def save(state: dict[str, Any], path: str | os.PathLike) -> None:
+    _replace_atomically(Path(path), lambda f: torch.save(state, f))
+
+
+def save_json(data: Any, path: str | os.PathLike) -> None:
+    _replace_atomically(Path(path), lambda f: f.write(json.dumps(data, indent=1).encode()))
+
+
+def save_csv(rows: list[dict[str, Any]], path: str | os.PathLike) -> None:
+    import pandas as pd
+
+    _replace_atomically(Path(path), lambda f: f.write(pd.DataFrame(rows).to_csv(index=False).encode()))
+
+
+def load(path: str | os.PathLike) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    return torch.load(path, map_location="cpu", weights_only=True)

@@ -1,0 +1,115 @@
+"""What a training run is: every choice of Section 6 of the paper, and of what it leaves open, in one dataclass.
+
+A ``TrainConfig`` holds only plain values (numbers, strings, booleans, tuples), so it is written into every checkpoint
+and results file and read back with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from ..data import DATASETS
+from ..models.blocks import BRANCH5X5_CHOICES
+from ..models.googlenet import STEM_CHOICES
+from ..models.init import INIT_CHOICES
+
+DEVICES = ("auto", "cpu", "cuda")
+POLYAK_CHOICES = ("ema", "none")
+
+
+@dataclass
+class TrainConfig:
+    # ---- data ----
+    dataset: str = "shapes"  # see reproduce.data.DATASETS
+    data_root: Optional[str] = None  # folder of a real data set (CIFAR, ImageFolder); unused by "shapes"
+    download: bool = False  # let torchvision download CIFAR (needs internet)
+    image_size: int = 64  # the model's input side, in pixels
+    shapes_size: int = 64  # "shapes": side of the generated images, before cropping and resizing
+    train_images: Optional[int] = None  # "shapes": size of the train split (None: the default)
+    eval_images: Optional[int] = None  # "shapes": size of the val split
+    data_seed: int = 0  # "shapes": which images are generated (independent of ``seed``)
+    # ---- the paper's augmentation (Section 6), each part switchable ----
+    crop: bool = True  # patches of crop_min_scale..100% of the area, aspect ratio in [3/4, 4/3]
+    crop_min_scale: float = 0.08
+    photometric: bool = True  # Howard's brightness, contrast and colour distortions
+    random_interpolation: bool = True  # bilinear, area, nearest or bicubic, with equal probability
+    flip: bool = True
+    # ---- the model (reproduce.googlenet options) ----
+    stem: str = "imagenet"
+    width: float = 1.0
+    batch_norm: bool = False
+    branch5x5: str = "5x5"
+    aux_heads: bool = True
+    dropout: float = 0.4
+    aux_dropout: float = 0.7
+    init: str = "kaiming"
+    # ---- the recipe ----
+    epochs: int = 10
+    batch_size: int = 128  # global: split over the processes of a distributed run
+    lr: float = 0.05
+    momentum: float = 0.9  # Section 6
+    weight_decay: float = 2e-4  # not in the paper; Caffe's reference solver
+    lr_gamma: float = 0.96  # Section 6: "decreasing the learning rate by 4% every 8 epochs"
+    lr_step_epochs: float = 8.0  # fractional values compress the schedule (see reproduce.training.schedule)
+    aux_weight: float = 0.3  # Section 5: auxiliary losses "added to the total loss with a discount weight" of 0.3
+    label_smoothing: float = 0.0  # Inception-v3; 0 in the paper
+    grad_clip: Optional[float] = None  # max gradient norm; None: no clipping (the paper's)
+    polyak: str = "ema"  # Polyak averaging of the weights for the model used at inference
+    polyak_epochs: float = 1.0  # time constant of the average, in epochs
+    seed: int = 0
+    steps_per_epoch: Optional[int] = None  # cap on the steps of an epoch (quick runs and tests)
+    # ---- execution ----
+    device: str = "auto"  # "auto": CUDA when present, else the CPU
+    amp: Optional[bool] = None  # bf16 autocast; None: on CUDA only (bf16 is slow on AVX2 CPUs)
+    channels_last: Optional[bool] = None  # None: on (measured faster on both the CPU and CUDA)
+    compile: bool = False  # torch.compile the model
+    num_workers: int = 0  # DataLoader worker processes
+    progress: bool = True  # progress bars
+    extra: dict[str, Any] = field(default_factory=dict)  # free-form notes kept with the run
+
+    def __post_init__(self):
+        choices = {"dataset": DATASETS, "stem": STEM_CHOICES, "branch5x5": BRANCH5X5_CHOICES, "init": INIT_CHOICES,
+                   "device": DEVICES, "polyak": POLYAK_CHOICES}
+        for name, valid in choices.items():
+            if getattr(self, name) not in valid:
+                raise ValueError(f"{name}={getattr(self, name)!r} is not one of {tuple(valid)}")
+        positive = ("image_size", "shapes_size", "epochs", "batch_size", "lr", "lr_step_epochs", "width",
+                    "polyak_epochs")
+        for name in positive:
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
+        for name in ("dropout", "aux_dropout", "label_smoothing", "momentum"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
+        if not 0 < self.crop_min_scale <= 1:
+            raise ValueError(f"crop_min_scale must be in (0, 1], got {self.crop_min_scale!r}")
+        if not 0 < self.lr_gamma <= 1:
+            raise ValueError(f"lr_gamma must be in (0, 1], got {self.lr_gamma!r}")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ValueError(f"grad_clip must be positive or None, got {self.grad_clip!r}")
+        if self.weight_decay < 0 or self.aux_weight < 0 or self.num_workers < 0:
+            raise ValueError("weight_decay, aux_weight and num_workers must not be negative")
+        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
+            raise ValueError(f"steps_per_epoch must be positive or None, got {self.steps_per_epoch!r}")
+        if self.dataset in ("cifar10", "cifar100", "imagefolder") and not self.data_root:
+            raise ValueError(f"dataset={self.dataset!r} needs data_root, the folder that holds it")
+
+    def model_options(self) -> dict[str, Any]:
+        return dict(stem=self.stem, width=self.width, batch_norm=self.batch_norm, branch5x5=self.branch5x5,
+                    aux_heads=self.aux_heads, dropout=self.dropout, aux_dropout=self.aux_dropout, init=self.init)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown TrainConfig fields {sorted(unknown)}; valid: {sorted(known)}")
+        return cls(**values)
+
+    def replace(self, **changes) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,54 @@
+"""Several processes, one model: ``torchrun`` + DistributedDataParallel.
+
+``torchrun --nproc_per_node=N -m reproduce train ...`` starts N processes and tells each its ``RANK``,
+``WORLD_SIZE`` and ``LOCAL_RANK`` through the environment (and ``--nnodes``/``--rdzv-endpoint`` span several
+machines). Each process trains on its share of every global batch; DDP averages the gradients, so N processes with
+batch B/N take the same steps as one process with batch B. The backend is NCCL on CUDA and gloo on the CPU.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class Processes:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+
+def start(device_type: str) -> Processes:
+    """Join the process group that ``torchrun`` describes in the environment, or run alone."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size == 1:
+        return Processes()
+    processes = Processes(int(os.environ["RANK"]), world_size, int(os.environ.get("LOCAL_RANK", "0")))
+    if not dist.is_initialized():
+        if device_type == "cuda":
+            torch.cuda.set_device(processes.local_rank)
+        dist.init_process_group(backend="nccl" if device_type == "cuda" else "gloo")
+    return processes
+
+
+def stop(processes: Processes) -> None:
+    if processes.distributed and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def sum_over_processes(tensor: torch.Tensor, processes: Processes) -> torch.Tensor:
+    if processes.distributed:
+        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+    return tensor

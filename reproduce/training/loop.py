@@ -1,0 +1,314 @@
+"""Training as Section 6 of the paper describes it, resumable and distributed.
+
+One function, :func:`train`, runs a :class:`~reproduce.training.config.TrainConfig`:
+
+- the loss is the main classifier's cross-entropy plus 0.3 times each auxiliary classifier's (Section 5);
+- SGD with momentum 0.9, the learning rate decreased by 4% every 8 epochs (:mod:`.schedule`);
+- Polyak averaging of the weights (an exponential moving average, ``torch.optim.swa_utils.AveragedModel``) gives the
+  model used at inference; both it and the raw weights are evaluated after every epoch;
+- a checkpoint is written atomically after every epoch; ``resume=True`` continues from it, and because every random
+  draw of an epoch (sample order, augmentation, dropout) is seeded from ``(seed, epoch, rank)``, a resumed run ends
+  with exactly the weights of an uninterrupted one on the CPU;
+- a non-finite loss stops the run with :class:`NonFiniteLossError` and leaves the last good checkpoint in place;
+- under ``torchrun`` it runs DistributedDataParallel over the processes (:mod:`.distributed`);
+- on CUDA it uses bf16 autocast and channels_last, and optionally ``torch.compile``; on the CPU it stays fp32.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
+from tqdm import tqdm
+
+from .. import data
+from ..metrics import topk_correct
+from ..models import GoogLeNet, GoogLeNetOutputs, googlenet
+from . import checkpoint, distributed
+from .config import TrainConfig
+from .schedule import paper_schedule
+
+LOG_EVERY = 10  # steps between loss records (and non-finite checks)
+#: Options that may change when a run is resumed; any other difference is refused.
+RESUMABLE_CHANGES = {"epochs", "device", "num_workers", "progress", "compile", "extra"}
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite; the run stopped and the last checkpoint is the last good one."""
+
+
+@dataclass
+class TrainResult:
+    config: TrainConfig
+    model: GoogLeNet  # the raw weights after the last step
+    averaged: Optional[GoogLeNet]  # the Polyak-averaged weights (None when polyak="none")
+    history: list[dict[str, Any]] = field(default_factory=list)  # one row per epoch
+    steps: list[dict[str, Any]] = field(default_factory=list)  # losses every LOG_EVERY steps
+    out_dir: Optional[Path] = None
+
+    def best_model(self) -> GoogLeNet:
+        """The model used at inference: the Polyak average when there is one."""
+        return self.averaged if self.averaged is not None else self.model
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device='cuda' was asked for, but torch sees no CUDA device; use device='auto' or 'cpu'")
+    return torch.device(name)
+
+
+def googlenet_loss(outputs: torch.Tensor | GoogLeNetOutputs, targets: torch.Tensor, *, aux_weight: float = 0.3,
+                   label_smoothing: float = 0.0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The total loss of Section 5 (main + ``aux_weight`` x each auxiliary loss) and its parts."""
+    def ce(logits):
+        return F.cross_entropy(logits.float(), targets, label_smoothing=label_smoothing)
+
+    if isinstance(outputs, GoogLeNetOutputs):
+        parts = {"main": ce(outputs.logits), "aux1": ce(outputs.aux1), "aux2": ce(outputs.aux2)}
+        return parts["main"] + aux_weight * (parts["aux1"] + parts["aux2"]), parts
+    parts = {"main": ce(outputs)}
+    return parts["main"], parts
+
+
+def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
+    """The seed of everything random in one epoch of one process."""
+    return (seed * 1_000_003 + epoch * 7_919 + rank * 104_729) % (2 ** 63)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, *, amp: bool = False,
+             channels_last: bool = False, processes: distributed.Processes = distributed.Processes()) -> dict:
+    """Loss, top-1 and top-5 accuracy of ``model`` (eval mode) over ``loader``, summed over all processes."""
+    model.eval()
+    totals = torch.zeros(4, dtype=torch.float64, device=device)  # loss sum, top-1 hits, top-5 hits, count
+    for images, targets in loader:
+        images, targets = _to_device(images, targets, device, channels_last)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            logits = model(images)
+        hits = topk_correct(logits.float(), targets)
+        totals += torch.stack([F.cross_entropy(logits.float(), targets, reduction="sum").double(),
+                               hits[1].sum().double(), hits[5].sum().double(),
+                               torch.tensor(len(targets), dtype=torch.float64, device=device)])
+    loss, top1, top5, count = distributed.sum_over_processes(totals, processes).tolist()
+    count = max(count, 1)
+    return {"loss": loss / count, "top1": top1 / count, "top5": top5 / count}
+
+
+def _to_device(images, targets, device, channels_last):
+    images = images.to(device, non_blocking=True)
+    if channels_last:
+        images = images.contiguous(memory_format=torch.channels_last)
+    return images, targets.to(device, non_blocking=True)
+
+
+def _loaders(config: TrainConfig, processes: distributed.Processes, device: torch.device,
+             train_set: Dataset, eval_set: Dataset):
+    local_batch = config.batch_size // processes.world_size
+    if local_batch * processes.world_size != config.batch_size:
+        raise ValueError(f"batch_size={config.batch_size} does not split evenly over {processes.world_size} "
+                         f"processes")
+    if len(train_set) < config.batch_size:
+        raise ValueError(f"the train split has {len(train_set)} images, fewer than one batch of {config.batch_size}")
+    # One sampler for one process too, so that a run's sample order does not depend on how many processes run it.
+    sampler = DistributedSampler(train_set, num_replicas=processes.world_size, rank=processes.rank, shuffle=True,
+                                 seed=config.seed, drop_last=True)
+    common = dict(num_workers=config.num_workers, pin_memory=device.type == "cuda",
+                  persistent_workers=False)
+    train_loader = DataLoader(train_set, batch_size=local_batch, sampler=sampler, drop_last=True,
+                              generator=torch.Generator(), **common)
+    shard = Subset(eval_set, range(processes.rank, len(eval_set), processes.world_size))
+    eval_loader = DataLoader(shard, batch_size=max(local_batch, 64), shuffle=False, **common)
+    return train_loader, eval_loader
+
+
+def _check_resumable(saved: dict[str, Any], config: TrainConfig) -> None:
+    changed = {k for k, v in config.to_dict().items() if saved.get(k) != v} - RESUMABLE_CHANGES
+    if changed:
+        details = ", ".join(f"{k}: {saved.get(k)!r} -> {getattr(config, k)!r}" for k in sorted(changed))
+        raise ValueError(f"cannot resume: the checkpoint was trained with other options ({details}); only "
+                         f"{sorted(RESUMABLE_CHANGES)} may change")
+
+
+def build_model(config: TrainConfig, num_classes: int) -> GoogLeNet:
+    torch.manual_seed(config.seed)  # the same initialization in every process
+    return googlenet(num_classes, **config.model_options())
+
+
+def train(config: TrainConfig, out_dir: str | Path | None = None, *, resume: bool = False,
+          datasets: tuple[Dataset, Dataset] | None = None) -> TrainResult:
+    """Train GoogLeNet as ``config`` says. With ``out_dir``, a checkpoint and the metrics history (CSV and JSON) are
+    written there after every epoch; ``resume=True`` continues the run found there (if any). ``datasets`` replaces
+    the (train, eval) data sets that ``config`` names."""
+    device = resolve_device(config.device)
+    amp = device.type == "cuda" if config.amp is None else config.amp
+    channels_last = True if config.channels_last is None else config.channels_last
+    processes = distributed.start(device.type)
+    if device.type == "cuda":
+        device = torch.device("cuda", processes.local_rank)
+        torch.backends.cudnn.benchmark = True
+    try:
+        return _train(config, Path(out_dir) if out_dir is not None else None, resume, datasets, device, amp,
+                      channels_last, processes)
+    finally:
+        distributed.stop(processes)
+
+
+def _train(config, out_dir, resume, datasets, device, amp, channels_last, processes) -> TrainResult:
+    path = out_dir / checkpoint.CHECKPOINT if out_dir is not None else None
+    state = None
+    if path is not None and path.exists():
+        if not resume:
+            raise FileExistsError(f"{out_dir} already holds a run ({path.name}); pass resume=True (--resume) to "
+                                  f"continue it, or choose another folder")
+        state = checkpoint.load(path)
+        _check_resumable(state["config"], config)
+
+    if datasets is None:
+        datasets = data.datasets(
+            config.dataset, root=config.data_root, image_size=config.image_size, download=config.download,
+            shapes_size=config.shapes_size, train_images=config.train_images, eval_images=config.eval_images,
+            data_seed=config.data_seed, crop=config.crop, crop_scale=(config.crop_min_scale, 1.0),
+            photometric=config.photometric, random_interpolation=config.random_interpolation, flip=config.flip)
+    train_set, eval_set = datasets
+    num_classes = len(train_set.classes)
+    train_loader, eval_loader = _loaders(config, processes, device, train_set, eval_set)
+    steps_per_epoch = len(train_loader) if config.steps_per_epoch is None else min(config.steps_per_epoch,
+                                                                                      len(train_loader))
+
+    model = build_model(config, num_classes).to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    decay = 1 - 1 / (config.polyak_epochs * steps_per_epoch)
+    averaged = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+                if config.polyak == "ema" else None)
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                                weight_decay=config.weight_decay)
+    scheduler = paper_schedule(optimizer, steps_per_epoch, gamma=config.lr_gamma, step_epochs=config.lr_step_epochs)
+    history: list[dict[str, Any]] = []
+    steps: list[dict[str, Any]] = []
+    start_epoch = 1
+    if state is not None:
+        model.load_state_dict(state["model"])
+        if averaged is not None:
+            averaged.load_state_dict(state["averaged"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        history, steps, start_epoch = state["history"], state["steps"], state["epoch"] + 1
+
+    net: nn.Module = model
+    if processes.distributed:
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    if config.compile:
+        net = torch.compile(net)
+
+    def save_run(epoch: int) -> None:
+        if path is None or not processes.is_main:
+            return
+        checkpoint.save({"model": model.state_dict(),
+                         "averaged": averaged.state_dict() if averaged is not None else None,
+                         "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                         "epoch": epoch, "config": config.to_dict(), "num_classes": num_classes,
+                         "classes": list(train_set.classes), "history": history, "steps": steps}, path)
+        checkpoint.save_csv(history, out_dir / "history.csv")
+        checkpoint.save_json({"config": config.to_dict(), "history": history}, out_dir / "history.json")
+        checkpoint.save_csv(steps, out_dir / "steps.csv")
+
+    for epoch in range(start_epoch, config.epochs + 1):
+        seed = epoch_seed(config.seed, epoch, processes.rank)
+        torch.manual_seed(seed)  # augmentation in this process, dropout
+        train_loader.generator.manual_seed(seed)  # the worker processes' seeds
+        train_loader.sampler.set_epoch(epoch)  # the sample order, the same in every process
+        lr = optimizer.param_groups[0]["lr"]
+        started = time.perf_counter()
+        net.train()
+        sums: dict[str, torch.Tensor] = {}
+        window: dict[str, torch.Tensor] = {}
+        hits = torch.zeros((), device=device)
+        bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch}/{config.epochs}", leave=False, mininterval=1.0,
+                   disable=not (config.progress and processes.is_main))
+        for step, (images, targets) in enumerate(train_loader, start=1):
+            if step > steps_per_epoch:
+                break
+            images, targets = _to_device(images, targets, device, channels_last)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                outputs = net(images)
+            loss, parts = googlenet_loss(outputs, targets, aux_weight=config.aux_weight,
+                                         label_smoothing=config.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            if averaged is not None:
+                averaged.update_parameters(model)
+            logits = outputs.logits if isinstance(outputs, GoogLeNetOutputs) else outputs
+            hits += (logits.argmax(1) == targets).sum()
+            for name, value in {"total": loss, **parts}.items():
+                sums[name] = sums.get(name, 0) + value.detach()
+                window[name] = window.get(name, 0) + value.detach()
+            if step % LOG_EVERY == 0 or step == steps_per_epoch:
+                count = (step - 1) % LOG_EVERY + 1
+                record = {k: v.item() / count for k, v in window.items()}
+                if not all(map(math.isfinite, record.values())):
+                    last = f"epoch {epoch - 1}'s checkpoint in {out_dir}" if path is not None and epoch > 1 else \
+                        "no checkpoint (nothing was saved)"
+                    raise NonFiniteLossError(
+                        f"the training loss became non-finite ({record}) in epoch {epoch} within steps "
+                        f"{step - count + 1}-{step}; the run stopped and kept {last}. Lower the learning rate "
+                        f"(lr={config.lr}), set grad_clip, or check the data for NaNs.")
+                steps.append({"epoch": epoch, "step": (epoch - 1) * steps_per_epoch + step,
+                              "lr": optimizer.param_groups[0]["lr"], **{f"loss_{k}": v for k, v in record.items()}})
+                window = {}
+                bar.set_postfix(loss=f"{record['total']:.3f}")
+            bar.update()
+        bar.close()
+        seen = torch.tensor(float(steps_per_epoch * config.batch_size), device=device)
+        train_hits = distributed.sum_over_processes(hits.float(), processes) / seen
+        seconds = time.perf_counter() - started
+        row: dict[str, Any] = {"epoch": epoch, "lr": lr, "steps": epoch * steps_per_epoch,
+                               **{f"train_loss_{k}": v.item() / steps_per_epoch for k, v in sums.items()},
+                               "train_top1": train_hits.item(), "train_seconds": seconds,
+                               "images_per_second": steps_per_epoch * config.batch_size / seconds}
+        evaluated = {"": model, "polyak_": averaged.module if averaged is not None else None}
+        for prefix, candidate in evaluated.items():
+            if candidate is not None:
+                metrics = evaluate(candidate, eval_loader, device, amp=amp, channels_last=channels_last,
+                                   processes=processes)
+                row.update({f"{prefix}val_{k}": v for k, v in metrics.items()})
+        history.append(row)
+        save_run(epoch)
+        if config.progress and processes.is_main:
+            polyak = f", Polyak {row['polyak_val_top1']:.1%}" if averaged is not None else ""
+            tqdm.write(f"epoch {epoch}/{config.epochs}: loss {row['train_loss_total']:.3f}, val top-1 "
+                       f"{row['val_top1']:.1%}{polyak} ({seconds:.0f} s, {row['images_per_second']:.0f} images/s)")
+
+    return TrainResult(config, model, averaged.module if averaged is not None else None, history, steps, out_dir)
+
+
+def load_trained(path: str | Path, *, which: str = "polyak") -> tuple[GoogLeNet, dict[str, Any]]:
+    """The model saved in a run's checkpoint (``which``: ``"polyak"``, the averaged weights the paper evaluates, or
+    ``"raw"``), in eval mode on the CPU, and the checkpoint's other contents."""
+    path = Path(path)
+    state = checkpoint.load(path / checkpoint.CHECKPOINT if path.is_dir() else path)
+    config = TrainConfig.from_dict(state["config"])
+    model = googlenet(state["num_classes"], **config.model_options())
+    if which == "polyak" and state["averaged"] is not None:
+        weights = {k.removeprefix("module."): v for k, v in state["averaged"].items() if k != "n_averaged"}
+    elif which in ("polyak", "raw"):
+        weights = state["model"]
+    else:
+        raise ValueError(f"which={which!r} is not one of ('polyak', 'raw')")
+    model.load_state_dict(weights)
+    return model.eval(), state

@@ -1,0 +1,73 @@
+"""The embedded data set: deterministic, any resolution, objects at scales 4x apart, balanced, and not solvable
+linearly."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from reproduce.baselines import linear_classifier_accuracy
+from reproduce.data.synthetic import CLASSES, EmbeddedShapes, generate, render
+
+
+def test_the_same_seed_gives_the_same_images_and_other_seeds_or_splits_do_not():
+    a, la = generate(300, 32, seed=3)
+    b, lb = generate(300, 32, seed=3)
+    assert torch.equal(a, b) and torch.equal(la, lb)
+    assert not torch.equal(a, generate(300, 32, seed=4)[0])
+    assert not torch.equal(a, generate(300, 32, seed=3, split="val")[0])
+
+
+def test_the_first_images_of_a_split_do_not_depend_on_how_many_follow():
+    few, few_labels = generate(100, 24)
+    many, many_labels = generate(600, 24)
+    assert torch.equal(few, many[:100]) and torch.equal(few_labels, many_labels[:100])
+
+
+def test_the_same_scene_is_drawn_at_any_resolution():
+    clean = dict(noise=0.0)
+    small = generate(64, 32, seed=1, **clean)[0].float()
+    large = generate(64, 128, seed=1, **clean)[0].float()
+    other = generate(64, 32, seed=2, **clean)[0].float()
+    shrunk = F.avg_pool2d(large, 4)  # area-average the 128 px images down to 32 px
+    assert (shrunk - small).abs().mean() < 6  # grey levels out of 255: anti-aliasing differences only
+    assert (other - small).abs().mean() > 40
+
+
+def test_objects_appear_at_scales_at_least_4x_apart():
+    labels = torch.zeros(400, dtype=torch.long)  # disks on a flat background, no clutter or noise
+    images = render(labels, 96, torch.Generator().manual_seed(0), clutter=0, noise=0.0, texture=False)
+    background = images[:, :, :1, :1]
+    area = ((images.int() - background.int()).abs().amax(1) > 8).float().sum((1, 2))
+    radius = (area / torch.pi).sqrt()
+    assert radius.max() / radius.min() > 3.5  # log-uniform over 0.09-0.38: the extremes are rarely drawn
+    assert radius.quantile(0.95) / radius.quantile(0.05) > 2.5
+
+
+def test_classes_are_balanced_and_labels_valid():
+    images, labels = generate(512, 16)
+    assert images.shape == (512, 3, 16, 16) and images.dtype == torch.uint8
+    counts = torch.bincount(labels, minlength=len(CLASSES))
+    assert counts.max() - counts.min() <= 2  # each block of 256 holds 25 or 26 of every class
+    assert len(CLASSES) >= 10
+
+
+def test_dataset_applies_its_transform_and_has_classes():
+    data = EmbeddedShapes("test", image_size=20, num_images=30, transform=lambda x: x.float() / 255)
+    image, label = data[0]
+    assert len(data) == 30 and image.dtype == torch.float32 and image.shape == (3, 20, 20)
+    assert data.classes[label] in CLASSES
+
+
+@pytest.mark.parametrize("kwargs, match", [(dict(split="dev"), "split"), (dict(image_size=4), "image_size"),
+                                           (dict(num_images=-1), "num_images")])
+def test_bad_arguments_are_rejected_by_name(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        generate(**{"num_images": 4, **kwargs})
+
+
+def test_a_linear_classifier_on_raw_pixels_stays_far_from_solving_it():
+    train_x, train_y = generate(2000, 32)
+    test_x, test_y = generate(1000, 32, split="test")
+    result = linear_classifier_accuracy(train_x, train_y, test_x, test_y, iterations=50)
+    assert result["train_top1"] > result["test_top1"]  # it fits the train split ...
+    assert result["test_top1"] < 0.3  # ... and does not generalize (chance is 0.1)

@@ -1,0 +1,190 @@
+"""The training recipe of Section 6: the loss, the schedule, Polyak averaging, repeatable seeds, checkpoints that
+survive interruption, a non-finite loss stopping the run, and distributed runs equal to single-process ones."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+
+from reproduce import data
+from reproduce.models import GoogLeNetOutputs
+from reproduce.training.loop import build_model
+from reproduce.training import (NonFiniteLossError, TrainConfig, compressed_step_epochs, googlenet_loss,
+                                load_trained, paper_schedule, train)
+
+#: A run small enough for a test: 64 images of 32 px, 4 steps an epoch, a quarter-width network.
+TINY = dict(dataset="shapes", shapes_size=32, image_size=32, train_images=64, eval_images=32, width=0.125,
+            batch_size=16, epochs=3, lr=0.02, progress=False)
+
+
+def tiny(**changes) -> TrainConfig:
+    return TrainConfig(**{**TINY, **changes})
+
+
+def test_total_loss_is_main_plus_0_3_times_each_auxiliary_loss():
+    targets = torch.tensor([0, 2, 1])
+    outputs = GoogLeNetOutputs(torch.randn(3, 4), torch.randn(3, 4), torch.randn(3, 4))
+    total, parts = googlenet_loss(outputs, targets)
+    expected = sum(w * F.cross_entropy(o, targets) for w, o in zip((1, 0.3, 0.3), outputs))
+    assert torch.allclose(total, expected) and set(parts) == {"main", "aux1", "aux2"}
+    smoothed, _ = googlenet_loss(outputs.logits, targets, label_smoothing=0.1)
+    assert torch.allclose(smoothed, F.cross_entropy(outputs.logits, targets, label_smoothing=0.1))
+
+
+def test_learning_rate_drops_4_percent_every_8_epochs_and_compresses():
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    scheduler = paper_schedule(optimizer, steps_per_epoch=10)
+    lrs = []
+    for _ in range(170):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert lrs[79] == 1.0 and math.isclose(lrs[80], 0.96) and math.isclose(lrs[160], 0.96 ** 2)
+    assert compressed_step_epochs(10, 250) == pytest.approx(0.32)
+
+
+@pytest.mark.parametrize("change, name", [(dict(dataset="mnist"), "dataset"), (dict(stem="tiny"), "stem"),
+                                          (dict(polyak="swa"), "polyak"), (dict(lr=0), "lr"),
+                                          (dict(dropout=1.5), "dropout"), (dict(dataset="cifar10"), "data_root")])
+def test_bad_options_are_rejected_by_name(change, name):
+    with pytest.raises(ValueError, match=name):
+        tiny(**change)
+
+
+def test_the_same_seed_gives_the_same_metrics_and_another_seed_does_not():
+    first, second = train(tiny(epochs=2)), train(tiny(epochs=2))
+    assert first.history[-1]["val_loss"] == second.history[-1]["val_loss"]
+    assert all(torch.equal(a, b) for a, b in zip(first.model.state_dict().values(),
+                                                 second.model.state_dict().values()))
+    assert train(tiny(epochs=2, seed=1)).history[-1]["val_loss"] != first.history[-1]["val_loss"]
+
+
+class InterruptAfter(torch.utils.data.Dataset):
+    """The train split, which raises KeyboardInterrupt (a user's Ctrl-C) at its n-th item."""
+
+    def __init__(self, dataset, n):
+        self.dataset, self.n, self.calls, self.classes = dataset, n, 0, dataset.classes
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        self.calls += 1
+        if self.calls == self.n:
+            raise KeyboardInterrupt
+        return self.dataset[index]
+
+
+def tiny_datasets(config):
+    return data.datasets(config.dataset, image_size=config.image_size, shapes_size=config.shapes_size,
+                         train_images=config.train_images, eval_images=config.eval_images)
+
+
+def test_a_resumed_run_ends_with_exactly_the_weights_of_an_uninterrupted_one(tmp_path):
+    config = tiny()
+    whole = train(config, tmp_path / "whole", datasets=tiny_datasets(config))
+    train_set, eval_set = tiny_datasets(config)
+    with pytest.raises(KeyboardInterrupt):  # in the middle of epoch 3
+        train(config, tmp_path / "cut", datasets=(InterruptAfter(train_set, 64 * 2 + 20), eval_set))
+    saved = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)
+    assert saved["epoch"] == 2
+    resumed = train(config, tmp_path / "cut", resume=True, datasets=tiny_datasets(config))
+    for name, value in whole.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[name]), name
+    for name, value in whole.averaged.state_dict().items():
+        assert torch.equal(value, resumed.averaged.state_dict()[name]), name
+    def metrics(history):  # everything but wall time
+        return [{k: v for k, v in row.items() if k not in ("train_seconds", "images_per_second")} for row in history]
+
+    assert metrics(resumed.history) == metrics(whole.history)
+
+
+def test_run_writes_history_and_checkpoint_and_loads_both_weights(tmp_path):
+    result = train(tiny(), tmp_path)
+    csv = pd.read_csv(tmp_path / "history.csv")
+    assert list(csv["epoch"]) == [1, 2, 3]
+    assert {"train_loss_main", "train_loss_aux1", "train_loss_aux2", "val_top1", "val_top5",
+            "polyak_val_top1"} <= set(csv.columns)
+    assert json.loads((tmp_path / "history.json").read_text())["config"]["width"] == 0.125
+    assert len(pd.read_csv(tmp_path / "steps.csv")) == 3  # one record per 10 steps or end of epoch
+    polyak, state = load_trained(tmp_path)
+    raw, _ = load_trained(tmp_path, which="raw")
+    assert state["epoch"] == 3 and state["classes"][0] == "disk"
+    for name, value in result.model.state_dict().items():
+        assert torch.equal(value, raw.state_dict()[name])
+    assert not torch.equal(polyak.fc.weight, raw.fc.weight)  # the average lags the raw weights
+    assert torch.equal(polyak.fc.weight, result.averaged.fc.weight)
+
+
+def test_a_run_is_never_overwritten_and_only_resumed_with_the_same_options(tmp_path):
+    train(tiny(epochs=1), tmp_path)
+    with pytest.raises(FileExistsError, match="resume"):
+        train(tiny(epochs=1), tmp_path)
+    with pytest.raises(ValueError, match="lr"):
+        train(tiny(epochs=2, lr=0.5), tmp_path, resume=True)
+    assert len(train(tiny(epochs=2), tmp_path, resume=True).history) == 2
+
+
+class NaNAfter(InterruptAfter):
+    def __getitem__(self, index):
+        self.calls += 1
+        image, label = self.dataset[index]
+        return (image * float("nan") if self.calls > self.n else image), label
+
+
+def test_a_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
+    config = tiny()
+    train_set, eval_set = tiny_datasets(config)
+    with pytest.raises(NonFiniteLossError, match="epoch 2.*epoch 1's checkpoint"):
+        train(config, tmp_path, datasets=(NaNAfter(train_set, 64 + 8), eval_set))
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    assert saved["epoch"] == 1
+    assert all(torch.isfinite(v).all() for v in saved["model"].values() if v.is_floating_point())
+
+
+def run_cli(args, nproc=None, timeout=300):
+    command = [sys.executable, "-m", "reproduce", "train", *args]
+    if nproc:
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+                   "-m", "reproduce", "train", *args]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env,
+                          cwd=Path(__file__).parent.parent)
+
+
+def test_two_processes_take_the_same_steps_as_one_with_the_same_global_batch(tmp_path):
+    # No randomness but the sample order, which both runs share: no augmentation, no dropout.
+    args = ["--dataset", "shapes", "--shapes-size", "32", "--image-size", "32", "--train-images", "64",
+            "--eval-images", "32", "--width", "0.125", "--batch-size", "16", "--epochs", "2", "--lr", "0.05",
+            "--no-crop", "--no-photometric", "--no-flip", "--no-random-interpolation", "--dropout", "0",
+            "--aux-dropout", "0", "--no-progress"]
+    single = run_cli(args + ["--out", str(tmp_path / "one")])
+    assert single.returncode == 0, single.stderr[-3000:]
+    double = run_cli(args + ["--out", str(tmp_path / "two")], nproc=2)
+    assert double.returncode == 0, double.stderr[-3000:]
+    one = torch.load(tmp_path / "one" / "checkpoint.pt", weights_only=True)
+    two = torch.load(tmp_path / "two" / "checkpoint.pt", weights_only=True)
+    assert one["epoch"] == two["epoch"] == 2
+    for name, value in one["model"].items():
+        torch.testing.assert_close(two["model"][name], value, rtol=1e-4, atol=1e-5, msg=name)
+    initial = build_model(TrainConfig.from_dict(one["config"]), 10).state_dict()  # the steps did move the weights
+    assert (one["model"]["fc.weight"] - initial["fc.weight"]).abs().max() > 1e-3
+    assert one["history"][0]["val_loss"] == pytest.approx(two["history"][0]["val_loss"], rel=1e-4)
+    assert not (tmp_path / "two" / ".checkpoint.pt.tmp").exists()
+
+
+def test_cli_rejects_bad_arguments_by_name_with_the_valid_choices(tmp_path):
+    result = run_cli(["--out", str(tmp_path), "--dataset", "mnist"])
+    assert result.returncode == 2
+    assert "--dataset" in result.stderr and "shapes" in result.stderr and "cifar100" in result.stderr
+    result = run_cli(["--out", str(tmp_path), "--stem", "huge"])
+    assert result.returncode == 2 and "--stem" in result.stderr and "imagenet" in result.stderr
+    result = run_cli(["--out", str(tmp_path), "--dataset", "imagefolder"])
+    assert result.returncode == 2 and "data_root" in result.stderr
