@@ -27,4 +27,7 @@ def test_book_builds_with_warnings_as_errors(tmp_path):
     assert "6,998,552" in notebook and "13,378,280" in notebook  # glued from the executed notebook
     assert notebook.count('<figure class="align-default" id="fig-') == 3
     assert notebook.count("<img") >= 3 and "&lt;Figure size" not in notebook
+    data_page = (html / "notebooks" / "data.html").read_text()
+    assert data_page.count('<figure class="align-default" id="fig-') == 2 and "&lt;Figure size" not in data_page
+    assert "self.aux_weight" not in data_page and "googlenet_loss" in (html / "book" / "training.html").read_text()
     assert "Szegedy" in (html / "book" / "references.html").read_text()
