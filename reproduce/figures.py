@@ -72,30 +72,3 @@ def image_grid(images, titles=None, *, columns: int = 10, size: float = 1.3) -> 
     fig.tight_layout()
     return fig
 
-
-def loss_curves(steps: pd.DataFrame) -> plt.Figure:
-    """The main and auxiliary training losses (and the weighted total) against the step."""
-    fig, ax = plt.subplots(figsize=(9, 3.8))
-    names = {"loss_main": "main classifier", "loss_aux1": "auxiliary head on 4a", "loss_aux2": "auxiliary head on 4d",
-             "loss_total": "total (main + 0.3 x each auxiliary)"}
-    for column, label in names.items():
-        if column in steps:
-            ax.plot(steps["step"], steps[column], label=label, lw=1.5 if column != "loss_total" else 1, 
-                    ls="--" if column == "loss_total" else "-")
-    ax.set(xlabel="training step", ylabel="cross-entropy (training batches)")
-    ax.legend()
-    fig.tight_layout()
-    return fig
-
-
-def accuracy_curves(runs: dict[str, pd.DataFrame], column: str = "val_top1", *,
-                    ylabel: str = "validation top-1 accuracy") -> plt.Figure:
-    """One line per run (label -> its per-epoch history) of ``column`` against the epoch."""
-    fig, ax = plt.subplots(figsize=(9, 3.8))
-    for label, history in runs.items():
-        ax.plot(history["epoch"], history[column], marker="o", label=label)
-    ax.set(xlabel="epoch", ylabel=ylabel)
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
-    ax.legend()
-    fig.tight_layout()
-    return fig

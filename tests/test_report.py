@@ -40,3 +40,16 @@ def test_figures_draw_one_bar_per_row_and_source():
     assert bars(figures.naive_vs_reduced(naive).axes[0]) == 3 * len(naive)
     lines = figures.activation_scales({"a": {"x": 1.0, "y": 0.5}, "b": {"x": 2.0, "y": 1.0}}).axes[0].lines
     assert [list(line.get_ydata()) for line in lines] == [[1.0, 0.5], [2.0, 1.0]]
+
+
+def test_image_grid_shows_each_image_once_with_its_title():
+    import torch
+
+    from reproduce.figures import image_grid
+
+    images = [torch.full((3, 8, 8), 40 * i, dtype=torch.uint8) for i in range(5)]
+    fig = image_grid(images, [f"image {i}" for i in range(5)], columns=3)
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(fig.axes) == 6 and len(shown) == 5
+    assert [ax.get_title() for ax in shown] == [f"image {i}" for i in range(5)]
+    assert shown[2].images[0].get_array()[0, 0, 0] == 80 / 255
