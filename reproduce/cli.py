@@ -13,14 +13,7 @@ import sys
 import typing
 from typing import Optional, Sequence
 
-from .data import DATASETS
-from .models.blocks import BRANCH5X5_CHOICES
-from .models.googlenet import STEM_CHOICES
-from .models.init import INIT_CHOICES
-from .training.config import DEVICES, POLYAK_CHOICES, TrainConfig
-
-CHOICES = {"dataset": DATASETS, "stem": STEM_CHOICES, "branch5x5": BRANCH5X5_CHOICES, "init": INIT_CHOICES,
-           "device": DEVICES, "polyak": POLYAK_CHOICES}
+from .training.config import CHOICES, TrainConfig
 
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:

@@ -17,6 +17,9 @@ from ..models.init import INIT_CHOICES
 
 DEVICES = ("auto", "cpu", "cuda")
 POLYAK_CHOICES = ("ema", "none")
+#: The options with a fixed set of values, and those values.
+CHOICES = {"dataset": DATASETS, "stem": STEM_CHOICES, "branch5x5": BRANCH5X5_CHOICES, "init": INIT_CHOICES,
+           "device": DEVICES, "polyak": POLYAK_CHOICES}
 
 
 @dataclass
@@ -70,9 +73,7 @@ class TrainConfig:
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes kept with the run
 
     def __post_init__(self):
-        choices = {"dataset": DATASETS, "stem": STEM_CHOICES, "branch5x5": BRANCH5X5_CHOICES, "init": INIT_CHOICES,
-                   "device": DEVICES, "polyak": POLYAK_CHOICES}
-        for name, valid in choices.items():
+        for name, valid in CHOICES.items():
             if getattr(self, name) not in valid:
                 raise ValueError(f"{name}={getattr(self, name)!r} is not one of {tuple(valid)}")
         positive = ("image_size", "shapes_size", "epochs", "batch_size", "lr", "lr_step_epochs", "width",
