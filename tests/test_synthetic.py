@@ -35,12 +35,23 @@ def test_the_same_scene_is_drawn_at_any_resolution():
 
 def test_objects_appear_at_scales_at_least_4x_apart():
     labels = torch.zeros(400, dtype=torch.long)  # disks on a flat background, no clutter or noise
-    images = render(labels, 96, torch.Generator().manual_seed(0), clutter=0, noise=0.0, texture=False)
+    images = render(labels, 96, torch.Generator().manual_seed(0), clutter=0, noise=0.0, texture=0.0)
     background = images[:, :, :1, :1]
     area = ((images.int() - background.int()).abs().amax(1) > 8).float().sum((1, 2))
     radius = (area / torch.pi).sqrt()
-    assert radius.max() / radius.min() > 3.5  # log-uniform over 0.09-0.38: the extremes are rarely drawn
+    assert radius.max() / radius.min() > 3.5  # log-uniform over 0.12-0.5: the extremes are rarely drawn
     assert radius.quantile(0.95) / radius.quantile(0.05) > 2.5
+
+
+def test_every_object_stands_out_from_its_background():
+    labels = torch.zeros(400, dtype=torch.long)  # large disks on flat backgrounds: the centre pixel is the object
+    images = render(labels, 64, torch.Generator().manual_seed(0), clutter=0, noise=0.0, texture=0.0,
+                    scale_range=(0.45, 0.5))
+    corners = images[:, :, [0, 0, -1, -1], [0, -1, 0, -1]].float()  # at least one corner is background
+    centre = images[:, :, 32, 32].float()
+    gap = (corners - centre[:, :, None]).norm(dim=1).amax(1) / 255
+    assert gap.min() > 0.15  # the contrast is drawn in [0.3, 0.8], of which clipping to [0, 1] keeps most
+    assert gap.median() > 0.4
 
 
 def test_classes_are_balanced_and_labels_valid():
@@ -49,6 +60,24 @@ def test_classes_are_balanced_and_labels_valid():
     counts = torch.bincount(labels, minlength=len(CLASSES))
     assert counts.max() - counts.min() <= 2  # each block of 256 holds 25 or 26 of every class
     assert len(CLASSES) >= 10
+
+
+def test_data_sets_made_alike_share_their_images_and_others_do_not():
+    a = EmbeddedShapes("val", image_size=16, num_images=40)
+    b = EmbeddedShapes("val", image_size=16, num_images=40, transform=lambda x: x)
+    assert a.images is b.images  # the runs of a notebook generate each split once
+    c = EmbeddedShapes("val", image_size=16, num_images=40, clutter=0)
+    assert c.images is not a.images and not torch.equal(c.images, a.images)
+
+
+def test_evaluation_set_gives_one_centre_crop_of_the_named_split():
+    from reproduce.data import evaluation_set
+
+    test = evaluation_set("shapes", "test", image_size=24, shapes_size=32, num_images=10)
+    assert len(test) == 10 and test[0][0].shape == (3, 24, 24) and test[0][0].dtype == torch.float32
+    assert torch.equal(test.images, generate(10, 32, split="test")[0])
+    with pytest.raises(ValueError, match="dataset"):
+        evaluation_set("mnist")
 
 
 def test_dataset_applies_its_transform_and_has_classes():

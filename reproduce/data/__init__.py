@@ -23,25 +23,37 @@ def datasets(name: str, *, root: Optional[str] = None, image_size: int = 64, eva
     """The train split with the paper's augmentation (``augmentation``: the switches of
     :func:`.transforms.paper_train_transform`) and ``eval_split`` with a single centre crop, both at
     ``image_size``. Each has ``.classes``."""
-    from .transforms import eval_transform, paper_train_transform
+    from .transforms import paper_train_transform
 
+    common = dict(root=root, image_size=image_size, download=download, shapes_size=shapes_size, data_seed=data_seed)
+    train = _split(name, "train", train_images, paper_train_transform(image_size, **augmentation), **common)
+    return train, evaluation_set(name, eval_split, num_images=eval_images, **common)
+
+
+def evaluation_set(name: str, split: str = "test", *, root: Optional[str] = None, image_size: int = 64,
+                   download: bool = False, shapes_size: int = 64, num_images: Optional[int] = None,
+                   data_seed: int = 0) -> Dataset:
+    """One split of a data set with a single centre crop at ``image_size`` (``split``: ``"val"`` or ``"test"``;
+    CIFAR and ImageFolder have one held-out split, which both names give)."""
+    from .transforms import eval_transform
+
+    return _split(name, split, num_images, eval_transform(image_size), root=root, image_size=image_size,
+                  download=download, shapes_size=shapes_size, data_seed=data_seed)
+
+
+def _split(name, split, num_images, transform, *, root, image_size, download, shapes_size, data_seed) -> Dataset:
     if name not in DATASETS:
         raise ValueError(f"dataset={name!r} is not one of {DATASETS}")
-    train_transform = paper_train_transform(image_size, **augmentation)
-    test_transform = eval_transform(image_size)
     if name == "shapes":
         from .synthetic import EmbeddedShapes
 
-        common = dict(image_size=shapes_size, seed=data_seed)
-        return (EmbeddedShapes("train", num_images=train_images, transform=train_transform, **common),
-                EmbeddedShapes(eval_split, num_images=eval_images, transform=test_transform, **common))
+        return EmbeddedShapes(split, num_images=num_images, transform=transform, image_size=shapes_size,
+                              seed=data_seed)
     from . import real
 
     if root is None:
         raise ValueError(f"dataset={name!r} needs a root folder (data_root / --data-root)")
     if name in ("cifar10", "cifar100"):
         classes = 10 if name == "cifar10" else 100
-        return (real.cifar(root, "train", num_classes=classes, download=download, transform=train_transform),
-                real.cifar(root, eval_split, num_classes=classes, download=download, transform=test_transform))
-    return (real.image_folder(root, "train", transform=train_transform),
-            real.image_folder(root, eval_split, transform=test_transform))
+        return real.cifar(root, split, num_classes=classes, download=download, transform=transform)
+    return real.image_folder(root, split, transform=transform)
