@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import matplotlib
+import matplotlib.ticker
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
@@ -72,3 +74,42 @@ def image_grid(images, titles=None, *, columns: int = 10, size: float = 1.3) -> 
     fig.tight_layout()
     return fig
 
+
+
+LOSS_TITLES = {"loss_main": "main classifier", "loss_aux1": "auxiliary classifier on 4a",
+               "loss_aux2": "auxiliary classifier on 4d"}
+
+
+def loss_curves(steps: pd.DataFrame, *, smooth: int = 5) -> plt.Figure:
+    """Training losses against the step, one panel per loss (main, aux1, aux2) and one line per run.
+
+    ``steps``: the rows of ``TrainResult.steps`` with a ``run`` column; each line is a centred rolling mean over
+    ``smooth`` records."""
+    losses = [c for c in ("loss_main", "loss_aux1", "loss_aux2") if c in steps and steps[c].notna().any()]
+    fig, axes = plt.subplots(1, len(losses), figsize=(4.2 * len(losses), 3.6), sharey=True, squeeze=False)
+    for ax, column in zip(axes[0], losses):
+        for run, rows in steps.groupby("run", sort=False):
+            if rows[column].notna().any():
+                ax.plot(rows["step"], rows[column].rolling(smooth, center=True, min_periods=1).mean(), label=run)
+        ax.set(title=LOSS_TITLES[column], xlabel="step", ylabel="cross-entropy")
+    axes[0][0].legend(title=None)
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_curves(history: pd.DataFrame, *, column: str = "val_top1") -> plt.Figure:
+    """Validation top-1 against the epoch, one line per run for the raw weights (solid) and, where the run has them,
+    the Polyak-averaged weights (dashed). ``history``: the rows of ``TrainResult.history`` with a ``run`` column."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    palette = sns.color_palette()
+    for i, (run, rows) in enumerate(history.groupby("run", sort=False)):
+        colour = palette[i % len(palette)]
+        ax.plot(rows["epoch"], rows[column], marker="o", color=colour, label=f"{run}: raw weights")
+        polyak = f"polyak_{column}"
+        if polyak in rows and rows[polyak].notna().any():
+            ax.plot(rows["epoch"], rows[polyak], marker="s", ls="--", color=colour, label=f"{run}: Polyak average")
+    ax.set(xlabel="epoch", ylabel="validation top-1", ylim=(0, 1))
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.legend(title=None, fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -36,3 +36,13 @@ def style_counts(table: pd.DataFrame):
     formats = {c: ("{:,.0f}" if pd.api.types.is_integer_dtype(table[c]) else "{:.2f}")
                for c in table.columns if pd.api.types.is_numeric_dtype(table[c])}
     return table.style.format(formats)
+
+
+def run_frames(results: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The per-step losses and the per-epoch history of several training runs (``{name: TrainResult}``), each as
+    one long table with a ``run`` column, ready for :func:`reproduce.figures.loss_curves` and
+    :func:`reproduce.figures.accuracy_curves`."""
+    steps = pd.concat([pd.DataFrame(r.steps).assign(run=name) for name, r in results.items()], ignore_index=True)
+    history = pd.concat([pd.DataFrame(r.history).assign(run=name) for name, r in results.items()],
+                        ignore_index=True)
+    return steps, history

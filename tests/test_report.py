@@ -53,3 +53,34 @@ def test_image_grid_shows_each_image_once_with_its_title():
     assert len(fig.axes) == 6 and len(shown) == 5
     assert [ax.get_title() for ax in shown] == [f"image {i}" for i in range(5)]
     assert shown[2].images[0].get_array()[0, 0, 0] == 80 / 255
+
+
+def test_loss_curves_draw_one_line_per_run_and_loss_and_skip_missing_aux_losses():
+    steps = pd.DataFrame({"run": ["a"] * 3 + ["b"] * 3, "step": [10, 20, 30] * 2,
+                          "loss_main": [2.0, 1.0, 0.5, 2.2, 1.2, 0.6],
+                          "loss_aux1": [2.1, 1.5, 1.0, None, None, None],
+                          "loss_aux2": [2.1, 1.4, 0.9, None, None, None]})
+    fig = figures.loss_curves(steps, smooth=1)
+    assert [len(ax.lines) for ax in fig.axes] == [2, 1, 1]  # run "b" has no auxiliary heads
+    assert list(fig.axes[0].lines[1].get_ydata()) == [2.2, 1.2, 0.6]
+    smoothed = figures.loss_curves(steps, smooth=3).axes[0].lines[0].get_ydata()
+    assert list(smoothed) == [1.5, 3.5 / 3, 0.75]
+
+
+def test_accuracy_curves_show_polyak_dashed_only_where_a_run_has_it():
+    history = pd.DataFrame({"run": ["a", "a", "b", "b"], "epoch": [1, 2, 1, 2], "val_top1": [0.2, 0.5, 0.3, 0.6],
+                            "polyak_val_top1": [0.1, 0.55, None, None]})
+    lines = figures.accuracy_curves(history).axes[0].lines
+    assert [line.get_linestyle() for line in lines] == ["-", "--", "-"]
+    assert list(lines[1].get_ydata()) == [0.1, 0.55]
+
+
+def test_run_frames_stack_runs_with_their_names():
+    from types import SimpleNamespace
+
+    a = SimpleNamespace(steps=[{"step": 10, "loss_main": 2.0}], history=[{"epoch": 1, "val_top1": 0.3}])
+    b = SimpleNamespace(steps=[{"step": 10, "loss_main": 1.5}, {"step": 20, "loss_main": 1.0}],
+                        history=[{"epoch": 1, "val_top1": 0.4}])
+    steps, history = report.run_frames({"a": a, "b": b})
+    assert list(steps["run"]) == ["a", "b", "b"] and list(steps["loss_main"]) == [2.0, 1.5, 1.0]
+    assert list(history["run"]) == ["a", "b"] and list(history["val_top1"]) == [0.3, 0.4]

@@ -17,7 +17,7 @@ from reproduce import data
 from reproduce.models import GoogLeNetOutputs
 from reproduce.training.loop import build_model
 from reproduce.training import (NonFiniteLossError, TrainConfig, compressed_step_epochs, googlenet_loss,
-                                load_trained, paper_schedule, train)
+                                load_trained, paper_schedule, score, train)
 
 #: A run small enough for a test: 64 images of 32 px, 4 steps an epoch, a quarter-width network.
 TINY = dict(dataset="shapes", shapes_size=32, image_size=32, train_images=64, eval_images=32, width=0.125,
@@ -87,8 +87,9 @@ def tiny_datasets(config):
                          train_images=config.train_images, eval_images=config.eval_images)
 
 
-def test_a_resumed_run_ends_with_exactly_the_weights_of_an_uninterrupted_one(tmp_path):
-    config = tiny()
+@pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
+def test_a_resumed_run_ends_with_exactly_the_weights_of_an_uninterrupted_one(tmp_path, optimizer):
+    config = tiny(optimizer=optimizer)
     whole = train(config, tmp_path / "whole", datasets=tiny_datasets(config))
     train_set, eval_set = tiny_datasets(config)
     with pytest.raises(KeyboardInterrupt):  # in the middle of epoch 3
@@ -104,6 +105,32 @@ def test_a_resumed_run_ends_with_exactly_the_weights_of_an_uninterrupted_one(tmp
         return [{k: v for k, v in row.items() if k not in ("train_seconds", "images_per_second")} for row in history]
 
     assert metrics(resumed.history) == metrics(whole.history)
+
+
+def test_adamw_replaces_sgd_only_when_asked():
+    sgd, adamw = train(tiny(epochs=1)), train(tiny(epochs=1, optimizer="adamw", lr=2e-3, weight_decay=0.05))
+    assert sgd.history[-1]["val_loss"] != adamw.history[-1]["val_loss"]
+    from reproduce.training.loop import make_optimizer
+
+    made = make_optimizer(tiny(optimizer="adamw", lr=2e-3, weight_decay=0.05), [torch.zeros(1)])
+    assert isinstance(made, torch.optim.AdamW) and made.defaults["weight_decay"] == 0.05
+    assert isinstance(make_optimizer(tiny(), [torch.zeros(1)]), torch.optim.SGD)
+    with pytest.raises(ValueError, match="optimizer"):
+        tiny(optimizer="adam")
+
+
+def test_score_is_the_accuracy_on_the_named_split():
+    config = tiny(epochs=1)
+    model = train(config).model
+    scored = score(model, config, "test")
+    test_set = data.evaluation_set("shapes", "test", image_size=32, shapes_size=32)
+    images = torch.stack([test_set[i][0] for i in range(len(test_set))])
+    labels = torch.tensor([test_set[i][1] for i in range(len(test_set))])
+    with torch.no_grad():
+        logits = model.eval()(images)
+    assert len(test_set) == 2000
+    assert scored["top1"] == pytest.approx((logits.argmax(1) == labels).float().mean().item())
+    assert scored["loss"] == pytest.approx(F.cross_entropy(logits, labels).item(), rel=1e-4)
 
 
 def test_run_writes_history_and_checkpoint_and_loads_both_weights(tmp_path):
@@ -188,3 +215,27 @@ def test_cli_rejects_bad_arguments_by_name_with_the_valid_choices(tmp_path):
     assert result.returncode == 2 and "--stem" in result.stderr and "imagenet" in result.stderr
     result = run_cli(["--out", str(tmp_path), "--dataset", "imagefolder"])
     assert result.returncode == 2 and "data_root" in result.stderr
+
+
+def test_cli_resume_continues_with_the_runs_own_options(tmp_path):
+    from reproduce.cli import main
+
+    options = ["--shapes-size", "32", "--image-size", "32", "--train-images", "64", "--eval-images", "32",
+               "--width", "0.125", "--batch-size", "16", "--lr", "0.02", "--no-progress"]
+    assert main(["train", "--out", str(tmp_path), *options, "--epochs", "1"]) == 0
+    assert main(["train", "--out", str(tmp_path), "--resume", "--epochs", "2", "--no-progress"]) == 0
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    assert saved["epoch"] == 2 and saved["config"]["width"] == 0.125 and saved["config"]["epochs"] == 2
+    assert main(["train", "--out", str(tmp_path), "--resume", "--epochs", "3", "--width", "0.25"]) == 2  # refused
+
+
+def test_cli_help_describes_every_option_once_with_its_default():
+    from reproduce.cli import parser
+
+    train_parser = parser()._subparsers._group_actions[0].choices["train"]
+    text = " ".join(train_parser.format_help().split())
+    assert "--optimizer {sgd,adamw} Section 6: asynchronous SGD with momentum; see OPTIMIZER_CHOICES (default: sgd)" in text
+    assert "decreasing the learning rate by 4% every 8 epochs" in text  # a comment with a percent sign
+    for action in train_parser._actions[1:]:
+        assert text.count(f"{action.option_strings[0]} ") >= 1
+    assert text.count("(default:") == len(train_parser._actions) - 1  # every flag but --help, once

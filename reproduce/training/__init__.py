@@ -1,8 +1,8 @@
 """Training as Section 6 of the paper describes it. See :mod:`.loop`."""
 
 from .config import TrainConfig
-from .loop import NonFiniteLossError, TrainResult, evaluate, googlenet_loss, load_trained, train
+from .loop import NonFiniteLossError, TrainResult, evaluate, googlenet_loss, load_trained, score, train
 from .schedule import compressed_step_epochs, paper_schedule
 
 __all__ = ["NonFiniteLossError", "TrainConfig", "TrainResult", "compressed_step_epochs", "evaluate",
-           "googlenet_loss", "load_trained", "paper_schedule", "train"]
+           "googlenet_loss", "load_trained", "paper_schedule", "score", "train"]

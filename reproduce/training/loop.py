@@ -3,7 +3,8 @@
 One function, :func:`train`, runs a :class:`~reproduce.training.config.TrainConfig`:
 
 - the loss is the main classifier's cross-entropy plus 0.3 times each auxiliary classifier's (Section 5);
-- SGD with momentum 0.9, the learning rate decreased by 4% every 8 epochs (:mod:`.schedule`);
+- SGD with momentum 0.9 (or AdamW, ``optimizer="adamw"``, which the book's CPU-sized runs use), the learning rate
+  decreased by 4% every 8 epochs (:mod:`.schedule`);
 - Polyak averaging of the weights (an exponential moving average, ``torch.optim.swa_utils.AveragedModel``) gives the
   model used at inference; both it and the raw weights are evaluated after every epoch;
 - a checkpoint is written atomically after every epoch; ``resume=True`` continues from it, and because every random
@@ -40,6 +41,10 @@ from .schedule import paper_schedule
 LOG_EVERY = 10  # steps between loss records (and non-finite checks)
 #: Options that may change when a run is resumed; any other difference is refused.
 RESUMABLE_CHANGES = {"epochs", "device", "num_workers", "progress", "compile", "extra"}
+
+
+class RunMismatchError(ValueError):
+    """A run was to be resumed with options it was not trained with."""
 
 
 class NonFiniteLossError(RuntimeError):
@@ -136,13 +141,19 @@ def _check_resumable(saved: dict[str, Any], config: TrainConfig) -> None:
     changed = {k for k, v in config.to_dict().items() if saved.get(k) != v} - RESUMABLE_CHANGES
     if changed:
         details = ", ".join(f"{k}: {saved.get(k)!r} -> {getattr(config, k)!r}" for k in sorted(changed))
-        raise ValueError(f"cannot resume: the checkpoint was trained with other options ({details}); only "
+        raise RunMismatchError(f"cannot resume: the checkpoint was trained with other options ({details}); only "
                          f"{sorted(RESUMABLE_CHANGES)} may change")
 
 
 def build_model(config: TrainConfig, num_classes: int) -> GoogLeNet:
     torch.manual_seed(config.seed)  # the same initialization in every process
     return googlenet(num_classes, **config.model_options())
+
+
+def make_optimizer(config: TrainConfig, parameters) -> torch.optim.Optimizer:
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(parameters, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
 
 def train(config: TrainConfig, out_dir: str | Path | None = None, *, resume: bool = False,
@@ -192,8 +203,7 @@ def _train(config, out_dir, resume, datasets, device, amp, channels_last, proces
     decay = 1 - 1 / (config.polyak_epochs * steps_per_epoch)
     averaged = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
                 if config.polyak == "ema" else None)
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                                weight_decay=config.weight_decay)
+    optimizer = make_optimizer(config, model.parameters())
     scheduler = paper_schedule(optimizer, steps_per_epoch, gamma=config.lr_gamma, step_epochs=config.lr_step_epochs)
     history: list[dict[str, Any]] = []
     steps: list[dict[str, Any]] = []
@@ -295,6 +305,22 @@ def _train(config, out_dir, resume, datasets, device, amp, channels_last, proces
                        f"{row['val_top1']:.1%}{polyak} ({seconds:.0f} s, {row['images_per_second']:.0f} images/s)")
 
     return TrainResult(config, model, averaged.module if averaged is not None else None, history, steps, out_dir)
+
+
+def score(model: nn.Module, config: TrainConfig, split: str = "test", *, batch_size: int = 256) -> dict[str, float]:
+    """Loss, top-1 and top-5 of ``model`` on ``split`` of the data set ``config`` names, one centre crop per image,
+    on ``config``'s device."""
+    device = resolve_device(config.device)
+    channels_last = True if config.channels_last is None else config.channels_last
+    amp = device.type == "cuda" if config.amp is None else config.amp
+    test_set = data.evaluation_set(config.dataset, split, root=config.data_root, image_size=config.image_size,
+                                   download=config.download, shapes_size=config.shapes_size,
+                                   data_seed=config.data_seed)
+    loader = DataLoader(test_set, batch_size=batch_size, num_workers=config.num_workers)
+    model = model.to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return evaluate(model, loader, device, amp=amp, channels_last=channels_last)
 
 
 def load_trained(path: str | Path, *, which: str = "polyak") -> tuple[GoogLeNet, dict[str, Any]]:
