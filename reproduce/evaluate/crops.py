@@ -1,0 +1,123 @@
+"""Test-time crops of Section 7: one centre crop, ten crops, and the paper's 144 crops.
+
+Section 7 of the paper: "we resize the image to 4 scales where the shorter dimension (height or width) is 256, 288,
+320 and 352 respectively, take the left, center and right square of these resized images (in the case of portrait
+images, we take the top, center and bottom squares). For each square, we then take the 4 corners and the center
+224x224 crop as well as the square resized to 224x224, and their mirrored versions. This results in 4x3x6x2 = 144
+crops per image."
+
+No library has this procedure, so it is written here, with batched tensor operations: per scale one resize of the
+whole batch, the squares and their crops as slices (views), one resize of all squares at once, one flip of
+everything. For inputs other than 224 px the same scheme is scaled by ``crop / 224`` (a 64 px crop uses shorter
+sides of 73, 82, 91 and 101 px).
+
+The 144 crops come in a fixed order: the 72 unmirrored crops (scale-major, then square, then the kind of crop in
+:data:`CROP_KINDS`), then their 72 mirrors in the same order. :func:`crop_boxes_144` gives the region of the original
+image that each crop shows.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+import torchvision.transforms.v2.functional as TF
+
+PAPER_SCALES = (256, 288, 320, 352)  # shorter side after resizing, for 224 px crops
+PAPER_CROP = 224
+SQUARES = ("first", "centre", "last")  # left/centre/right of a landscape image, top/centre/bottom of a portrait one
+CROP_KINDS = ("top-left", "top-right", "bottom-left", "bottom-right", "centre", "whole square")
+RESIZE_RATIO = 256 / 224  # the single- and ten-crop evaluations resize the shorter side to 256 for 224 px crops
+
+
+def scales_for(crop: int) -> tuple[int, ...]:
+    """The paper's four shorter sides, scaled from 224 px crops to ``crop`` px."""
+    return tuple(round(s * crop / PAPER_CROP) for s in PAPER_SCALES)
+
+
+def _resize_shorter(images: torch.Tensor, shorter: int) -> torch.Tensor:
+    return TF.resize(images, [shorter], antialias=True)  # bilinear, aspect ratio kept
+
+
+def center_crop(images: torch.Tensor, crop: int = PAPER_CROP, *, resize_ratio: float = RESIZE_RATIO) -> torch.Tensor:
+    """One crop per image: the shorter side resized to ``crop * resize_ratio``, then the central square.
+    ``images``: (N, C, H, W) -> (N, 1, C, crop, crop)."""
+    resized = _resize_shorter(images, round(crop * resize_ratio))
+    return TF.center_crop(resized, [crop])[:, None]
+
+
+def ten_crops(images: torch.Tensor, crop: int = PAPER_CROP, *, resize_ratio: float = RESIZE_RATIO) -> torch.Tensor:
+    """The four corners and the centre of the resized image, then the same five crops of its mirror image
+    (torchvision's ``ten_crop``). ``images``: (N, C, H, W) -> (N, 10, C, crop, crop)."""
+    resized = _resize_shorter(images, round(crop * resize_ratio))
+    return torch.stack(TF.ten_crop(resized, [crop]), dim=1)
+
+
+def paper_crops_144(images: torch.Tensor, crop: int = PAPER_CROP) -> torch.Tensor:
+    """The 144 crops of Section 7. ``images``: (C, H, W) -> (144, C, crop, crop), or (N, C, H, W) ->
+    (N, 144, C, crop, crop)."""
+    single = images.dim() == 3
+    batch = images[None] if single else images
+    unmirrored = []
+    for shorter in scales_for(crop):
+        resized = _resize_shorter(batch, shorter)  # (N, C, h, w), min(h, w) == shorter
+        height, width = resized.shape[-2:]
+        longer = max(height, width)
+        offsets = (0, (longer - shorter) // 2, longer - shorter)
+        if width >= height:  # landscape (or square): left, centre and right squares
+            squares = torch.stack([resized[..., :, o:o + shorter] for o in offsets], 1)
+        else:  # portrait: top, centre and bottom squares
+            squares = torch.stack([resized[..., o:o + shorter, :] for o in offsets], 1)
+        # squares: (N, 3, C, s, s); the five crops inside each square are slices
+        far, mid = shorter - crop, (shorter - crop) // 2
+        corners = [(0, 0), (0, far), (far, 0), (far, far), (mid, mid)]  # (top, left) in CROP_KINDS order
+        parts = [squares[..., t:t + crop, l:l + crop] for t, l in corners]
+        n, c = squares.shape[0], squares.shape[2]
+        whole = F.interpolate(squares.flatten(0, 1), size=(crop, crop), mode="bilinear", antialias=True,
+                              align_corners=False).unflatten(0, (n, 3))
+        unmirrored.append(torch.stack(parts + [whole], 2).flatten(1, 2))  # (N, 18, C, crop, crop)
+    crops = torch.cat(unmirrored, 1)  # (N, 72, C, crop, crop)
+    crops = torch.cat([crops, crops.flip(-1)], 1)  # (N, 144, C, crop, crop)
+    return crops[0] if single else crops
+
+
+class CropBox(NamedTuple):
+    """Where one of the 144 crops comes from, in the original image's pixel coordinates (x to the right, y down;
+    ``left <= x < right``)."""
+
+    scale: int  # the shorter side after resizing
+    square: str  # one of SQUARES
+    kind: str  # one of CROP_KINDS
+    mirrored: bool
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+
+def resized_size(height: int, width: int, shorter: int) -> tuple[int, int]:
+    """The (height, width) that resizing the shorter side to ``shorter`` gives (torchvision's rule: the longer side
+    is truncated)."""
+    if height <= width:
+        return shorter, int(shorter * width / height)
+    return int(shorter * height / width), shorter
+
+
+def crop_boxes_144(height: int, width: int, crop: int = PAPER_CROP) -> list[CropBox]:
+    """The region of a ``height`` x ``width`` image that each of :func:`paper_crops_144`'s crops shows, in the same
+    order; for tests and figures."""
+    boxes = []
+    for shorter in scales_for(crop):
+        resized_h, resized_w = resized_size(height, width, shorter)
+        fx, fy = resized_w / width, resized_h / height  # resized pixels per original pixel, per axis
+        longer = max(resized_h, resized_w)
+        far, mid = shorter - crop, (shorter - crop) // 2
+        corners = [(0, 0), (0, far), (far, 0), (far, far), (mid, mid)]
+        for square, offset in zip(SQUARES, (0, (longer - shorter) // 2, longer - shorter)):
+            sx, sy = (offset, 0) if resized_w >= resized_h else (0, offset)
+            regions = [(sx + l, sy + t, sx + l + crop, sy + t + crop) for t, l in corners]
+            regions.append((sx, sy, sx + shorter, sy + shorter))
+            for kind, (x0, y0, x1, y1) in zip(CROP_KINDS, regions):
+                boxes.append(CropBox(shorter, square, kind, False, x0 / fx, y0 / fy, x1 / fx, y1 / fy))
+    return boxes + [box._replace(mirrored=True) for box in boxes]
