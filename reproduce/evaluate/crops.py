@@ -73,9 +73,8 @@ def paper_crops_144(images: torch.Tensor, crop: int = PAPER_CROP) -> torch.Tenso
         far, mid = shorter - crop, (shorter - crop) // 2
         corners = [(0, 0), (0, far), (far, 0), (far, far), (mid, mid)]  # (top, left) in CROP_KINDS order
         parts = [squares[..., t:t + crop, l:l + crop] for t, l in corners]
-        n, c = squares.shape[0], squares.shape[2]
         whole = F.interpolate(squares.flatten(0, 1), size=(crop, crop), mode="bilinear", antialias=True,
-                              align_corners=False).unflatten(0, (n, 3))
+                              align_corners=False).unflatten(0, squares.shape[:2])
         unmirrored.append(torch.stack(parts + [whole], 2).flatten(1, 2))  # (N, 18, C, crop, crop)
     crops = torch.cat(unmirrored, 1)  # (N, 72, C, crop, crop)
     crops = torch.cat([crops, crops.flip(-1)], 1)  # (N, 144, C, crop, crop)
