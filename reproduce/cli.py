@@ -1,8 +1,9 @@
-"""The command line: ``python -m reproduce train ...``.
+"""The command line: ``python -m reproduce train ...`` and ``python -m reproduce evaluate ...``.
 
 Every option of :class:`reproduce.training.TrainConfig` is a flag (``--batch-size``, ``--no-aux-heads``, ...); options
 with a fixed set of values reject anything else by name, listing the valid choices. Under
-``torchrun --nproc_per_node=N`` the same command trains with DistributedDataParallel.
+``torchrun --nproc_per_node=N`` the same command trains with DistributedDataParallel. ``evaluate`` scores a checkpoint
+(a run's, or torchvision's GoogLeNet weights) on an ImageFolder split with 1, 10 or 144 crops and writes a JSON.
 """
 
 from __future__ import annotations
@@ -58,7 +59,70 @@ def parser() -> argparse.ArgumentParser:
                        help="continue the run in --out, with its options; flags given change them (only those a "
                             "resumed run may change: see reproduce.training.loop.RESUMABLE_CHANGES)")
     _add_config_flags(train)
+    evaluate = commands.add_parser(
+        "evaluate", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        help="score a trained GoogLeNet on an ImageFolder split with 1, 10 or 144 crops (Section 7)")
+    evaluate.add_argument("--checkpoint", required=True,
+                          help="a run's checkpoint.pt (or its folder), or a torchvision GoogLeNet state_dict file")
+    evaluate.add_argument("--data-root", required=True, help="ROOT with ROOT/val/<class>/<image> (ImageNet layout)")
+    evaluate.add_argument("--split", default="val", choices=("val", "test", "train"),
+                          help="the folder to score ('test' reads val/, as ImageNet's test labels are not public)")
+    evaluate.add_argument("--crops", type=int, default=1, choices=(1, 10, 144),
+                          help="crops per image: the centre, ten (corners, centre, mirrors), or Section 7's 144")
+    evaluate.add_argument("--reduce", default="mean", choices=("mean", "max"),
+                          help="how the crops' softmax outputs are combined (the paper: mean)")
+    evaluate.add_argument("--preset", default="reproduce", choices=("reproduce", "torchvision"),
+                          help="what the checkpoint is")
+    evaluate.add_argument("--weights", default="polyak", choices=("polyak", "raw"),
+                          help="which weights of a reproduce run")
+    evaluate.add_argument("--image-size", type=int, default=None,
+                          help="crop side (default: the run's image size; 224 for torchvision weights)")
+    evaluate.add_argument("--images-per-batch", type=int, default=8, help="images whose crops run together")
+    evaluate.add_argument("--limit", type=int, default=None, help="score only the first N images")
+    evaluate.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where the models run")
+    evaluate.add_argument("--num-workers", type=int, default=0, help="DataLoader processes decoding images")
+    evaluate.add_argument("--out", default=None, help="write the results (JSON) here")
+    evaluate.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="a progress bar")
     return main
+
+
+def _evaluate(args: dict) -> int:
+    import json
+
+    from .evaluate.score import load_model, score_folder
+    from .training.loop import resolve_device
+
+    try:
+        model, info = load_model(args["checkpoint"], preset=args["preset"], which=args["weights"])
+    except (FileNotFoundError, ValueError) as error:
+        print(f"python -m reproduce evaluate: error: {error}", file=sys.stderr)
+        return 2
+    size = args["image_size"] or info["image_size"] or 224
+    device = resolve_device(args["device"])
+    try:
+        result = score_folder(model, args["data_root"], split=args["split"], crops=args["crops"], size=size,
+                              reduce=args["reduce"], images_per_batch=args["images_per_batch"], device=str(device),
+                              num_workers=args["num_workers"], limit=args["limit"], progress=args["progress"])
+    except real_errors() as error:
+        print(f"python -m reproduce evaluate: error: {error}", file=sys.stderr)
+        return 2
+    if info["classes"] is not None and list(info["classes"]) != result["classes"]:
+        print(f"warning: the class folders of {args['data_root']} are not the classes the model was trained on; "
+              f"labels may not match", file=sys.stderr)
+    result = {"checkpoint": str(args["checkpoint"]), "preset": args["preset"], "data_root": str(args["data_root"]),
+              "split": args["split"], "device": str(device), **result}
+    print(f"top-1 error {result['top1_error']:.2%}, top-5 error {result['top5_error']:.2%} over {result['count']} "
+          f"images, {args['crops']} crop(s) each ({result['seconds']:.0f} s)")
+    if args["out"]:
+        Path(args["out"]).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        Path(args["out"]).expanduser().write_text(json.dumps(result, indent=1))
+    return 0
+
+
+def real_errors() -> tuple[type[Exception], ...]:
+    from .data.real import DatasetNotFoundError, UnreadableImageError
+
+    return DatasetNotFoundError, UnreadableImageError
 
 
 def _given_flags(argv: Optional[Sequence[str]]) -> set[str]:
@@ -71,30 +135,35 @@ def _given_flags(argv: Optional[Sequence[str]]) -> set[str]:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = vars(parser().parse_args(argv))
-    command, out, resume = args.pop("command"), args.pop("out"), args.pop("resume")
-    if command == "train":
-        from .training import train
-        from .training.loop import RunMismatchError
+    if args.pop("command") == "evaluate":
+        return _evaluate(args)
+    return _train(args, argv)
 
-        saved = Path(out) / CHECKPOINT
-        try:
-            if resume and saved.exists():  # the run's own options, with the flags given on this command line
-                given = _given_flags(argv)
-                values = {**load_checkpoint(saved)["config"], **{k: v for k, v in args.items() if k in given}}
-                config = TrainConfig.from_dict(values)
-            else:
-                config = TrainConfig(**args)
-        except ValueError as error:
-            print(f"python -m reproduce train: error: {error}", file=sys.stderr)
-            return 2
-        try:
-            result = train(config, out, resume=resume)
-        except (RunMismatchError, FileExistsError) as error:
-            print(f"python -m reproduce train: error: {error}", file=sys.stderr)
-            return 2
-        if result.history:
-            last = result.history[-1]
-            print(f"done: val top-1 {last['val_top1']:.2%}" +
-                  (f", Polyak {last['polyak_val_top1']:.2%}" if "polyak_val_top1" in last else "") +
-                  f"; results in {out}")
+
+def _train(args: dict, argv: Optional[Sequence[str]]) -> int:
+    from .training import train
+    from .training.loop import RunMismatchError
+
+    out, resume = args.pop("out"), args.pop("resume")
+    saved = Path(out) / CHECKPOINT
+    try:
+        if resume and saved.exists():  # the run's own options, with the flags given on this command line
+            given = _given_flags(argv)
+            values = {**load_checkpoint(saved)["config"], **{k: v for k, v in args.items() if k in given}}
+            config = TrainConfig.from_dict(values)
+        else:
+            config = TrainConfig(**args)
+    except ValueError as error:
+        print(f"python -m reproduce train: error: {error}", file=sys.stderr)
+        return 2
+    try:
+        result = train(config, out, resume=resume)
+    except (RunMismatchError, FileExistsError) as error:
+        print(f"python -m reproduce train: error: {error}", file=sys.stderr)
+        return 2
+    if result.history:
+        last = result.history[-1]
+        print(f"done: val top-1 {last['val_top1']:.2%}" +
+              (f", Polyak {last['polyak_val_top1']:.2%}" if "polyak_val_top1" in last else "") +
+              f"; results in {out}")
     return 0

@@ -63,10 +63,11 @@ class Ensemble(nn.Module):
 
 
 @torch.no_grad()
-def predict(models: nn.Module | Sequence[nn.Module], images: torch.Tensor, *, crops: int = 1,
-            size: int = PAPER_CROP, reduce: str = "mean", batch_size: int = 512,
+def predict(models: nn.Module | Sequence[nn.Module], images: torch.Tensor | Sequence[torch.Tensor], *,
+            crops: int = 1, size: int = PAPER_CROP, reduce: str = "mean", batch_size: int = 512,
             method: str = "loop") -> torch.Tensor:
-    """Class probabilities (N, classes) for ``images`` (N, C, H, W, float and normalized like the training data):
+    """Class probabilities (N, classes) for ``images`` (N, C, H, W, or a list of C, H, W images of any sizes; float
+    and normalized like the training data):
     softmax of every model on every crop, reduced over crops by ``reduce`` (``"mean"``: the paper's; ``"max"``),
     then averaged over models (after ``"max"`` the rows no longer sum to 1; their ranking is what counts).
     ``batch_size`` bounds the crops sent through the models at once."""
@@ -75,7 +76,10 @@ def predict(models: nn.Module | Sequence[nn.Module], images: torch.Tensor, *, cr
     ensemble = models if isinstance(models, Ensemble) else Ensemble(
         [models] if isinstance(models, nn.Module) else list(models), method=method)
     ensemble.eval()
-    cut = cut_crops(images, crops, size)  # (N, K, C, S, S)
+    if isinstance(images, torch.Tensor):
+        cut = cut_crops(images, crops, size)  # (N, K, C, S, S)
+    else:  # a list of images of different sizes: each is cropped on its own
+        cut = torch.cat([cut_crops(image[None], crops, size) for image in images])
     n, k = cut.shape[:2]
     flat = cut.flatten(0, 1)
     parameter = next(ensemble.parameters())

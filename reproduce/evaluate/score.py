@@ -1,0 +1,88 @@
+"""Scoring a trained GoogLeNet on an ImageFolder split with Section 7's crops: the backend of
+``python -m reproduce evaluate``.
+
+A model comes from a checkpoint file: a run of ``reproduce.training`` (``preset="reproduce"``: its Polyak-averaged
+weights by default) or a ``torchvision.models.googlenet`` state_dict (``preset="torchvision"``, e.g. the ported
+ImageNet weights, loaded into :func:`reproduce.googlenet_torchvision` with ``transform_input=True``).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from torchvision.transforms import v2
+from tqdm import tqdm
+
+from ..data import real
+from ..data.transforms import IMAGENET_MEAN, IMAGENET_STD
+from ..metrics import accuracy
+from ..models import googlenet_torchvision
+from .predict import REDUCTIONS, Ensemble, predict
+
+PRESETS = ("reproduce", "torchvision")
+
+
+def load_model(checkpoint: str | Path, *, preset: str = "reproduce", which: str = "polyak") -> tuple[nn.Module, dict]:
+    """The model in ``checkpoint`` (eval mode, CPU) and what the file says about it: ``{"classes": [...] or None,
+    "image_size": int or None}``."""
+    if preset not in PRESETS:
+        raise ValueError(f"preset={preset!r} is not one of {PRESETS}")
+    path = Path(checkpoint).expanduser()
+    if path.is_dir():  # a run's folder
+        path = path / "checkpoint.pt"
+    if not path.is_file():
+        raise FileNotFoundError(f"there is no checkpoint file {path}")
+    if preset == "reproduce":
+        from ..training import load_trained
+
+        model, state = load_trained(path, which=which)
+        return model, {"classes": state["classes"], "image_size": state["config"]["image_size"]}
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if "fc.weight" not in state:
+        raise ValueError(f"{path} is not a torchvision GoogLeNet state_dict (it has no 'fc.weight'); for a run of "
+                         f"reproduce.training use preset='reproduce'")
+    model = googlenet_torchvision(state["fc.weight"].shape[0], aux_heads=any(k.startswith("aux") for k in state),
+                                  transform_input=True)
+    model.load_state_dict(state)
+    return model.eval(), {"classes": None, "image_size": None}
+
+
+def _whole_images(batch):
+    """Collate images of different sizes into a list (crops are cut per image)."""
+    images, targets = zip(*batch)
+    return list(images), torch.tensor(targets)
+
+
+@torch.no_grad()
+def score_folder(models: nn.Module | Sequence[nn.Module], root: str | Path, *, split: str = "val", crops: int = 1,
+                 size: int = 224, reduce: str = "mean", images_per_batch: int = 8, device: str = "cpu",
+                 num_workers: int = 0, limit: Optional[int] = None, progress: bool = True,
+                 method: str = "loop") -> dict:
+    """Top-1/top-5 accuracy and error (overall and per class) of ``models`` (one, or an ensemble whose softmax
+    outputs are averaged) on ``ROOT/<split>`` with ``crops`` crops per image; ``limit`` scores only the first
+    images (in the folder's order)."""
+    if reduce not in REDUCTIONS:
+        raise ValueError(f"reduce={reduce!r} is not one of {REDUCTIONS}")
+    to_tensor = v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(IMAGENET_MEAN,
+                                                                                              IMAGENET_STD)])
+    dataset = real.image_folder(root, split, transform=to_tensor)
+    if limit is not None:
+        dataset = torch.utils.data.Subset(dataset, range(min(limit, len(dataset))))
+    classes = dataset.dataset.classes if isinstance(dataset, torch.utils.data.Subset) else dataset.classes
+    members = [models] if isinstance(models, nn.Module) else list(models)
+    ensemble = Ensemble([m.to(device).to(memory_format=torch.channels_last).eval() for m in members], method)
+    loader = DataLoader(dataset, batch_size=images_per_batch, num_workers=num_workers, collate_fn=_whole_images)
+    started = time.perf_counter()
+    scores, targets = [], []
+    for images, labels in tqdm(loader, desc=f"{crops} crop(s)", disable=not progress, unit="batch"):
+        scores.append(predict(ensemble, images, crops=crops, size=size, reduce=reduce))
+        targets.append(labels)
+    seconds = time.perf_counter() - started
+    result = accuracy(torch.cat(scores), torch.cat(targets), classes)
+    return {**result, "classes": list(classes), "crops": crops, "reduce": reduce, "models": len(members), "size": size,
+            "forward_passes_per_image": crops * len(members), "seconds": seconds}
