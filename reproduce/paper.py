@@ -48,3 +48,22 @@ TABLE1 = (
 DEPTH_WITH_PARAMETERS = 22
 DEPTH_WITH_POOLING = 27
 INFERENCE_MULTIPLY_ADDS = 1.5e9
+
+
+class Table3Row(NamedTuple):
+    models: int
+    crops: int
+    cost: int  # forward passes per image
+    top5_error: float  # on the ILSVRC 2014 validation set, in percent
+    vs_base: Optional[float]  # percentage points against 1 model, 1 crop (None for the base)
+
+
+#: Table 3 of Section 7: GoogLeNet classification performance break down.
+TABLE3 = (
+    Table3Row(1, 1, 1, 10.07, None),
+    Table3Row(1, 10, 10, 9.15, -0.92),
+    Table3Row(1, 144, 144, 7.89, -2.18),
+    Table3Row(7, 1, 7, 8.09, -1.98),
+    Table3Row(7, 10, 70, 7.62, -2.45),
+    Table3Row(7, 144, 1008, 6.67, -3.45),
+)

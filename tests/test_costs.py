@@ -132,3 +132,13 @@ def test_table1_audit():
     assert audit["separable_conv1_params"] == 3 * 8 * 49 + 24 * 64
     assert abs(audit["total_ops_separable_conv1"] - 1.5e9) / 1.5e9 < 0.005
     assert audit["conv1_ops"] == 118_013_952
+
+
+def test_table3_as_printed_is_consistent():
+    from reproduce.paper import TABLE3
+
+    base = TABLE3[0].top5_error
+    for row in TABLE3:
+        assert row.cost == row.models * row.crops
+        if row.vs_base is not None:
+            assert round(row.top5_error - base, 2) == row.vs_base
