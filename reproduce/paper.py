@@ -55,7 +55,8 @@ class Table3Row(NamedTuple):
     crops: int
     cost: int  # forward passes per image
     top5_error: float  # on the ILSVRC 2014 validation set, in percent
-    vs_base: Optional[float]  # percentage points against 1 model, 1 crop (None for the base)
+    vs_base: Optional[float]  # percentage points against 1 model, 1 crop, as printed (None for the base); the last
+    # row prints -3.45 where its error gives -3.40
 
 
 #: Table 3 of Section 7: GoogLeNet classification performance break down.

@@ -134,11 +134,13 @@ def test_table1_audit():
     assert audit["conv1_ops"] == 118_013_952
 
 
-def test_table3_as_printed_is_consistent():
+def test_table3_as_printed_is_consistent_but_for_its_last_difference():
     from reproduce.paper import TABLE3
 
     base = TABLE3[0].top5_error
     for row in TABLE3:
         assert row.cost == row.models * row.crops
-        if row.vs_base is not None:
-            assert round(row.top5_error - base, 2) == row.vs_base
+    differences = [round(row.top5_error - base, 2) for row in TABLE3[1:]]
+    assert differences[:-1] == [row.vs_base for row in TABLE3[1:-1]]
+    # 6.67% - 10.07% is -3.40 points; the paper prints -3.45%
+    assert differences[-1] == -3.40 and TABLE3[-1].vs_base == -3.45
