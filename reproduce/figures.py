@@ -113,3 +113,22 @@ def accuracy_curves(history: pd.DataFrame, *, column: str = "val_top1") -> plt.F
     ax.legend(title=None, fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def crops_144(crops, boxes) -> plt.Figure:
+    """The 144 crops of one image in a 12 x 12 grid: one row per scale and square, one column per kind of crop,
+    unmirrored then mirrored. ``crops``: (144, 3, S, S) in [0, 1]; ``boxes``: their ``CropBox`` es."""
+    fig, axes = plt.subplots(12, 12, figsize=(12, 12.6))
+    for i, (crop, box) in enumerate(zip(crops, boxes)):
+        unmirrored = i % 72
+        row, column = unmirrored // 6, unmirrored % 6 + 6 * box.mirrored
+        ax = axes[row, column]
+        ax.imshow(crop.permute(1, 2, 0).clamp(0, 1).numpy())
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if row == 0:
+            ax.set_title(box.kind.replace(" ", "\n") + ("\n(mirror)" if box.mirrored else ""), fontsize=7)
+        if column == 0:
+            ax.set_ylabel(f"{box.scale} px\n{box.square}", fontsize=7)
+    fig.tight_layout(pad=0.3)
+    return fig

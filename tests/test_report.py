@@ -84,3 +84,19 @@ def test_run_frames_stack_runs_with_their_names():
     steps, history = report.run_frames({"a": a, "b": b})
     assert list(steps["run"]) == ["a", "b", "b"] and list(steps["loss_main"]) == [2.0, 1.5, 1.0]
     assert list(history["run"]) == ["a", "b"] and list(history["val_top1"]) == [0.3, 0.4]
+
+
+def test_crops_144_places_each_crop_by_scale_square_and_kind():
+    import torch
+
+    from reproduce.evaluate import crop_boxes_144, paper_crops_144
+
+    image = torch.rand(3, 60, 80)
+    crops, boxes = paper_crops_144(image, 32), crop_boxes_144(60, 80, 32)
+    fig = figures.crops_144(crops, boxes)
+    assert len(fig.axes) == 144 and all(len(ax.images) == 1 for ax in fig.axes)
+    grid = [[fig.axes[12 * r + c] for c in range(12)] for r in range(12)]
+    assert grid[0][0].get_title() == "top-left" and grid[0][11].get_title() == "whole\nsquare\n(mirror)"
+    assert grid[5][0].get_ylabel() == "41 px\nlast"  # the second scale (32 px crops: 37, 41, 46, 50), last square
+    mirrored_centre = crops[72 + 6 * 5 + 4].permute(1, 2, 0).numpy()
+    assert (grid[5][10].images[0].get_array() == mirrored_centre).all()
