@@ -137,6 +137,13 @@ def _loaders(config: TrainConfig, processes: distributed.Processes, device: torc
     return train_loader, eval_loader
 
 
+def _mean_over_processes(sums: dict[str, torch.Tensor], count: int,
+                         processes: distributed.Processes) -> dict[str, float]:
+    """Per-process sums of ``count`` losses -> the mean over those steps and over all processes."""
+    total = distributed.sum_over_processes(torch.stack(list(sums.values())).float(), processes)
+    return {k: v / (count * processes.world_size) for k, v in zip(sums, total.tolist())}
+
+
 def _check_resumable(saved: dict[str, Any], config: TrainConfig) -> None:
     changed = {k for k, v in config.to_dict().items() if saved.get(k) != v} - RESUMABLE_CHANGES
     if changed:
@@ -270,7 +277,7 @@ def _train(config, out_dir, resume, datasets, device, amp, channels_last, proces
                 window[name] = window.get(name, 0) + value.detach()
             if step % LOG_EVERY == 0 or step == steps_per_epoch:
                 count = (step - 1) % LOG_EVERY + 1
-                record = {k: v.item() / count for k, v in window.items()}
+                record = _mean_over_processes(window, count, processes)
                 if not all(map(math.isfinite, record.values())):
                     last = f"epoch {epoch - 1}'s checkpoint in {out_dir}" if path is not None and epoch > 1 else \
                         "no checkpoint (nothing was saved)"
@@ -288,7 +295,8 @@ def _train(config, out_dir, resume, datasets, device, amp, channels_last, proces
         train_hits = distributed.sum_over_processes(hits.float(), processes) / seen
         seconds = time.perf_counter() - started
         row: dict[str, Any] = {"epoch": epoch, "lr": lr, "steps": epoch * steps_per_epoch,
-                               **{f"train_loss_{k}": v.item() / steps_per_epoch for k, v in sums.items()},
+                               **{f"train_loss_{k}": v for k, v in
+                                  _mean_over_processes(sums, steps_per_epoch, processes).items()},
                                "train_top1": train_hits.item(), "train_seconds": seconds,
                                "images_per_second": steps_per_epoch * config.batch_size / seconds}
         evaluated = {"": model, "polyak_": averaged.module if averaged is not None else None}
