@@ -66,6 +66,15 @@ def test_the_same_seed_gives_the_same_metrics_and_another_seed_does_not():
     assert train(tiny(epochs=2, seed=1)).history[-1]["val_loss"] != first.history[-1]["val_loss"]
 
 
+def test_ensemble_members_share_the_initialization_and_differ_in_the_order_of_the_images():
+    first, second = tiny(seed=1, init_seed=7), tiny(seed=2, init_seed=7)
+    for a, b in zip(build_model(first, 10).state_dict().values(), build_model(second, 10).state_dict().values()):
+        assert torch.equal(a, b)
+    assert not torch.equal(build_model(tiny(seed=1), 10).fc.weight, build_model(first, 10).fc.weight)
+    one, two = train(first.replace(epochs=1)), train(second.replace(epochs=1))
+    assert not torch.equal(one.model.fc.weight, two.model.fc.weight)
+
+
 class InterruptAfter(torch.utils.data.Dataset):
     """The train split, which raises KeyboardInterrupt (a user's Ctrl-C) at its n-th item."""
 

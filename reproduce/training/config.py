@@ -65,7 +65,8 @@ class TrainConfig:
     grad_clip: Optional[float] = None  # max gradient norm; None: no clipping (the paper's)
     polyak: str = "ema"  # Polyak averaging of the weights for the model used at inference
     polyak_epochs: float = 1.0  # time constant of the average, in epochs
-    seed: int = 0
+    seed: int = 0  # the order of the images, augmentation and dropout (and the initialization, unless init_seed)
+    init_seed: Optional[int] = None  # the initialization's own seed; Section 7's ensemble members share it
     steps_per_epoch: Optional[int] = None  # cap on the steps of an epoch (quick runs and tests)
     # ---- execution ----
     device: str = "auto"  # "auto": CUDA when present, else the CPU

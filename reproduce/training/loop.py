@@ -153,7 +153,7 @@ def _check_resumable(saved: dict[str, Any], config: TrainConfig) -> None:
 
 
 def build_model(config: TrainConfig, num_classes: int) -> GoogLeNet:
-    torch.manual_seed(config.seed)  # the same initialization in every process
+    torch.manual_seed(config.seed if config.init_seed is None else config.init_seed)  # the same in every process
     return googlenet(num_classes, **config.model_options())
 
 
