@@ -103,7 +103,7 @@ def _evaluate(args: dict) -> int:
         result = score_folder(model, args["data_root"], split=args["split"], crops=args["crops"], size=size,
                               reduce=args["reduce"], images_per_batch=args["images_per_batch"], device=str(device),
                               num_workers=args["num_workers"], limit=args["limit"], progress=args["progress"])
-    except real_errors() as error:
+    except _real_errors() as error:
         print(f"python -m reproduce evaluate: error: {error}", file=sys.stderr)
         return 2
     if info["classes"] is not None and list(info["classes"]) != result["classes"]:
@@ -119,7 +119,7 @@ def _evaluate(args: dict) -> int:
     return 0
 
 
-def real_errors() -> tuple[type[Exception], ...]:
+def _real_errors() -> tuple[type[Exception], ...]:
     from .data.real import DatasetNotFoundError, UnreadableImageError
 
     return DatasetNotFoundError, UnreadableImageError

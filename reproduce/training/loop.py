@@ -148,8 +148,8 @@ def _check_resumable(saved: dict[str, Any], config: TrainConfig) -> None:
     changed = {k for k, v in config.to_dict().items() if saved.get(k) != v} - RESUMABLE_CHANGES
     if changed:
         details = ", ".join(f"{k}: {saved.get(k)!r} -> {getattr(config, k)!r}" for k in sorted(changed))
-        raise RunMismatchError(f"cannot resume: the checkpoint was trained with other options ({details}); only "
-                         f"{sorted(RESUMABLE_CHANGES)} may change")
+        raise RunMismatchError(f"cannot resume: the checkpoint was trained with other options ({details}); "
+                               f"only {sorted(RESUMABLE_CHANGES)} may change")
 
 
 def build_model(config: TrainConfig, num_classes: int) -> GoogLeNet:
