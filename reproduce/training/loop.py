@@ -164,10 +164,12 @@ def make_optimizer(config: TrainConfig, parameters) -> torch.optim.Optimizer:
 
 
 def train(config: TrainConfig, out_dir: str | Path | None = None, *, resume: bool = False,
-          datasets: tuple[Dataset, Dataset] | None = None) -> TrainResult:
+          datasets: tuple[Dataset, Dataset] | None = None,
+          initial_weights: dict[str, torch.Tensor] | None = None) -> TrainResult:
     """Train GoogLeNet as ``config`` says. With ``out_dir``, a checkpoint and the metrics history (CSV and JSON) are
     written there after every epoch; ``resume=True`` continues the run found there (if any). ``datasets`` replaces
-    the (train, eval) data sets that ``config`` names."""
+    the (train, eval) data sets that ``config`` names. ``initial_weights`` (a ``state_dict``) replaces the
+    initialization of a new run (a resumed run continues from its checkpoint)."""
     device = resolve_device(config.device)
     amp = device.type == "cuda" if config.amp is None else config.amp
     channels_last = True if config.channels_last is None else config.channels_last
@@ -177,12 +179,12 @@ def train(config: TrainConfig, out_dir: str | Path | None = None, *, resume: boo
         torch.backends.cudnn.benchmark = True
     try:
         return _train(config, Path(out_dir) if out_dir is not None else None, resume, datasets, device, amp,
-                      channels_last, processes)
+                      channels_last, processes, initial_weights)
     finally:
         distributed.stop(processes)
 
 
-def _train(config, out_dir, resume, datasets, device, amp, channels_last, processes) -> TrainResult:
+def _train(config, out_dir, resume, datasets, device, amp, channels_last, processes, initial_weights) -> TrainResult:
     path = out_dir / checkpoint.CHECKPOINT if out_dir is not None else None
     state = None
     if path is not None and path.exists():
@@ -204,7 +206,10 @@ def _train(config, out_dir, resume, datasets, device, amp, channels_last, proces
     steps_per_epoch = len(train_loader) if config.steps_per_epoch is None else min(config.steps_per_epoch,
                                                                                       len(train_loader))
 
-    model = build_model(config, num_classes).to(device)
+    model = build_model(config, num_classes)
+    if initial_weights is not None and state is None:
+        model.load_state_dict(initial_weights)
+    model = model.to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     decay = 1 - 1 / (config.polyak_epochs * steps_per_epoch)

@@ -1,0 +1,180 @@
+"""Section 7's ensembles: "we independently trained 7 versions of the same GoogLeNet model ... They were trained
+with the same initialization (even with the same initial weights, mainly because of an oversight) and learning rate
+policies, and they only differ in sampling methodologies and the random order in which they see input images."
+
+Two ways to train K members:
+
+- :func:`train_ensemble` trains them one after another with :func:`~reproduce.training.train` (every member a
+  complete, resumable run in its own folder);
+- :class:`StackedEnsemble` holds the K members' weights stacked and trains all of them in one vectorized step
+  (``torch.func.stack_module_state`` + ``vmap``), each on its own batch.
+
+Both do the same arithmetic (tested). Which is faster depends on the device: ``benchmarks/ensemble.py`` measures
+it, and on the 2-core CPU the one-after-another loop wins (the Evaluation chapter states the measured ratio), so
+:func:`train_ensemble` is the one the book uses.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torch import nn
+from torch.func import functional_call, stack_module_state
+from torch.utils.data import Dataset
+from tqdm import tqdm
+
+from ..models import GoogLeNetOutputs
+from .config import TrainConfig
+from .loop import TrainResult, googlenet_loss, make_optimizer, train
+
+
+def member_configs(config: TrainConfig, members: int = 7) -> list[TrainConfig]:
+    """The configurations of ``members`` ensemble members: ``config`` with seeds ``seed, seed + 1, ...`` (the order
+    of the images, augmentation and dropout) and one shared initialization (``init_seed``, ``seed`` unless set)."""
+    if not (isinstance(members, int) and members >= 1):
+        raise ValueError(f"members must be a positive integer, got {members!r}")
+    init_seed = config.seed if config.init_seed is None else config.init_seed
+    return [config.replace(seed=config.seed + k, init_seed=init_seed) for k in range(members)]
+
+
+def train_ensemble(config: TrainConfig, members: int = 7, out_dir: str | Path | None = None, *,
+                   shared_epochs: int = 0, resume: bool = True,
+                   datasets: tuple[Dataset, Dataset] | None = None) -> list[TrainResult]:
+    """Train the members of :func:`member_configs` one after another, ``config.epochs`` epochs each.
+
+    ``shared_epochs=0`` is the paper's procedure. With ``shared_epochs > 0`` (not the paper's: a way to fit an
+    ensemble into a small budget) one run of ``shared_epochs`` epochs, with ``config``'s seed, is trained first,
+    and every member starts from its weights instead of from the initialization, its learning rate continuing the
+    schedule from where that run left it; the members still differ only in the order of the images they see.
+
+    With ``out_dir``, the shared run is kept in ``out_dir/shared`` and member k's in ``out_dir/member-k``; with
+    ``resume`` (the default) a finished run is loaded instead of retrained and an interrupted one continues from its
+    last epoch."""
+    if not (isinstance(shared_epochs, int) and shared_epochs >= 0):
+        raise ValueError(f"shared_epochs must be a non-negative integer, got {shared_epochs!r}")
+    folder = (lambda name: Path(out_dir) / name) if out_dir is not None else (lambda name: None)
+    initial_weights, start = None, config
+    if shared_epochs:
+        if config.progress:
+            tqdm.write(f"shared start: {shared_epochs} epochs (seed {config.seed})")
+        shared = train(config.replace(epochs=shared_epochs), folder("shared"), resume=resume, datasets=datasets)
+        initial_weights = {k: v.detach().cpu() for k, v in shared.model.state_dict().items()}
+        start = config.replace(lr=config.lr * config.lr_gamma ** math.floor(shared_epochs / config.lr_step_epochs))
+    results = []
+    for k, member in enumerate(member_configs(start, members), start=1):
+        if config.progress:
+            tqdm.write(f"ensemble member {k}/{members} (seed {member.seed}, initialization {member.init_seed})")
+        results.append(train(member, folder(f"member-{k}"), resume=resume, datasets=datasets,
+                             initial_weights=initial_weights))
+    return results
+
+
+class StackedEnsemble:
+    """K models of one architecture trained together: their parameters and buffers are stacked along a new first
+    dimension, and one ``vmap``-ed forward pass runs every member on its own batch. The optimizer (SGD or AdamW, as
+    ``config`` says) works element by element, so on the stacked tensors it does what K optimizers do on K models.
+    """
+
+    def __init__(self, models: Sequence[nn.Module], config: TrainConfig):
+        if not models:
+            raise ValueError("a stacked ensemble needs at least one model")
+        self.config = config
+        params, self.buffers = stack_module_state(list(models))  # params: leaves that require grad
+        self.params = params
+        self.skeleton = copy.deepcopy(models[0]).to("meta")
+        self.optimizer = make_optimizer(config, self.params.values())
+
+    @property
+    def members(self) -> int:
+        return next(iter(self.params.values())).shape[0]
+
+    def _loss(self, params, buffers, images, targets):
+        outputs = functional_call(self.skeleton, (params, buffers), (images,))
+        loss, _ = googlenet_loss(outputs, targets, aux_weight=self.config.aux_weight,
+                                 label_smoothing=self.config.label_smoothing)
+        logits = outputs.logits if isinstance(outputs, GoogLeNetOutputs) else outputs
+        return loss, logits
+
+    def train_step(self, images: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """One optimizer step of every member: ``images`` (K, B, C, H, W), member k's batch at index k, ``targets``
+        (K, B). Returns the K losses. Batch-norm running statistics are updated in the stacked buffers."""
+        if images.shape[0] != self.members or targets.shape[0] != self.members:
+            raise ValueError(f"need one batch per member ({self.members}), got {images.shape[0]} and "
+                             f"{targets.shape[0]}")
+        self.skeleton.train()
+        losses, _ = torch.vmap(self._loss, randomness="different")(self.params, self.buffers, images, targets)
+        self.optimizer.zero_grad(set_to_none=True)
+        losses.sum().backward()  # member k's parameters get only member k's gradient
+        self.optimizer.step()
+        return losses.detach()
+
+    def member_state(self, k: int) -> dict[str, torch.Tensor]:
+        """Member k's weights and buffers as a ``state_dict`` of the architecture."""
+        return {name: tensor[k].detach().clone() for name, tensor in {**self.params, **self.buffers}.items()}
+
+
+def _seconds_per_call(step, repeats: int, device: torch.device) -> float:
+    """Seconds per call of ``step``, after one warm-up call."""
+    step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - started) / repeats
+
+
+def compare_methods(config: TrainConfig, members: int = 7, *, batch_size: int = 64, num_classes: int = 10,
+                    repeats: int = 3) -> dict:
+    """Measure, on ``config``'s device and architecture, ``members`` models trained one after another (each with its
+    own optimizer and batch of ``batch_size``) against :class:`StackedEnsemble`, and inference by
+    ``Ensemble(method="loop")`` against ``"vmap"``. Returns model-images per second of each and the two ratios
+    (stacked or vmap over loop: above 1 means the vectorized form is faster)."""
+    from ..evaluate import Ensemble
+    from ..models import googlenet
+    from .loop import resolve_device
+
+    device = resolve_device(config.device)
+    size = config.image_size
+
+    def build():
+        torch.manual_seed(0)
+        return [googlenet(num_classes, **config.model_options()).to(device).to(memory_format=torch.channels_last)
+                for _ in range(members)]
+
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randn(members, batch_size, 3, size, size, generator=generator).to(device)
+    targets = torch.randint(0, num_classes, (members, batch_size), generator=generator).to(device)
+    looped = build()
+    optimizers = [make_optimizer(config, model.parameters()) for model in looped]
+
+    def loop_step():
+        for model, optimizer, x, y in zip(looped, optimizers, images, targets):
+            model.train()
+            loss, _ = googlenet_loss(model(x.contiguous(memory_format=torch.channels_last)), y,
+                                     aux_weight=config.aux_weight, label_smoothing=config.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+    stacked = StackedEnsemble(build(), config)
+    work = members * batch_size
+    speeds = {"train, one after another": work / _seconds_per_call(loop_step, repeats, device),
+              "train, stacked (vmap)": work / _seconds_per_call(lambda: stacked.train_step(images, targets),
+                                                                 repeats, device)}
+    batch = images[0].contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        for method in ("loop", "vmap"):
+            ensemble = Ensemble([model.eval() for model in build()], method=method)
+            speeds[f"inference, {method}"] = work / _seconds_per_call(lambda: ensemble(batch), repeats, device)
+    return {"device": str(device), "members": members, "batch_size": batch_size, "image_size": size,
+            "images_per_second": speeds,
+            "train_stacked_vs_loop": speeds["train, stacked (vmap)"] / speeds["train, one after another"],
+            "inference_vmap_vs_loop": speeds["inference, vmap"] / speeds["inference, loop"]}

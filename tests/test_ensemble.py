@@ -1,0 +1,61 @@
+"""Section 7's ensembles: members that share the initialization and differ in the order of the images, trained one
+after another (resumable) or stacked in one vectorized step that does the same arithmetic."""
+
+import copy
+
+import pytest
+import torch
+
+from reproduce.models import googlenet
+from reproduce.training import TrainConfig
+from reproduce.training.ensemble import StackedEnsemble, member_configs, train_ensemble
+from reproduce.training.loop import googlenet_loss, make_optimizer
+
+TINY = dict(dataset="shapes", shapes_size=32, image_size=32, train_images=64, eval_images=32, width=0.125,
+            batch_size=16, epochs=1, lr=0.02, progress=False)
+
+
+def test_members_differ_only_in_seed_and_share_the_initialization():
+    config = TrainConfig(**TINY, seed=5)
+    members = member_configs(config, 3)
+    assert [m.seed for m in members] == [5, 6, 7] and {m.init_seed for m in members} == {5}
+    assert all(m.replace(seed=0, init_seed=None) == config.replace(seed=0) for m in members)
+    assert {m.init_seed for m in member_configs(config.replace(init_seed=11), 2)} == {11}
+    with pytest.raises(ValueError, match="members"):
+        member_configs(config, 0)
+
+
+def test_train_ensemble_keeps_each_member_and_loads_finished_ones(tmp_path):
+    config = TrainConfig(**TINY)
+    first = train_ensemble(config, 2, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["member-1", "member-2"]
+    assert not torch.equal(first[0].model.fc.weight, first[1].model.fc.weight)
+    again = train_ensemble(config, 2, tmp_path)  # nothing left to train: the saved members come back
+    for a, b in zip(first, again):
+        assert a.history == b.history
+        assert all(torch.equal(x, y) for x, y in zip(a.model.state_dict().values(), b.model.state_dict().values()))
+
+
+@pytest.mark.parametrize("aux_heads", [True, False])
+def test_a_stacked_step_is_what_each_member_s_own_step_does(aux_heads):
+    config = TrainConfig(**TINY, batch_norm=True, aux_heads=aux_heads, optimizer="sgd", dropout=0.0,
+                         aux_dropout=0.0)
+    torch.manual_seed(0)
+    models = [googlenet(10, **config.model_options()) for _ in range(3)]
+    separate = copy.deepcopy(models)
+    stacked = StackedEnsemble(models, config)
+    images, targets = torch.randn(3, 8, 3, 32, 32), torch.randint(0, 10, (3, 8))
+    losses = stacked.train_step(images, targets)
+    for k, model in enumerate(separate):
+        optimizer = make_optimizer(config, model.parameters())
+        model.train()
+        loss, _ = googlenet_loss(model(images[k]), targets[k])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        assert losses[k].item() == pytest.approx(loss.item(), rel=1e-5)
+        state = stacked.member_state(k)
+        for name, value in model.state_dict().items():  # weights and batch-norm running statistics
+            assert torch.allclose(state[name].float(), value.float(), atol=1e-5), name
+    with pytest.raises(ValueError, match="one batch per member"):
+        stacked.train_step(images[:2], targets[:2])
