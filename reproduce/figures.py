@@ -132,3 +132,25 @@ def crops_144(crops, boxes) -> plt.Figure:
             ax.set_ylabel(f"{box.scale} px\n{box.square}", fontsize=7)
     fig.tight_layout(pad=0.3)
     return fig
+
+
+def error_vs_cost(table: pd.DataFrame) -> plt.Figure:
+    """Error against cost (forward passes per image, log scale) for one model and the ensemble, each with more
+    crops: ours (top-1 error, from :func:`reproduce.report.table3_with_paper`) beside the paper's (top-5)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    panels = [("cost", "top-1 error %", "this book (embedded data, top-1)"),
+              ("paper: cost", "paper: top-5 error %", "the paper (ILSVRC 2014 validation, top-5)")]
+    for ax, (cost, error, title) in zip(axes, panels):
+        rows = table.dropna(subset=[cost, error])
+        for ensemble, group in rows.groupby(rows["models"] > 1):
+            models = group["paper: models" if cost.startswith("paper") else "models"].iloc[0]
+            label = f"{models} models" if ensemble else "1 model"
+            ax.plot(group[cost].astype(float), group[error], "o-", label=label)
+            for _, row in group.iterrows():
+                ax.annotate(f"{row['crops']} crop{'s' if row['crops'] > 1 else ''}", (float(row[cost]), row[error]),
+                            textcoords="offset points", xytext=(4, 4), fontsize=8)
+        ax.set_xscale("log")
+        ax.set(xlabel="forward passes per image (log scale)", ylabel=error.removeprefix("paper: "), title=title)
+        ax.legend()
+    fig.tight_layout()
+    return fig

@@ -41,6 +41,23 @@ def evaluation_set(name: str, split: str = "test", *, root: Optional[str] = None
                   download=download, shapes_size=shapes_size, data_seed=data_seed)
 
 
+def whole_images(name: str, split: str = "test", *, root: Optional[str] = None, download: bool = False,
+                 shapes_size: int = 64, num_images: Optional[int] = None, data_seed: int = 0) -> Dataset:
+    """One split with every image whole (not resized or cropped; float, normalized), for the test-time crops of
+    :mod:`reproduce.evaluate`. ``num_images`` keeps the first images (all of them when None)."""
+    from torch.utils.data import Subset
+
+    from .transforms import whole_image_transform
+
+    dataset = _split(name, split, num_images if name == "shapes" else None, whole_image_transform(), root=root,
+                     image_size=shapes_size, download=download, shapes_size=shapes_size, data_seed=data_seed)
+    if name != "shapes" and num_images is not None and num_images < len(dataset):
+        classes = dataset.classes
+        dataset = Subset(dataset, range(num_images))
+        dataset.classes = classes
+    return dataset
+
+
 def _split(name, split, num_images, transform, *, root, image_size, download, shapes_size, data_seed) -> Dataset:
     if name not in DATASETS:
         raise ValueError(f"dataset={name!r} is not one of {DATASETS}")

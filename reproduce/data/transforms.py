@@ -181,6 +181,12 @@ def eval_transform(size: int, *, resize_ratio: float = 256 / 224, mean: Sequence
                        v2.CenterCrop(size), v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)])
 
 
+def whole_image_transform(mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD) -> v2.Compose:
+    """The whole image, not resized or cropped, converted to float in [0, 1] and normalized: the input of the
+    test-time crops of :mod:`reproduce.evaluate`, which resize and crop it themselves."""
+    return v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)])
+
+
 def denormalize(x: torch.Tensor, mean: Sequence[float] = IMAGENET_MEAN,
                 std: Sequence[float] = IMAGENET_STD) -> torch.Tensor:
     """Undo ``v2.Normalize(mean, std)`` on ``[..., 3, H, W]`` images, clamped to [0, 1] for display."""

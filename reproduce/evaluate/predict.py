@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state
+from tqdm import tqdm
 
 from .crops import PAPER_CROP, center_crop, paper_crops_144, ten_crops
 
@@ -63,30 +64,46 @@ class Ensemble(nn.Module):
 
 
 @torch.no_grad()
-def predict(models: nn.Module | Sequence[nn.Module], images: torch.Tensor | Sequence[torch.Tensor], *,
-            crops: int = 1, size: int = PAPER_CROP, reduce: str = "mean", batch_size: int = 512,
-            method: str = "loop") -> torch.Tensor:
-    """Class probabilities (N, classes) for ``images`` (N, C, H, W, or a list of C, H, W images of any sizes; float
-    and normalized like the training data):
-    softmax of every model on every crop, reduced over crops by ``reduce`` (``"mean"``: the paper's; ``"max"``),
-    then averaged over models (after ``"max"`` the rows no longer sum to 1; their ranking is what counts).
-    ``batch_size`` bounds the crops sent through the models at once."""
-    if reduce not in REDUCTIONS:
-        raise ValueError(f"reduce={reduce!r} is not one of {REDUCTIONS}")
+def crop_probabilities(models: nn.Module | Sequence[nn.Module], images: torch.Tensor | Sequence[torch.Tensor], *,
+                       crops: int = 1, size: int = PAPER_CROP, batch_size: int = 512, method: str = "loop",
+                       progress: bool = False) -> torch.Tensor:
+    """The softmax of every model on every crop, not yet combined: (models, N, crops, classes), on the CPU.
+    ``images``: (N, C, H, W), or a list of C, H, W images of any sizes, float and normalized like the training data.
+    The crops of about ``batch_size // crops`` images at a time are cut and sent through the models, so memory stays
+    bounded however many images there are."""
     ensemble = models if isinstance(models, Ensemble) else Ensemble(
         [models] if isinstance(models, nn.Module) else list(models), method=method)
     ensemble.eval()
-    if isinstance(images, torch.Tensor):
-        cut = cut_crops(images, crops, size)  # (N, K, C, S, S)
-    else:  # a list of images of different sizes: each is cropped on its own
-        cut = torch.cat([cut_crops(image[None], crops, size) for image in images])
-    n, k = cut.shape[:2]
-    flat = cut.flatten(0, 1)
     parameter = next(ensemble.parameters())
-    probabilities = []
-    for start in range(0, len(flat), batch_size):
-        chunk = flat[start:start + batch_size].to(parameter.device).contiguous(memory_format=torch.channels_last)
-        probabilities.append(ensemble(chunk).float().softmax(-1).cpu())  # (models, chunk, classes)
-    per_crop = torch.cat(probabilities, 1).unflatten(1, (n, k))  # (models, N, K, classes)
-    combined = per_crop.mean(2) if reduce == "mean" else per_crop.amax(2)
-    return combined.mean(0)
+    per_chunk = max(1, batch_size // crops)
+    chunks = []
+    for start in tqdm(range(0, len(images), per_chunk), desc=f"{crops} crop(s)", unit="batch", disable=not progress,
+                      leave=False):
+        part = images[start:start + per_chunk]
+        if isinstance(part, torch.Tensor):
+            cut = cut_crops(part, crops, size)  # (n, K, C, S, S)
+        else:  # images of different sizes: each is cropped on its own
+            cut = torch.cat([cut_crops(image[None], crops, size) for image in part])
+        flat = cut.flatten(0, 1).to(parameter.device).contiguous(memory_format=torch.channels_last)
+        logits = ensemble(flat).float()  # (models, n * K, classes)
+        chunks.append(logits.softmax(-1).cpu().unflatten(1, cut.shape[:2]))
+    return torch.cat(chunks, 1)
+
+
+def combine(probabilities: torch.Tensor, reduce: str = "mean") -> torch.Tensor:
+    """(models, N, crops, classes) -> (N, classes): ``reduce`` over the crops (``"mean"``: the paper's; ``"max"``),
+    then the mean over the models (after ``"max"`` the rows no longer sum to 1; their ranking is what counts)."""
+    if reduce not in REDUCTIONS:
+        raise ValueError(f"reduce={reduce!r} is not one of {REDUCTIONS}")
+    per_model = probabilities.mean(2) if reduce == "mean" else probabilities.amax(2)
+    return per_model.mean(0)
+
+
+def predict(models: nn.Module | Sequence[nn.Module], images: torch.Tensor | Sequence[torch.Tensor], *,
+            crops: int = 1, size: int = PAPER_CROP, reduce: str = "mean", batch_size: int = 512,
+            method: str = "loop") -> torch.Tensor:
+    """Class probabilities (N, classes) for ``images``: :func:`crop_probabilities` combined by :func:`combine`."""
+    if reduce not in REDUCTIONS:
+        raise ValueError(f"reduce={reduce!r} is not one of {REDUCTIONS}")
+    return combine(crop_probabilities(models, images, crops=crops, size=size, batch_size=batch_size, method=method),
+                   reduce)

@@ -15,11 +15,10 @@ from typing import Optional, Sequence
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
-from torchvision.transforms import v2
 from tqdm import tqdm
 
 from ..data import real
-from ..data.transforms import IMAGENET_MEAN, IMAGENET_STD
+from ..data.transforms import whole_image_transform
 from ..metrics import accuracy
 from ..models import googlenet_torchvision
 from .predict import REDUCTIONS, Ensemble, predict
@@ -68,9 +67,7 @@ def score_folder(models: nn.Module | Sequence[nn.Module], root: str | Path, *, s
     images (in the folder's order)."""
     if reduce not in REDUCTIONS:
         raise ValueError(f"reduce={reduce!r} is not one of {REDUCTIONS}")
-    to_tensor = v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(IMAGENET_MEAN,
-                                                                                              IMAGENET_STD)])
-    dataset = real.image_folder(root, split, transform=to_tensor)
+    dataset = real.image_folder(root, split, transform=whole_image_transform())
     if limit is not None:
         dataset = torch.utils.data.Subset(dataset, range(min(limit, len(dataset))))
     classes = dataset.dataset.classes if isinstance(dataset, torch.utils.data.Subset) else dataset.classes
@@ -86,3 +83,11 @@ def score_folder(models: nn.Module | Sequence[nn.Module], root: str | Path, *, s
     result = accuracy(torch.cat(scores), torch.cat(targets), classes)
     return {**result, "classes": list(classes), "crops": crops, "reduce": reduce, "models": len(members), "size": size,
             "forward_passes_per_image": crops * len(members), "seconds": seconds}
+
+
+def images_and_targets(dataset) -> tuple[torch.Tensor | list[torch.Tensor], torch.Tensor]:
+    """Every item of ``dataset`` (image, label): the images stacked into one tensor when they all have one size (a
+    list otherwise, for :func:`~.predict.crop_probabilities`), and the labels as a tensor."""
+    images, targets = zip(*(dataset[i] for i in range(len(dataset))))
+    same_size = len({tuple(image.shape) for image in images}) == 1
+    return (torch.stack(images) if same_size else list(images)), torch.tensor(targets)

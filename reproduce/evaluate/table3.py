@@ -1,0 +1,43 @@
+"""Table 3 of the paper in miniature: the errors of one model and of an ensemble, each with 1, 10 and 144 crops,
+their cost in forward passes per image, and the change against one model with one crop.
+
+The probabilities of every member on every crop are computed once (:func:`~.predict.crop_probabilities`); each
+row of the table then combines a prefix of the members and one crop setting, so that the rows are scored on the same
+images and differ only in how many models and crops they use.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import pandas as pd
+import torch
+
+from ..metrics import accuracy
+from .predict import combine
+
+COLUMNS = ["models", "crops", "cost", "top1_error", "top5_error", "top1_vs_base", "top5_vs_base"]
+
+
+def table3(probabilities: Mapping[int, torch.Tensor], targets: torch.Tensor, *,
+           models: Sequence[int] | None = None, reduce: str = "mean") -> pd.DataFrame:
+    """``probabilities``: crops -> (members, N, crops, classes); ``targets``: (N,). One row per number of models
+    (``models``, default: 1 and all the members; the first m members are used) and number of crops, in the paper's
+    order; errors in percent, and their change against the first row in percentage points."""
+    members = {p.shape[0] for p in probabilities.values()}
+    if len(members) != 1:
+        raise ValueError(f"every crop setting needs the same members, got {sorted(members)} models")
+    available = members.pop()
+    models = (1, available) if models is None else tuple(models)
+    if any(not 1 <= m <= available for m in models):
+        raise ValueError(f"models={models} must each be between 1 and {available}, the members given")
+    rows = []
+    for m in dict.fromkeys(models):
+        for crops, per_crop in probabilities.items():
+            scored = accuracy(combine(per_crop[:m], reduce), targets)
+            rows.append({"models": m, "crops": crops, "cost": m * crops,
+                         "top1_error": 100 * scored["top1_error"], "top5_error": 100 * scored["top5_error"]})
+    table = pd.DataFrame(rows)
+    for metric in ("top1", "top5"):
+        table[f"{metric}_vs_base"] = table[f"{metric}_error"] - table[f"{metric}_error"].iloc[0]
+    return table[COLUMNS]

@@ -1,0 +1,99 @@
+"""Table 3 in miniature: each row combines the first m members and one crop setting of the same per-crop
+probabilities, costs models x crops forward passes, and is compared with the paper's row of the same kind."""
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+import torch
+
+from reproduce import data, figures, report
+from reproduce.evaluate import crop_probabilities, predict, table3
+from reproduce.evaluate.score import images_and_targets
+from reproduce.paper import TABLE3
+
+
+def one_hot_probabilities(predictions):
+    """(members, N, crops) class indices -> (members, N, crops, 3) probabilities that put 0.9 on that class."""
+    p = torch.full((*predictions.shape, 3), 0.05)
+    return p.scatter_(-1, predictions[..., None], 0.9)
+
+
+def test_rows_combine_a_prefix_of_the_members_and_count_forward_passes():
+    targets = torch.tensor([0, 1, 2, 0])
+    # one crop: member 1 is wrong on images 1 and 2, members 2 and 3 are right there, and the three outvote
+    # member 2's mistake on image 3
+    one_crop = one_hot_probabilities(torch.tensor([[[0], [0], [0], [0]], [[0], [1], [2], [1]], [[0], [1], [2], [0]]]))
+    # three crops, the same for every member: the majority of the crops wins (wrong on images 0 and 2)
+    three = one_hot_probabilities(torch.tensor([[[0, 1, 1], [0, 1, 1], [0, 0, 0], [0, 0, 0]]] * 3))
+    table = table3({1: one_crop, 3: three}, targets)
+    assert list(table.columns) == ["models", "crops", "cost", "top1_error", "top5_error", "top1_vs_base",
+                                   "top5_vs_base"]
+    assert table[["models", "crops", "cost"]].values.tolist() == [[1, 1, 1], [1, 3, 3], [3, 1, 3], [3, 3, 9]]
+    assert table["top1_error"].tolist() == [50.0, 50.0, 0.0, 50.0]
+    assert table["top1_vs_base"].tolist() == [0.0, 0.0, -50.0, 0.0]
+    assert (table["top5_error"] == 0).all()  # 3 classes: the right one is always among the top 5
+    assert table3({1: one_crop}, targets, models=[3])["top1_error"].tolist() == [0.0]
+
+
+def test_a_row_is_what_predict_gives_for_those_models_and_crops():
+    torch.manual_seed(0)
+    models = [torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(2), torch.nn.Flatten(), torch.nn.Linear(12, 5))
+              for _ in range(3)]
+    images, targets = torch.randn(6, 3, 20, 28), torch.randint(0, 5, (6,))
+    probabilities = {c: crop_probabilities(models, images, crops=c, size=16, batch_size=50) for c in (1, 10, 144)}
+    assert probabilities[144].shape == (3, 6, 144, 5)
+    table = table3(probabilities, targets).set_index(["models", "crops"])
+    for (m, c), row in table.iterrows():
+        expected = (predict(models[:m], images, crops=c, size=16).argmax(1) != targets).float().mean() * 100
+        assert row["top1_error"] == pytest.approx(expected.item())
+    maxed = table3(probabilities, targets, reduce="max").set_index(["models", "crops"])
+    scores = predict(models, images, crops=144, size=16, reduce="max")
+    assert maxed.loc[(3, 144), "top1_error"] == pytest.approx((scores.argmax(1) != targets).float().mean().item() * 100)
+
+
+def test_bad_member_counts_are_rejected():
+    p = torch.full((2, 4, 1, 3), 1 / 3)
+    with pytest.raises(ValueError, match="between 1 and 2"):
+        table3({1: p}, torch.zeros(4, dtype=torch.long), models=[1, 3])
+    with pytest.raises(ValueError, match="same members"):
+        table3({1: p, 10: torch.full((3, 4, 10, 3), 1 / 3)}, torch.zeros(4, dtype=torch.long))
+
+
+def ours():
+    return pd.DataFrame({"models": [1, 1, 1, 7, 7, 7], "crops": [1, 10, 144] * 2, "cost": [1, 10, 144, 7, 70, 1008],
+                         "top1_error": [20.0, 19, 18, 15, 14, 13], "top5_error": [2.0, 2, 1, 1, 1, 0.5],
+                         "top1_vs_base": [0.0, -1, -2, -5, -6, -7], "top5_vs_base": [0.0, 0, -1, -1, -1, -1.5]})
+
+
+def test_side_by_side_matches_rows_by_crops_and_one_model_or_ensemble():
+    table = report.table3_with_paper(ours())
+    assert table["paper: top-5 error %"].tolist() == [row.top5_error for row in TABLE3]
+    assert table["paper: cost"].tolist() == [row.cost for row in TABLE3]
+    assert table["paper: vs base"].iloc[-1] == pytest.approx(6.67 - 10.07)  # computed, not the printed -3.45
+    three = report.table3_with_paper(ours().assign(models=[1, 1, 1, 3, 3, 3]))
+    assert three["paper: models"].tolist() == [1, 1, 1, 7, 7, 7] and three["models"].tolist()[-1] == 3
+    assert table[["top-1 vs base", "top-5 vs base", "paper: vs base"]].iloc[0].isna().all()  # the base row
+    assert table["top-5 vs base"].tolist()[1:] == [0.0, -1, -1, -1, -1.5]
+    html = report.style_table3(table).to_html()
+    assert "-3.40" in html and "+0.00" in html and "nan" not in html
+
+
+def test_error_vs_cost_draws_both_predictors_on_log_axes():
+    fig = figures.error_vs_cost(report.table3_with_paper(ours()))
+    try:
+        assert [ax.get_xscale() for ax in fig.axes] == ["log", "log"]
+        for ax in fig.axes:
+            assert [line.get_label() for line in ax.get_lines()] == ["1 model", "7 models"]
+        assert list(fig.axes[0].get_lines()[1].get_ydata()) == [15, 14, 13]
+        assert list(fig.axes[1].get_lines()[0].get_xdata()) == [1, 10, 144]
+    finally:
+        plt.close(fig)
+
+
+def test_whole_images_are_the_generated_images_normalized_and_uncropped():
+    test = data.whole_images("shapes", "test", shapes_size=40, num_images=12)
+    images, targets = images_and_targets(test)
+    raw = data.synthetic.EmbeddedShapes("test", image_size=40, num_images=12)
+    assert images.shape == (12, 3, 40, 40) and targets.tolist() == raw.targets.tolist()
+    restored = data.transforms.denormalize(images) * 255
+    assert torch.allclose(restored, raw.images.float(), atol=0.01)
