@@ -12,7 +12,8 @@ ROOT = Path(__file__).parent.parent
 
 #: Parameters that make each notebook quick; the notebooks' own defaults are executed by nbval (``make test``) and
 #: by ``make book``. Here the book is built from notebooks that papermill executed with these.
-QUICK = {"training.ipynb": {"epochs": 1, "comparison_epochs": 1}}
+QUICK = {"training.ipynb": {"epochs": 1, "comparison_epochs": 1},
+         "evaluation.ipynb": {"members": 2, "shared_epochs": 0, "epochs": 1, "test_images": 16}}
 
 
 def test_book_builds_with_warnings_as_errors(tmp_path):
@@ -48,4 +49,9 @@ def test_book_builds_with_warnings_as_errors(tmp_path):
     assert training_page.count('<figure class="align-default" id="fig-') == 2 and "&lt;Figure size" not in training_page
     assert "epoch 1/1" not in training_page  # the progress bars stay out of the book
     assert "Polyak average" in training_page and "without auxiliary heads" in training_page
+    evaluation_page = (html / "notebooks" / "evaluation.html").read_text()
+    assert evaluation_page.count('<figure class="align-default" id="fig-') == 3
+    assert "&lt;Figure size" not in evaluation_page and "paper: top-5 error %" in evaluation_page
+    assert "10.07" in evaluation_page and "-3.40" in evaluation_page  # the paper's Table 3 beside this book's
+    assert "paper_crops_144" in (html / "book" / "evaluation.html").read_text()
     assert "Szegedy" in (html / "book" / "references.html").read_text()
