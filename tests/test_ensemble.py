@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from reproduce.models import googlenet
-from reproduce.training import TrainConfig
+from reproduce.training import TrainConfig, load_trained, train
 from reproduce.training.ensemble import StackedEnsemble, member_configs, train_ensemble
 from reproduce.training.loop import googlenet_loss, make_optimizer
 
@@ -59,3 +59,20 @@ def test_a_stacked_step_is_what_each_member_s_own_step_does(aux_heads):
             assert torch.allclose(state[name].float(), value.float(), atol=1e-5), name
     with pytest.raises(ValueError, match="one batch per member"):
         stacked.train_step(images[:2], targets[:2])
+
+
+def test_members_can_start_from_one_shared_run_and_continue_its_schedule(tmp_path):
+    config = TrainConfig(**TINY, lr_step_epochs=0.5)
+    members = train_ensemble(config, 2, tmp_path, shared_epochs=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["member-1", "member-2", "shared"]
+    continued = config.lr * config.lr_gamma ** 2  # two decays in the shared epoch
+    assert [m.history[0]["lr"] for m in members] == pytest.approx([continued, continued])
+    shared, _ = load_trained(tmp_path / "shared", which="raw")
+    first = member_configs(config.replace(lr=continued), 2)[0]
+    by_hand = train(first, initial_weights=shared.state_dict())
+    assert all(torch.equal(a, b) for a, b in zip(members[0].model.state_dict().values(),
+                                                 by_hand.model.state_dict().values()))
+    from_initialization = train(first)
+    assert not torch.equal(members[0].model.fc.weight, from_initialization.model.fc.weight)
+    with pytest.raises(ValueError, match="shared_epochs"):
+        train_ensemble(config, 2, shared_epochs=-1)
