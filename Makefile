@@ -21,8 +21,13 @@ book: env
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
+# The tests run in parallel, one worker per core, each file on one worker (nbval runs a notebook's cells in order, in
+# one kernel), each worker and notebook kernel with one thread: on 2 cores two single-threaded processes do nearly
+# twice the work of one process with two threads, and two processes with two threads each slow each other down badly.
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+
 test: env
-	$(BIN)/pytest
+	OMP_NUM_THREADS=1 $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf _build .pytest_cache
