@@ -1,5 +1,6 @@
 # Two commands do everything on a fresh machine with Python 3.11:
-#   make book   create the environment, execute the notebooks with their default parameters, render the HTML
+#   make book   create the environment, execute the notebooks with their default parameters (several at a time, into
+#               runs/book-cpu), render the HTML there
 #   make test   create the environment, run the unit tests and execute the notebooks (nbval)
 PYTHON ?= python3.11
 VENV := .venv
@@ -18,8 +19,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	touch $@
 
 book: env
-	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
-	@echo "The book is at $(CURDIR)/_build/html/index.html"
+	$(BIN)/python -m reproduce book --params params/cpu.yml --out runs/book-cpu
 
 # The tests run in parallel, one worker per core, each file on one worker (nbval runs a notebook's cells in order, in
 # one kernel), each worker and notebook kernel with one thread: on 2 cores two single-threaded processes do nearly
@@ -30,4 +30,4 @@ test: env
 	OMP_NUM_THREADS=1 $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 clean:
-	rm -rf _build .pytest_cache
+	rm -rf _build .pytest_cache runs/book-cpu

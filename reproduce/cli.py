@@ -1,9 +1,12 @@
-"""The command line: ``python -m reproduce train ...`` and ``python -m reproduce evaluate ...``.
+"""The command line: ``python -m reproduce train ...``, ``python -m reproduce evaluate ...`` and
+``python -m reproduce book ...``.
 
 Every option of :class:`reproduce.training.TrainConfig` is a flag (``--batch-size``, ``--no-aux-heads``, ...); options
 with a fixed set of values reject anything else by name, listing the valid choices. Under
 ``torchrun --nproc_per_node=N`` the same command trains with DistributedDataParallel. ``evaluate`` scores a checkpoint
 (a run's, or torchvision's GoogLeNet weights) on an ImageFolder split with 1, 10 or 144 crops and writes a JSON.
+``book`` executes every notebook with a parameter set into a run folder and builds the book there
+(:mod:`reproduce.book`).
 """
 
 from __future__ import annotations
@@ -83,6 +86,14 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--num-workers", type=int, default=0, help="DataLoader processes decoding images")
     evaluate.add_argument("--out", default=None, help="write the results (JSON) here")
     evaluate.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="a progress bar")
+    book = commands.add_parser(
+        "book", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        help="execute every notebook with a parameter set into a run folder and build the book there")
+    book.add_argument("--params", default=None, help="a parameter set (YAML: notebook -> {parameter: value}); "
+                                                     "none: every notebook's defaults")
+    book.add_argument("--out", required=True, help="the run folder (the book lands in OUT/_build/html)")
+    book.add_argument("--jobs", type=int, default=None, help="notebooks executed at once (default: one per core)")
+    book.add_argument("--build", action=argparse.BooleanOptionalAction, default=True, help="build the HTML")
     return main
 
 
@@ -135,9 +146,28 @@ def _given_flags(argv: Optional[Sequence[str]]) -> set[str]:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = vars(parser().parse_args(argv))
-    if args.pop("command") == "evaluate":
+    command = args.pop("command")
+    if command == "evaluate":
         return _evaluate(args)
+    if command == "book":
+        return _book(args)
     return _train(args, argv)
+
+
+def _book(args: dict) -> int:
+    from . import book
+
+    try:
+        parameters = book.load_parameters(args["params"])
+    except (OSError, ValueError) as error:
+        print(f"python -m reproduce book: error: {error}", file=sys.stderr)
+        return 2
+    summary = book.run(args["out"], parameters, jobs=args["jobs"], build=args["build"])
+    for name, seconds in summary["notebooks"].items():
+        print(f"{name}: {seconds / 60:.1f} min")
+    print(f"executed in {summary['execute_seconds'] / 60:.1f} min ({summary['jobs']} at a time)" +
+          (f"; the book is at {summary['html']}/index.html" if "html" in summary else ""))
+    return 0
 
 
 def _train(args: dict, argv: Optional[Sequence[str]]) -> int:

@@ -1,38 +1,29 @@
 """The book builds with warnings as errors from its executed notebooks and has its chapters, figures and numbers."""
 
-import shutil
-import subprocess
-import sys
+import json
 from pathlib import Path
 
+import pytest
+import torch
 from bs4 import BeautifulSoup
+
+from reproduce import book
 
 ROOT = Path(__file__).parent.parent
 
 
-#: Parameters that make each notebook quick; the notebooks' own defaults are executed by nbval (``make test``) and
-#: by ``make book``. Here the book is built from notebooks that papermill executed with these.
-QUICK = {"training.ipynb": {"epochs": 1, "comparison_epochs": 1},
-         "evaluation.ipynb": {"members": 2, "shared_epochs": 0, "epochs": 1, "test_images": 16}}
-
-
 def test_book_builds_with_warnings_as_errors(tmp_path):
-    import papermill
-    import yaml
-
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    source = tmp_path / "source"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".venv", "_build", ".git", ".pytest_cache",
-                                                                  "__pycache__", "*.egg-info"))
-    for notebook in sorted((source / "notebooks").glob("*.ipynb")):
-        papermill.execute_notebook(notebook, notebook, parameters=QUICK.get(notebook.name, {}),
-                                   cwd=notebook.parent, progress_bar=False)
-    config = yaml.safe_load((source / "_config.yml").read_text())
-    config["execute"]["execute_notebooks"] = "off"
-    (source / "_config.yml").write_text(yaml.safe_dump(config))
-    result = subprocess.run([str(jupyter_book), "build", str(source), "--warningiserror", "--nitpick"],
-                            capture_output=True, text=True, timeout=1200)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    """The book built by ``python -m reproduce book`` from the quick parameter set (the notebooks' own defaults are
+    executed by nbval in ``make test``, and by ``make book``)."""
+    parameters = book.load_parameters(ROOT / "params" / "quick.yml")
+    source = tmp_path / "run"
+    summary = book.run(source, parameters)
+    notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert sorted(summary["notebooks"]) == notebooks
+    for name in notebooks:  # what each executed notebook was run with, where and how long
+        record = json.loads((source / "results" / name.replace(".ipynb", ".json")).read_text())
+        assert record["parameters"] == parameters.get(name, {}) and record["seconds"] > 0
+        assert record["torch"] == torch.__version__ and record["device"] and len(record["git_commit"]) >= 40
     html = source / "_build" / "html"
     intro = (html / "book" / "intro.html").read_text()
     chapter = BeautifulSoup((html / "book" / "architecture.html").read_text(), "html.parser").get_text()
@@ -55,3 +46,14 @@ def test_book_builds_with_warnings_as_errors(tmp_path):
     assert "10.07" in evaluation_page and "-3.40" in evaluation_page  # the paper's Table 3 beside this book's
     assert "paper_crops_144" in (html / "book" / "evaluation.html").read_text()
     assert "Szegedy" in (html / "book" / "references.html").read_text()
+
+
+def test_a_parameter_set_names_existing_notebooks(tmp_path):
+    assert book.load_parameters(ROOT / "params" / "cpu.yml") == {}
+    bad = tmp_path / "bad.yml"
+    bad.write_text("trainig.ipynb: {epochs: 1}\n")
+    with pytest.raises(ValueError, match="trainig.ipynb"):
+        book.load_parameters(bad)
+    bad.write_text("training.ipynb: 3\n")
+    with pytest.raises(ValueError, match="mappings"):
+        book.load_parameters(bad)

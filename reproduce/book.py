@@ -1,0 +1,123 @@
+"""The whole book, executed with one parameter set into its own run folder, then built from those notebooks.
+
+``python -m reproduce book --params params/cpu.yml --out runs/book-cpu`` copies the book's sources into the run
+folder, executes every notebook there with papermill (its own parameters from the parameter file, the notebook's
+defaults for the rest), several at a time, and builds the HTML from the executed notebooks
+(``RUN/_build/html``). Next to each executed notebook, ``RUN/results/<notebook>.json`` records its parameters, the
+git commit, the device, the library versions and the wall time.
+
+Notebooks run in parallel, ``jobs`` at a time (default: one per CPU core) with ``cpu_count // jobs`` threads each:
+on the 2-core machines that build this book, two single-threaded notebooks do nearly twice the work of one notebook
+with two threads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+#: What a book build reads: the configuration, the pages, the notebooks, and the package (pages include its source).
+SOURCES = ("_config.yml", "_toc.yml", "book", "notebooks", "reproduce")
+
+
+def load_parameters(path: str | Path | None) -> dict[str, dict[str, Any]]:
+    """A parameter set: ``{notebook file name: {parameter: value}}`` from a YAML file (None: every notebook's
+    defaults). Names of notebooks that do not exist are refused."""
+    import yaml
+
+    if path is None:
+        return {}
+    values = yaml.safe_load(Path(path).read_text()) or {}
+    if not isinstance(values, dict) or not all(isinstance(v, dict) for v in values.values()):
+        raise ValueError(f"{path}: a parameter set maps notebook file names to {{parameter: value}} mappings")
+    unknown = set(values) - {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
+    if unknown:
+        raise ValueError(f"{path}: no notebooks named {sorted(unknown)} in {ROOT / 'notebooks'}")
+    return values
+
+
+def _git_commit() -> Optional[str]:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("-modified" if dirty else "")
+
+
+def _environment() -> dict[str, Any]:
+    import torch
+    import torchvision
+
+    cuda = torch.cuda.is_available()
+    return {"git_commit": _git_commit(), "python": platform.python_version(), "torch": torch.__version__,
+            "torchvision": torchvision.__version__, "platform": platform.platform(),
+            "device": torch.cuda.get_device_name(0) if cuda else f"CPU ({os.cpu_count()} cores)"}
+
+
+def _execute(notebook: Path, parameters: dict[str, Any]) -> float:
+    import papermill
+
+    started = time.perf_counter()
+    papermill.execute_notebook(notebook, notebook, parameters=parameters, cwd=notebook.parent, progress_bar=False,
+                               kernel_name="python3")
+    return time.perf_counter() - started
+
+
+def run(out: str | Path, parameters: dict[str, dict[str, Any]] | None = None, *, jobs: Optional[int] = None,
+        build: bool = True) -> dict[str, Any]:
+    """Execute every notebook into ``out`` with ``parameters`` (see :func:`load_parameters`) and, with ``build``,
+    build the book there with warnings as errors. Returns what ``out/results/run.json`` records."""
+    import yaml
+
+    out = Path(out).resolve()
+    parameters = parameters or {}
+    out.mkdir(parents=True, exist_ok=True)
+    for name in SOURCES:
+        target = out / name
+        if target.exists():
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
+        copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy2
+        copy(ROOT / name, target, **({"ignore": shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")}
+                                     if (ROOT / name).is_dir() else {}))
+    notebooks = sorted((out / "notebooks").glob("*.ipynb"))
+    cores = os.cpu_count() or 1
+    jobs = max(1, min(jobs or cores, len(notebooks)))
+    if not os.environ.get("OMP_NUM_THREADS", "").isdigit():  # unless set, a share of the cores; kernels inherit it
+        os.environ["OMP_NUM_THREADS"] = str(max(1, cores // jobs))
+    environment = _environment()
+    started = time.perf_counter()
+    with ProcessPoolExecutor(jobs) as pool:
+        seconds = dict(zip((n.name for n in notebooks),
+                           pool.map(_execute, notebooks, [parameters.get(n.name, {}) for n in notebooks])))
+    results = out / "results"
+    results.mkdir(exist_ok=True)
+    for notebook in notebooks:
+        record = {"notebook": notebook.name, "parameters": parameters.get(notebook.name, {}),
+                  "seconds": seconds[notebook.name], "threads": int(os.environ["OMP_NUM_THREADS"]), **environment}
+        (results / f"{notebook.stem}.json").write_text(json.dumps(record, indent=1))
+    summary = {"notebooks": seconds, "jobs": jobs, "execute_seconds": time.perf_counter() - started, **environment}
+    if build:
+        config = yaml.safe_load((out / "_config.yml").read_text())
+        config["execute"]["execute_notebooks"] = "off"  # executed above
+        (out / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+        build_started = time.perf_counter()
+        jupyter_book = Path(sys.executable).parent / "jupyter-book"
+        result = subprocess.run([str(jupyter_book), "build", str(out), "--warningiserror", "--nitpick"],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"the book did not build:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+        summary.update(build_seconds=time.perf_counter() - build_started, html=str(out / "_build" / "html"))
+    (results / "run.json").write_text(json.dumps(summary, indent=1))
+    return summary
