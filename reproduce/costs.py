@@ -9,6 +9,7 @@ of Figure 2a, stacked, cost nothing to count.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -248,3 +249,52 @@ def table1_audit() -> dict[str, float | int | str]:
         "total_ops": int(table.loc["total", "ops"]),
         "total_ops_separable_conv1": int(table.loc["total", "ops"] - table.loc["conv1", "ops"] + separable["ops"]),
     }
+
+
+def widening(widths: tuple[float, ...] = (0.5, 0.75, 1.0, 1.5, 2.0), input_size: int = 224) -> pd.DataFrame:
+    """Section 3's warning, counted: parameters and multiply-adds of the paper's network with every filter count
+    multiplied by ``width``, and the exponent of their growth with ``width`` (the slope on log-log axes from the
+    previous width). Two stacked layers that both widen by k cost k^2 as much, so the exponent approaches 2; the first
+    convolution and the classifier, whose input or output is fixed, keep it just below."""
+    rows = []
+    for width in widths:
+        totals = summary(googlenet(width=width), input_size)
+        rows.append({"width": width, "params": totals["params"], "ops": totals["ops"]})
+    table = pd.DataFrame(rows).set_index("width")
+    logs = table.astype(float).apply(lambda column: column.map(math.log))
+    log_width = pd.Series(table.index, index=table.index).map(math.log)
+    for column in ("params", "ops"):
+        table[f"{column} growth exponent"] = logs[column].diff() / log_width.diff()
+        table[f"{column} vs width 1"] = table[column] / table.loc[1.0, column] if 1.0 in table.index else float("nan")
+    return table
+
+
+def bottleneck_savings(model: GoogLeNet | None = None, input_size: int = 224, **options) -> pd.DataFrame:
+    """Section 4's 1x1 reductions, counted for every inception module: the multiply-adds of its 3x3 and 5x5 branches
+    as built (a 1x1 reduction, then the k x k convolution on the reduced channels) against the same k x k convolution
+    applied to all of the module's input channels, as in the naive module of Figure 2a."""
+    model = googlenet(**options) if model is None else model
+    prof = profile(model, (1, 3, input_size, input_size))
+    rows = []
+    for name, module in model.inception_modules().items():
+        n, c, h, w = prof.inputs[name]
+        for branch, kernel, reduce, out in (("branch2", 3, "#3x3 reduce", "#3x3"),
+                                            ("branch3", 5, "#5x5 reduce", "#5x5")):
+            direct = nn.Conv2d(c, module.filters[out], kernel, padding=kernel // 2)
+            rows.append({"module": name.removeprefix("inception"), "branch": f"{kernel}x{kernel}",
+                         "input channels": c, "reduced to": module.filters[reduce],
+                         "output channels": module.filters[out],
+                         "ops without reduction": profile(direct, (n, c, h, w)).macs[""],
+                         "ops with reduction": prof.macs[f"{name}.{branch}"]})
+    table = pd.DataFrame(rows)
+    table["saving (x)"] = table["ops without reduction"] / table["ops with reduction"]
+    return table
+
+
+def ops_by_stage(model: GoogLeNet | None = None, input_size: int = 224, **options) -> pd.Series:
+    """Multiply-adds at inference per stage of the network (the stem, inception 3, 4 and 5, the classifier): where
+    Section 1's budget of 1.5 billion goes."""
+    table = table1(model, input_size, **options).drop(index="total")
+    stage = table.index.map(lambda key: f"inception {key[9]}" if key.startswith("inception")
+                            else "classifier" if key in ("avgpool", "dropout", "fc", "softmax") else "stem")
+    return table["ops"].groupby(stage, sort=False).sum()

@@ -154,3 +154,100 @@ def error_vs_cost(table: pd.DataFrame) -> plt.Figure:
         ax.legend()
     fig.tight_layout()
     return fig
+
+
+def budget_by_stage(ops: pd.Series, budget: float) -> plt.Figure:
+    """Multiply-adds per stage of the network (:func:`reproduce.costs.ops_by_stage`), stacked in one bar, against
+    the paper's budget."""
+    fig, ax = plt.subplots(figsize=(8, 2.2))
+    left = 0.0
+    for (stage, value), colour in zip(ops.items(), sns.color_palette()):
+        ax.barh(0, float(value), left=left, color=colour, label=f"{stage}: {float(value) / 1e6:,.0f}M")
+        left += float(value)
+    ax.axvline(budget, color="black", ls="--", lw=1.5)
+    ax.annotate(f"budget {budget / 1e9:.1f}G", (budget, 0.45), xytext=(-4, 0), textcoords="offset points",
+                ha="right", fontsize=9)
+    ax.set(yticks=[], xlabel="multiply-adds per image at inference", xlim=(0, max(left, budget) * 1.05))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x / 1e9:.1f}G"))
+    ax.legend(ncol=len(ops), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def widening(table: pd.DataFrame) -> plt.Figure:
+    """Parameters and multiply-adds of the network against its width multiplier (:func:`reproduce.costs.widening`),
+    log-log, beside the linear and quadratic growth from width 1."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    widths = table.index.to_numpy(dtype=float)
+    for column, label in (("ops", "multiply-adds"), ("params", "parameters")):
+        ax.plot(widths, table[column].astype(float) / float(table.loc[1.0, column]), "o-", label=label)
+    ax.plot(widths, widths ** 2, "k--", lw=1, label="quadratic: width$^2$")
+    ax.plot(widths, widths, "k:", lw=1, label="linear: width")
+    ax.set(xscale="log", yscale="log", xlabel="width multiplier of every filter count (log scale)",
+           ylabel="relative to the paper's network (log scale)")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xticks(widths)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def bottleneck_savings(table: pd.DataFrame) -> plt.Figure:
+    """Multiply-adds of every 3x3 and 5x5 branch with its 1x1 reduction against without it
+    (:func:`reproduce.costs.bottleneck_savings`)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+    for ax, (branch, rows) in zip(axes, table.groupby("branch", sort=False)):
+        data = rows.melt(id_vars="module", value_vars=["ops without reduction", "ops with reduction"],
+                         var_name="branch built", value_name="multiply-adds")
+        data["branch built"] = data["branch built"].str.removeprefix("ops ")
+        sns.barplot(data=data, x="module", y="multiply-adds", hue="branch built", ax=ax, errorbar=None,
+                    legend=ax is axes[0])
+        ax.set(yscale="log", title=f"{branch} branches", xlabel="inception module",
+               ylabel="multiply-adds (log scale)")
+    axes[0].legend(title=None)
+    fig.tight_layout()
+    return fig
+
+
+def receptive_fields(fields: dict[str, pd.DataFrame], object_sizes: dict[str, tuple[float, float]]) -> plt.Figure:
+    """Receptive field of each inception branch against depth (:func:`reproduce.receptive.branch_fields`), one panel
+    per network, with the range of object sizes that network sees shaded where it is known."""
+    fig, axes = plt.subplots(1, len(fields), figsize=(5.5 * len(fields), 4), squeeze=False)
+    for ax, (title, table) in zip(axes[0], fields.items()):
+        for branch in ("1x1", "3x3", "5x5", "pool"):
+            ax.plot(table.index, table[branch], marker="o", label=branch, ls=":" if branch == "pool" else "-")
+        if title in object_sizes:
+            low, high = object_sizes[title]
+            ax.axhspan(low, high, color="grey", alpha=0.2, label="object diameters")
+        ax.set(title=title, xlabel="inception module", ylabel="receptive field (input pixels)")
+        ax.legend(title="branch", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def fields_on_images(images, fields: dict[str, int], titles=None, *, size: float = 2.4) -> plt.Figure:
+    """Images of one object on a flat background, with squares the size of some receptive fields (``fields``:
+    label -> side in pixels) centred on the object, to compare what one unit sees with the object."""
+    from matplotlib.patches import Rectangle
+    import torch
+
+    fig, axes = plt.subplots(1, len(images), figsize=(len(images) * size, size + 0.5), squeeze=False)
+    palette = sns.color_palette()
+    for i, (ax, image) in enumerate(zip(axes[0], images)):
+        image = image.float() / 255 if image.dtype == torch.uint8 else image
+        side = image.shape[-1]
+        ax.imshow(image.permute(1, 2, 0).clamp(0, 1).numpy())
+        rows, columns = (image != image[:, :1, :1]).any(dim=0).nonzero(as_tuple=True)  # unlike the corner pixel
+        centre = (columns.float().mean().item(), rows.float().mean().item()) if len(rows) else ((side - 1) / 2,) * 2
+        for (label, field), colour in zip(fields.items(), palette):
+            ax.add_patch(Rectangle((centre[0] - field / 2, centre[1] - field / 2), field, field, fill=False, lw=1.8,
+                                   color=colour, label=label if i == 0 else None))
+        ax.set(xlim=(-0.5, side - 0.5), ylim=(side - 0.5, -0.5))
+        ax.axis("off")
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=9)
+    fig.legend(loc="lower center", ncol=len(fields), frameon=False, fontsize=8)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return fig
