@@ -211,17 +211,25 @@ def bottleneck_savings(table: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def receptive_fields(fields: dict[str, pd.DataFrame], object_sizes: dict[str, tuple[float, float]]) -> plt.Figure:
-    """Receptive field of each inception branch against depth (:func:`reproduce.receptive.branch_fields`), one panel
-    per network, with the range of object sizes that network sees shaded where it is known."""
-    fig, axes = plt.subplots(1, len(fields), figsize=(5.5 * len(fields), 4), squeeze=False)
+def receptive_fields(fields: dict[str, pd.DataFrame], object_sizes: dict[str, tuple[float, float]],
+                     sizes: dict[str, float] | None = None) -> plt.Figure:
+    """Receptive field of each inception branch against depth (:func:`reproduce.receptive.branch_fields`, log
+    scale), one panel per network, with the range of object sizes that network sees shaded where it is known, and
+    reference ``sizes`` (label -> pixels, e.g. image sides) as horizontal lines on every panel."""
+    fig, axes = plt.subplots(1, len(fields), figsize=(6.5 * len(fields), 4), squeeze=False)
     for ax, (title, table) in zip(axes[0], fields.items()):
         for branch in ("1x1", "3x3", "5x5", "pool"):
             ax.plot(table.index, table[branch], marker="o", label=branch, ls=":" if branch == "pool" else "-")
         if title in object_sizes:
             low, high = object_sizes[title]
             ax.axhspan(low, high, color="grey", alpha=0.2, label="object diameters")
-        ax.set(title=title, xlabel="inception module", ylabel="receptive field (input pixels)")
+        for (label, size), style in zip((sizes or {}).items(), ("--", "-.", ":")):
+            ax.axhline(size, color="black", ls=style, lw=1, label=label)
+        ax.set(title=title, xlabel="inception module", ylabel="receptive field (input pixels, log scale)",
+               yscale="log")
+        ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1, 2, 5)))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.legend(title="branch", fontsize=8)
     fig.tight_layout()
     return fig
@@ -250,4 +258,55 @@ def fields_on_images(images, fields: dict[str, int], titles=None, *, size: float
             ax.set_title(titles[i], fontsize=9)
     fig.legend(loc="lower center", ncol=len(fields), frameon=False, fontsize=8)
     fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return fig
+
+
+def ablation_curves(steps: pd.DataFrame, history: pd.DataFrame, table: pd.DataFrame, *,
+                    column: str = "polyak_val_top1", chance: float | None = None, smooth: int = 5) -> plt.Figure:
+    """The Inception-v3 ablation in three panels, one colour and marker per run: the main classifier's training loss
+    against the step (a centred rolling mean over ``smooth`` records), validation top-1 against the epoch
+    (``column`` of the history: the Polyak-averaged weights by default), and test top-1 (with its standard error)
+    against the inference network's multiply-adds. ``chance`` (e.g. 1 / classes) is drawn as a dotted line.
+    ``steps`` and ``history``: :func:`reproduce.report.run_frames`; ``table``: :func:`reproduce.report.ablation_table`.
+    """
+    from .report import human
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    palette = sns.color_palette("colorblind", n_colors=10)
+    colours = {run: palette[i % len(palette)] for i, run in enumerate(table["run"])}
+    markers = dict(zip(table["run"], "osD^vP*X"))
+    for run, rows in steps.groupby("run", sort=False):
+        axes[0].plot(rows["step"], rows["loss_main"].rolling(smooth, center=True, min_periods=1).mean(),
+                     color=colours.get(run), marker=markers.get(run), markevery=max(len(rows) // 6, 1),
+                     markersize=5, label=run)
+    axes[0].set(title="training loss (main classifier)", xlabel="step", ylabel="cross-entropy")
+    for run, rows in history.groupby("run", sort=False):
+        axes[1].plot(rows["epoch"], rows[column], marker=markers.get(run, "o"), color=colours.get(run), label=run)
+    axes[1].set(title="validation top-1", xlabel="epoch", ylabel="top-1")
+    axes[1].xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    for _, row in table.iterrows():
+        axes[2].errorbar(row["multiply-adds"], row["top-1"], yerr=row["top-1 s.e."], ls="none", capsize=3,
+                         marker=markers.get(row["run"], "o"), color=colours.get(row["run"]), label=row["run"])
+    axes[2].set(title="test top-1 against cost", xlabel="multiply-adds per image (inference)", ylabel="top-1")
+    axes[2].xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
+    axes[2].xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: human(x)))
+    for ax in axes[1:]:
+        if chance is not None:
+            ax.axhline(chance, color="grey", ls=":", lw=1, label="_chance")
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+    handles, labels = axes[1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), frameon=False, fontsize=9)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
+def chapter_times(times: pd.DataFrame) -> plt.Figure:
+    """Wall time of each executed notebook (:func:`reproduce.summary.chapter_times`), one bar each."""
+    fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * max(1, len(times))))
+    if len(times):
+        sns.barplot(data=times, y="notebook", x="minutes", ax=ax, errorbar=None, orient="h")
+        for container in ax.containers:
+            ax.bar_label(container, fmt="%.1f", padding=3, fontsize=8)
+    ax.set(xlabel="wall time (minutes)", ylabel="")
+    fig.tight_layout()
     return fig

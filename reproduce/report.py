@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 
@@ -79,4 +81,67 @@ def style_table3(table: pd.DataFrame):
             .format(lambda v: "" if pd.isna(v) else f"{v:.2f}", subset=errors)
             .format(lambda v: "" if pd.isna(v) else f"{v:+.2f}", subset=changes)
             .format(lambda v: "" if pd.isna(v) else f"{v:,}", subset=["cost", "paper: cost", "paper: models"])
+            .hide(axis="index"))
+
+
+def binomial_se(accuracy: float, n: int) -> float:
+    """Standard error of an accuracy measured on ``n`` independent test images: sqrt(p (1 - p) / n)."""
+    return math.sqrt(max(accuracy * (1 - accuracy), 0.0) / n)
+
+
+def difference_se(a: float, b: float, n: int) -> float:
+    """Standard error of the difference of two accuracies, each on ``n`` test images, treated as independent (the
+    same test images make them positively correlated, so this overstates the noise a little: a conservative
+    yardstick)."""
+    return math.hypot(binomial_se(a, n), binomial_se(b, n))
+
+
+ABLATION_COLUMNS = ("run", "change", "top-1", "top-1 s.e.", "top-1 vs row before", "top-5", "params",
+                    "multiply-adds", "epochs", "images", "seconds", "images/s")
+
+
+def ablation_table(results: dict, tests: dict[str, dict[str, float]], seconds: dict[str, float], *,
+                   test_images: int, num_classes: int | None = None) -> pd.DataFrame:
+    """The Inception-v3 ablation (:func:`reproduce.training.ablation.inception_v3_ablation`) as one table, a row per
+    run in the order of ``results``.
+
+    ``results``: ``{name: TrainResult}`` (anything with ``config`` and ``history``); ``tests``: each run's
+    ``{"top1", "top5"}`` on the test split (``test_images`` images); ``seconds``: each run's measured wall time.
+    ``params`` and ``multiply-adds`` are those of the inference network (no auxiliary heads, one image at the run's
+    ``image_size``), counted with :mod:`reproduce.costs`; ``images`` are the training images the run saw and
+    ``images/s`` its mean training throughput. ``top-1 vs row before`` compares a row with the one it changes (the
+    ablation's parent row), ``top-1 s.e.`` is the binomial standard error of its top-1.
+    """
+    from .training.ablation import STEPS, inference_costs
+
+    steps = {step.name: step for step in STEPS}
+    rows = []
+    for name, result in results.items():
+        config, history = result.config, list(result.history)
+        classes = num_classes if num_classes is not None else result.model.fc.out_features
+        cost = inference_costs(config, classes)
+        step = steps.get(name)
+        top1 = tests[name]["top1"]
+        parent = step.parent if step is not None else None
+        rows.append({
+            "run": name, "change": step.change if step is not None else "",
+            "top-1": top1, "top-1 s.e.": binomial_se(top1, test_images),
+            "top-1 vs row before": top1 - tests[parent]["top1"] if parent in tests else float("nan"),
+            "top-5": tests[name]["top5"], "params": cost["params"], "multiply-adds": cost["macs"],
+            "epochs": len(history), "images": history[-1]["steps"] * config.batch_size if history else 0,
+            "seconds": seconds[name],
+            "images/s": sum(h["images_per_second"] for h in history) / len(history) if history else float("nan"),
+        })
+    return pd.DataFrame(rows, columns=list(ABLATION_COLUMNS))
+
+
+def style_ablation(table: pd.DataFrame):
+    """:func:`ablation_table` for the book: accuracies in percent, the change from the row before in percentage
+    points, costs in K/M, seconds and images/s rounded, no index."""
+    return (table.style
+            .format("{:.1%}", subset=["top-1", "top-5"])
+            .format(lambda v: f"±{100 * v:.1f}", subset=["top-1 s.e."])
+            .format(lambda v: "" if pd.isna(v) else f"{100 * v:+.1f}", subset=["top-1 vs row before"])
+            .format(human, subset=["params", "multiply-adds"])
+            .format("{:,.0f}", subset=["images", "seconds", "images/s"])
             .hide(axis="index"))

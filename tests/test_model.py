@@ -175,3 +175,34 @@ def test_inception_module_concatenates_branches_in_order():
     parts = torch.split(out, [1, 3, 4, 5], dim=1)
     for part, branch in zip(parts, module.branches()):
         torch.testing.assert_close(part, branch(x))
+
+
+def test_aux_batch_norm_is_off_by_default_and_changes_nothing_then():
+    model = googlenet()
+    assert not any(isinstance(m, nn.BatchNorm1d) for m in model.modules())
+    assert model.aux1.fc1_bn is None and model.aux1.fc1.bias is not None
+    assert n_params(googlenet(aux_batch_norm=False)) == n_params(model) == 13_378_280
+    torch.manual_seed(0)
+    bn = googlenet(batch_norm=True)
+    torch.manual_seed(0)
+    bn_off = googlenet(batch_norm=True, aux_batch_norm=False)
+    assert bn.state_dict().keys() == bn_off.state_dict().keys()
+
+
+def test_aux_batch_norm_normalizes_the_fc_layer_of_each_head():
+    model = googlenet(num_classes=10, aux_batch_norm=True)
+    for head in (model.aux1, model.aux2):
+        assert isinstance(head.fc1_bn, nn.BatchNorm1d) and head.fc1_bn.num_features == head.fc1.out_features
+        assert head.fc1.bias is None
+        assert isinstance(head.conv.bn, nn.BatchNorm2d)  # the whole head is batch-normalized
+    # only the heads change: 2 x (1024 fc biases replaced by 1024 scales and 1024 shifts, + the conv's BN)
+    plain = googlenet(num_classes=10)
+    assert n_params(model, skip_aux=True) == n_params(plain, skip_aux=True)
+    conv_bn = 2 * (2 * 128 - 128)  # BN scale and shift replace the 1x1 convolution's bias
+    assert n_params(model) - n_params(plain) == 2 * 1024 + conv_bn
+    out = model.train()(torch.randn(2, 3, 224, 224))
+    assert [t.shape for t in out] == [(2, 10)] * 3
+    head = model.aux1.eval()
+    x = torch.randn(2, 512, 14, 14)
+    pooled = head.conv(nn.functional.avg_pool2d(x, 5, stride=3)).flatten(1)
+    torch.testing.assert_close(head(x), head.fc2(torch.relu(head.fc1_bn(head.fc1(pooled)))))

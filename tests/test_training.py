@@ -168,6 +168,16 @@ def test_a_run_is_never_overwritten_and_only_resumed_with_the_same_options(tmp_p
     assert len(train(tiny(epochs=2), tmp_path, resume=True).history) == 2
 
 
+def test_a_checkpoint_from_before_an_option_existed_resumes_with_its_default(tmp_path):
+    train(tiny(epochs=1), tmp_path)
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    del saved["config"]["aux_batch_norm"]  # as written before the option was added
+    torch.save(saved, tmp_path / "checkpoint.pt")
+    assert len(train(tiny(epochs=2), tmp_path, resume=True).history) == 2
+    with pytest.raises(ValueError, match="aux_batch_norm: False -> True"):
+        train(tiny(epochs=3, aux_batch_norm=True), tmp_path, resume=True)
+
+
 class NaNAfter(InterruptAfter):
     def __getitem__(self, index):
         self.calls += 1

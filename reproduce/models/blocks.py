@@ -116,16 +116,23 @@ class AuxiliaryHead(nn.Module):
     """The auxiliary classifier of Section 5, attached to inception 4a and 4d during training.
 
     average pool 5x5/3 -> 1x1 conv (128) + ReLU -> FC (1024) + ReLU -> dropout (70%) -> linear (classes).
+
+    ``batch_norm``: a BatchNorm2d between the 1x1 convolution and its ReLU (as everywhere in a batch-normalized
+    network). ``fc_batch_norm``: also a BatchNorm1d between the hidden fully connected layer and its ReLU (``fc1``
+    then has no bias; ``fc1_bn`` holds the normalization), Inception-v3's "BN-auxiliary" (Szegedy et al., 2015,
+    Section 4 and Table 3). Off by default, which leaves the head, its state_dict and torchvision's layout unchanged.
     """
 
     def __init__(self, in_channels: int, num_classes: int, *, conv_channels: int = 128, hidden: int = 1024,
-                 dropout: float = 0.7, batch_norm: bool = False, pool: str = "paper"):
+                 dropout: float = 0.7, batch_norm: bool = False, fc_batch_norm: bool = False, pool: str = "paper"):
         super().__init__()
         if pool not in AUX_POOL_CHOICES:
             raise ValueError(f"aux_pool={pool!r} is not one of {AUX_POOL_CHOICES}")
         self.pool = pool
         self.conv = ConvBlock(in_channels, conv_channels, 1, batch_norm=batch_norm)
-        self.fc1 = nn.Linear(conv_channels * 4 * 4, hidden)
+        self.fc1 = nn.Linear(conv_channels * 4 * 4, hidden, bias=not fc_batch_norm)
+        # eps=0.001 as in ConvBlock (the TF-slim value)
+        self.fc1_bn = nn.BatchNorm1d(hidden, eps=0.001) if fc_batch_norm else None
         self.fc2 = nn.Linear(hidden, num_classes)
         self.dropout = nn.Dropout(p=dropout)
 
@@ -134,6 +141,8 @@ class AuxiliaryHead(nn.Module):
             x = F.avg_pool2d(x, kernel_size=5, stride=3)
         if x.shape[-2:] != (4, 4):
             x = F.adaptive_avg_pool2d(x, 4)
-        x = self.conv(x).flatten(1)
-        x = F.relu(self.fc1(x), inplace=True)
+        x = self.fc1(self.conv(x).flatten(1))
+        if self.fc1_bn is not None:
+            x = self.fc1_bn(x)
+        x = F.relu(x, inplace=True)
         return self.fc2(self.dropout(x))

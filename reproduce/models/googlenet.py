@@ -34,8 +34,8 @@ class GoogLeNetOutputs(NamedTuple):
 
 class GoogLeNet(nn.Module):
     def __init__(self, num_classes: int = 1000, *, aux_heads: bool = True, batch_norm: bool = False,
-                 branch5x5: str = "5x5", width: float = 1.0, stem: str = "imagenet", dropout: float = 0.4,
-                 aux_dropout: float = 0.7, aux_pool: str = "paper", last_pool_kernel: int = 3,
+                 aux_batch_norm: bool = False, branch5x5: str = "5x5", width: float = 1.0, stem: str = "imagenet",
+                 dropout: float = 0.4, aux_dropout: float = 0.7, aux_pool: str = "paper", last_pool_kernel: int = 3,
                  transform_input: bool = False, init: str = "kaiming"):
         super().__init__()
         if not (isinstance(num_classes, int) and num_classes >= 1):
@@ -93,7 +93,9 @@ class GoogLeNet(nn.Module):
         self.fc = nn.Linear(channels, num_classes)                                # linear           1x1x1000
         # softmax: applied by the loss in training and to the logits at test time.
         # ---- Section 5: auxiliary classifiers on 4a and 4d, used in training only ----
-        aux = dict(conv_channels=w(128), hidden=w(1024), dropout=aux_dropout, batch_norm=bn, pool=aux_pool)
+        # aux_batch_norm: Inception-v3's "BN-auxiliary", the whole head batch-normalized, its FC layer too
+        aux = dict(conv_channels=w(128), hidden=w(1024), dropout=aux_dropout, batch_norm=bn or aux_batch_norm,
+                   fc_batch_norm=aux_batch_norm, pool=aux_pool)
         self.aux1 = AuxiliaryHead(self.inception4a.out_channels, num_classes, **aux) if aux_heads else None
         self.aux2 = AuxiliaryHead(self.inception4d.out_channels, num_classes, **aux) if aux_heads else None
         init_weights(self, init)

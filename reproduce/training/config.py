@@ -46,6 +46,7 @@ class TrainConfig:
     stem: str = "imagenet"
     width: float = 1.0
     batch_norm: bool = False
+    aux_batch_norm: bool = False  # Inception-v3's BN-auxiliary: the auxiliary heads' FC layer batch-normalized too
     branch5x5: str = "5x5"
     aux_heads: bool = True
     dropout: float = 0.4
@@ -103,8 +104,9 @@ class TrainConfig:
             raise ValueError(f"dataset={self.dataset!r} needs data_root, the folder that holds it")
 
     def model_options(self) -> dict[str, Any]:
-        return dict(stem=self.stem, width=self.width, batch_norm=self.batch_norm, branch5x5=self.branch5x5,
-                    aux_heads=self.aux_heads, dropout=self.dropout, aux_dropout=self.aux_dropout, init=self.init)
+        return dict(stem=self.stem, width=self.width, batch_norm=self.batch_norm, aux_batch_norm=self.aux_batch_norm,
+                    branch5x5=self.branch5x5, aux_heads=self.aux_heads, dropout=self.dropout,
+                    aux_dropout=self.aux_dropout, init=self.init)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

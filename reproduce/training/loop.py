@@ -17,6 +17,7 @@ One function, :func:`train`, runs a :class:`~reproduce.training.config.TrainConf
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -145,6 +146,10 @@ def _mean_over_processes(sums: dict[str, torch.Tensor], count: int,
 
 
 def _check_resumable(saved: dict[str, Any], config: TrainConfig) -> None:
+    """Refuse to resume with other options. An option the checkpoint does not record (one added to TrainConfig since
+    it was written) had its default value then."""
+    saved = {**{f.name: f.default for f in dataclasses.fields(TrainConfig)
+                if f.default is not dataclasses.MISSING}, **saved}
     changed = {k for k, v in config.to_dict().items() if saved.get(k) != v} - RESUMABLE_CHANGES
     if changed:
         details = ", ".join(f"{k}: {saved.get(k)!r} -> {getattr(config, k)!r}" for k in sorted(changed))

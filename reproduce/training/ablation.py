@@ -1,0 +1,134 @@
+"""What Inception-v2/v3 changed, one change at a time: an ablation in the manner of Table 3 of "Rethinking the
+Inception Architecture for Computer Vision" (Szegedy et al., 2015), on top of the paper's GoogLeNet.
+
+:func:`inception_v3_ablation` turns one base :class:`~reproduce.training.config.TrainConfig` into six runs that share
+everything that is not the change under test (data, epochs, images, schedule, optimizer, seed):
+
+1. the paper's network (no batch norm, LRN in the stem, real 5x5 convolutions, both auxiliary heads);
+2. + batch norm after every convolution (Ioffe & Szegedy, 2015), which replaces the LRN;
+3. + every 5x5 convolution factorized into two 3x3 convolutions (v3, Section 3.1);
+4. + label smoothing with epsilon 0.1 (v3, Section 7);
+5. + batch-normalized auxiliary heads, their fully connected layer included ("BN-auxiliary", v3, Table 3);
+6. the same without auxiliary heads (v3, Section 4: they act as regularizers).
+
+Rows 2-5 are cumulative, each adding one change to the row before; row 6 removes the heads from row 5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .config import TrainConfig
+
+
+@dataclass(frozen=True)
+class AblationStep:
+    """One row of the ablation: its name, what it changes relative to ``parent`` (None: the base), and how."""
+
+    name: str
+    change: str
+    parent: str | None
+    options: dict[str, Any]
+
+
+#: The rows, in order. ``options`` are the TrainConfig fields the row sets on top of its parent.
+STEPS: tuple[AblationStep, ...] = (
+    AblationStep("GoogLeNet (paper)", "the paper's network: LRN, 5x5 convolutions, auxiliary heads", None,
+                 dict(batch_norm=False, aux_batch_norm=False, branch5x5="5x5", label_smoothing=0.0,
+                      aux_heads=True)),
+    AblationStep("+ batch norm", "batch norm after every convolution (replaces the LRN)", "GoogLeNet (paper)",
+                 dict(batch_norm=True)),
+    AblationStep("+ factorized 5x5", "each 5x5 convolution becomes two 3x3 convolutions", "+ batch norm",
+                 dict(branch5x5="2x3x3")),
+    AblationStep("+ label smoothing", "label smoothing, epsilon 0.1", "+ factorized 5x5",
+                 dict(label_smoothing=0.1)),
+    AblationStep("+ BN-auxiliary", "the auxiliary heads' FC layer batch-normalized too", "+ label smoothing",
+                 dict(aux_batch_norm=True)),
+    # aux_batch_norm stays on: without heads it changes nothing, and the row differs from its parent in one field
+    AblationStep("no auxiliary heads", "the auxiliary heads removed", "+ BN-auxiliary", dict(aux_heads=False)),
+)
+
+#: Inception-v3's own Table 3 (single crop, ILSVRC 2012 validation; errors in %, cost in billions of multiply-adds;
+#: None where the paper prints none). Its rows are cumulative too, but they are not ours: Inception-v2 is a new,
+#: larger network, and RMSProp and the factorized 7x7 stem are changes this book does not make.
+V3_TABLE3 = (
+    {"network": "GoogLeNet", "top1_error": 29.0, "top5_error": 9.2, "cost_bn_ops": 1.5},
+    {"network": "BN-GoogLeNet", "top1_error": 26.8, "top5_error": None, "cost_bn_ops": 1.5},
+    {"network": "BN-Inception", "top1_error": 25.2, "top5_error": 7.8, "cost_bn_ops": 2.0},
+    {"network": "Inception-v2", "top1_error": 23.4, "top5_error": None, "cost_bn_ops": 3.8},
+    {"network": "Inception-v2 RMSProp", "top1_error": 23.1, "top5_error": 6.3, "cost_bn_ops": 3.8},
+    {"network": "Inception-v2 Label Smoothing", "top1_error": 22.8, "top5_error": 6.1, "cost_bn_ops": 3.8},
+    {"network": "Inception-v2 Factorized 7x7", "top1_error": 21.6, "top5_error": 5.8, "cost_bn_ops": 4.8},
+    {"network": "Inception-v2 BN-auxiliary", "top1_error": 21.2, "top5_error": 5.6, "cost_bn_ops": 4.8},
+)
+
+
+def inception_v3_ablation(base: TrainConfig) -> dict[str, TrainConfig]:
+    """The six configurations of the ablation, in order (``{name: config}``), built from ``base``: every field
+    that is not part of a change (data, epochs, images, schedule, optimizer, seed, width, ...) is ``base``'s in
+    every run, so that the runs have equal training budgets. ``base``'s own model choices (``batch_norm``,
+    ``branch5x5``, ``label_smoothing``, ``aux_heads``, ``aux_batch_norm``) are replaced by the first row's."""
+    configs: dict[str, TrainConfig] = {}
+    for step in STEPS:
+        parent = base if step.parent is None else configs[step.parent]
+        configs[step.name] = parent.replace(**step.options)
+    return configs
+
+
+def changes(configs: dict[str, TrainConfig]) -> dict[str, dict[str, tuple[Any, Any]]]:
+    """For each configuration after the first, the fields in which it differs from its parent row
+    (``{name: {field: (parent's value, its value)}}``): what each row of the ablation changes."""
+    parents = {step.name: step.parent for step in STEPS}
+    result = {}
+    for name, config in configs.items():
+        parent = parents.get(name)
+        if parent is None:
+            continue
+        before, after = configs[parent].to_dict(), config.to_dict()
+        result[name] = {k: (before[k], after[k]) for k in after if before[k] != after[k]}
+    return result
+
+
+def inference_costs(config: TrainConfig, num_classes: int) -> dict[str, int]:
+    """Parameters and multiply-adds of one image (at ``config.image_size``) of the network ``config`` trains, as it
+    is used at inference: without the auxiliary heads, counted with :mod:`reproduce.costs`."""
+    from .. import costs
+    from ..models import googlenet
+
+    model = googlenet(num_classes, **{**config.model_options(), "aux_heads": False, "aux_batch_norm": False})
+    size = config.image_size
+    return {"params": costs.count_params(model), "macs": costs.profile(model, (1, 3, size, size)).macs[""]}
+
+
+def factorization_costs(config: TrainConfig, num_classes: int, *, channels: int = 64, grid: int = 8) -> dict:
+    """What factorizing the 5x5 convolutions into two 3x3 costs, counted with :mod:`reproduce.costs`.
+
+    ``equal_width``: one 5x5 convolution against two stacked 3x3 convolutions with ``channels`` inputs and outputs
+    each, on a ``grid`` x ``grid`` map: the setting of Section 3.1 of Inception-v3, where the ratio is
+    (9 + 9) / 25 = 0.72. ``branches``: the "5x5" branches of ``config``'s network (every module's 5x5 convolution,
+    or its two 3x3 convolutions, without the 1x1 reduction before them) with each choice of ``branch5x5``.
+    ``network``: the whole inference network with each choice."""
+    from .. import costs
+    from ..models import googlenet
+    from ..models.blocks import ConvBlock
+    from torch import nn
+
+    shape = (1, channels, grid, grid)
+    single = costs.profile(ConvBlock(channels, channels, 5, padding=2), shape).macs[""]
+    double = costs.profile(nn.Sequential(ConvBlock(channels, channels, 3, padding=1),
+                                         ConvBlock(channels, channels, 3, padding=1)), shape).macs[""]
+    result: dict[str, Any] = {"equal_width": {"5x5": single, "2x3x3": double, "ratio": double / single}}
+    branches, network = {}, {}
+    size = config.image_size
+    for choice in ("5x5", "2x3x3"):
+        model = googlenet(num_classes, **{**config.model_options(), "branch5x5": choice, "aux_heads": False,
+                                          "aux_batch_norm": False})
+        prof = costs.profile(model, (1, 3, size, size))
+        # branch3 is (1x1 reduce, then the 5x5 or the two 3x3): everything in it after its first block
+        branches[choice] = sum(prof.macs[f"{name}.branch3.{i}"] for name, module in model.inception_modules().items()
+                               for i in range(1, len(module.branch3)))
+        network[choice] = prof.macs[""]
+    result["branches"] = {**branches, "ratio": branches["2x3x3"] / branches["5x5"]}
+    result["network"] = {**network, "ratio": network["2x3x3"] / network["5x5"]}
+    return result

@@ -1,0 +1,161 @@
+"""The Inception-v3 ablation: six runs that each change one thing, the table and the figure that report them."""
+
+import math
+from types import SimpleNamespace
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from reproduce import costs, figures, googlenet, report  # noqa: E402
+from reproduce.training import TrainConfig, inception_v3_ablation  # noqa: E402
+from reproduce.training.ablation import STEPS, changes, factorization_costs, inference_costs  # noqa: E402
+
+BASE = TrainConfig(image_size=32, shapes_size=32, width=0.125, epochs=2, batch_size=16, train_images=64,
+                   eval_images=32, optimizer="adamw", lr=1e-3, seed=3, progress=False)
+NAMES = ["GoogLeNet (paper)", "+ batch norm", "+ factorized 5x5", "+ label smoothing", "+ BN-auxiliary",
+         "no auxiliary heads"]
+
+
+@pytest.fixture(scope="module")
+def configs():
+    return inception_v3_ablation(BASE)
+
+
+def test_six_runs_in_order_starting_from_the_paper_network(configs):
+    assert list(configs) == NAMES == [step.name for step in STEPS]
+    paper = configs["GoogLeNet (paper)"]
+    assert (paper.batch_norm, paper.branch5x5, paper.label_smoothing, paper.aux_heads, paper.aux_batch_norm) == \
+        (False, "5x5", 0.0, True, False)
+
+
+def test_each_run_changes_exactly_one_thing_from_the_run_before(configs):
+    expected = {"+ batch norm": {"batch_norm": (False, True)},
+                "+ factorized 5x5": {"branch5x5": ("5x5", "2x3x3")},
+                "+ label smoothing": {"label_smoothing": (0.0, 0.1)},
+                "+ BN-auxiliary": {"aux_batch_norm": (False, True)},
+                "no auxiliary heads": {"aux_heads": (True, False)}}
+    assert changes(configs) == expected
+    for before, after in zip(NAMES[:-1], NAMES[1:]):  # cumulative: each row changes the row above it
+        old, new = configs[before].to_dict(), configs[after].to_dict()
+        assert len([k for k in new if old[k] != new[k]]) == 1, after
+
+
+def test_every_run_has_the_base_budget(configs):
+    budget = ("epochs", "train_images", "eval_images", "batch_size", "lr", "lr_step_epochs", "optimizer", "seed",
+              "steps_per_epoch", "width", "image_size", "weight_decay")
+    for config in configs.values():
+        assert {k: getattr(config, k) for k in budget} == {k: getattr(BASE, k) for k in budget}
+
+
+def test_the_base_model_choices_do_not_leak_into_the_first_row():
+    configs = inception_v3_ablation(BASE.replace(batch_norm=True, branch5x5="2x3x3", label_smoothing=0.2))
+    assert configs["GoogLeNet (paper)"] == inception_v3_ablation(BASE)["GoogLeNet (paper)"]
+
+
+def test_aux_batch_norm_adds_batch_norm_1d_to_the_auxiliary_heads_only(configs):
+    def model(name):
+        torch.manual_seed(0)
+        return googlenet(10, **configs[name].model_options())
+
+    before, after = model("+ label smoothing"), model("+ BN-auxiliary")
+    assert not any(isinstance(m, nn.BatchNorm1d) for m in before.modules())
+    bn1d = {name for name, m in after.named_modules() if isinstance(m, nn.BatchNorm1d)}
+    assert bn1d == {"aux1.fc1_bn", "aux2.fc1_bn"}
+    assert after.aux1.fc1.bias is None and before.aux1.fc1.bias is not None
+    # nothing outside the heads changes: the same keys and shapes
+    main = lambda m: {k: v.shape for k, v in m.state_dict().items() if not k.startswith("aux")}  # noqa: E731
+    assert main(before) == main(after)
+    assert inference_costs(configs["+ label smoothing"], 10) == inference_costs(configs["+ BN-auxiliary"], 10)
+
+
+def test_costs_of_the_inference_network(configs):
+    paper = inference_costs(configs["GoogLeNet (paper)"], 10)
+    model = googlenet(10, width=BASE.width, aux_heads=False)
+    assert paper["params"] == costs.count_params(model)
+    assert paper["macs"] == costs.profile(model, (1, 3, 32, 32)).macs[""]
+    assert inference_costs(configs["no auxiliary heads"], 10) == inference_costs(configs["+ BN-auxiliary"], 10)
+
+
+def test_factorization_is_18_25ths_at_equal_width_and_counted_per_branch(configs):
+    result = factorization_costs(configs["+ batch norm"], 10, channels=16, grid=6)
+    assert result["equal_width"]["5x5"] == 16 * 16 * 25 * 36
+    assert result["equal_width"]["ratio"] == pytest.approx(18 / 25)
+    network = {c: inference_costs(configs["+ batch norm"].replace(branch5x5=c), 10)["macs"] for c in ("5x5", "2x3x3")}
+    assert result["network"]["5x5"] == network["5x5"] and result["network"]["2x3x3"] == network["2x3x3"]
+    # the branches are the only part that differs
+    assert result["network"]["2x3x3"] - result["network"]["5x5"] == \
+        result["branches"]["2x3x3"] - result["branches"]["5x5"]
+
+
+def fake_results(configs):
+    """Constructed runs: two epochs each, numbers chosen by hand."""
+    results = {}
+    for i, (name, config) in enumerate(configs.items()):
+        history = [{"epoch": e, "steps": 4 * e, "images_per_second": 100.0 * (i + 1) + e, "val_top1": 0.1 * e + i / 100,
+                    "polyak_val_top1": 0.1 * e + i / 50} for e in (1, 2)]
+        steps = [{"epoch": 1 + (s > 4), "step": s, "loss_main": 2.3 - 0.1 * s - i / 10} for s in range(1, 9)]
+        results[name] = SimpleNamespace(config=config, history=history, steps=steps,
+                                        model=SimpleNamespace(fc=SimpleNamespace(out_features=10)))
+    tests = {name: {"top1": 0.5 + i / 20, "top5": 0.9 + i / 100} for i, name in enumerate(configs)}
+    seconds = {name: 10.0 + i for i, name in enumerate(configs)}
+    return results, tests, seconds
+
+
+def test_table_has_one_row_per_run_with_the_right_numbers(configs):
+    results, tests, seconds = fake_results(configs)
+    table = report.ablation_table(results, tests, seconds, test_images=400)
+    assert list(table.columns) == list(report.ABLATION_COLUMNS)
+    assert list(table["run"]) == NAMES
+    assert list(table["change"]) == [step.change for step in STEPS]
+    row = table.set_index("run").loc["+ label smoothing"]
+    assert row["top-1"] == pytest.approx(0.65) and row["top-5"] == pytest.approx(0.93)
+    assert row["top-1 vs row before"] == pytest.approx(0.05)
+    assert row["top-1 s.e."] == pytest.approx(math.sqrt(0.65 * 0.35 / 400))
+    assert row["epochs"] == 2 and row["images"] == 8 * BASE.batch_size
+    assert row["seconds"] == 13.0 and row["images/s"] == pytest.approx(401.5)
+    cost = inference_costs(configs["+ label smoothing"], 10)
+    assert (row["params"], row["multiply-adds"]) == (cost["params"], cost["macs"])
+    assert math.isnan(table.loc[0, "top-1 vs row before"])
+    # the last row is compared with the row it changes (+ BN-auxiliary), not only by position
+    assert table.loc[5, "top-1 vs row before"] == pytest.approx(tests[NAMES[5]]["top1"] - tests[NAMES[4]]["top1"])
+    html = report.style_ablation(table).to_html()
+    assert "65.0%" in html and "+5.0" in html and "±2.4" in html
+
+
+def test_difference_se_is_the_two_binomial_errors_in_quadrature():
+    assert report.binomial_se(0.5, 100) == pytest.approx(0.05)
+    assert report.difference_se(0.5, 0.5, 100) == pytest.approx(0.05 * math.sqrt(2))
+
+
+def test_figure_has_three_panels_with_a_line_or_point_per_run(configs):
+    results, tests, seconds = fake_results(configs)
+    table = report.ablation_table(results, tests, seconds, test_images=400)
+    steps, history = report.run_frames(results)
+    fig = figures.ablation_curves(steps, history, table, chance=0.1)
+    loss, accuracy, cost = fig.axes
+    runs = [line for line in accuracy.lines if not line.get_label().startswith("_")]
+    assert len(loss.lines) == len(runs) == 6
+    assert [line.get_label() for line in runs] == NAMES
+    assert [line.get_ydata()[0] for line in accuracy.lines if line.get_label() == "_chance"] == [0.1]
+    assert list(runs[3].get_ydata()) == pytest.approx([r["polyak_val_top1"] for r in
+                                                                  results[NAMES[3]].history])
+    assert len(cost.containers) == 6  # one error bar per run
+    assert cost.containers[2].lines[0].get_xydata()[0] == pytest.approx(
+        [table.loc[2, "multiply-adds"], table.loc[2, "top-1"]])
+    assert "multiply-adds" in cost.get_xlabel() and accuracy.get_xlabel() == "epoch"
+    matplotlib.pyplot.close(fig)
+
+
+def test_a_tiny_ablation_trains_every_run(configs):
+    from reproduce.training import train
+
+    quick = {name: config.replace(epochs=1, steps_per_epoch=1) for name, config in configs.items()}
+    for name, config in quick.items():
+        result = train(config)
+        assert len(result.history) == 1 and math.isfinite(result.history[0]["train_loss_main"]), name
+        assert ("train_loss_aux1" in result.history[0]) == config.aux_heads
