@@ -13,6 +13,7 @@ with two threads.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import platform
@@ -25,13 +26,19 @@ from pathlib import Path
 from typing import Any, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
-#: What a book build reads: the configuration, the pages, the notebooks, and the package (pages include its source).
-SOURCES = ("_config.yml", "_toc.yml", "book", "notebooks", "reproduce")
+#: What a book build reads: the configuration, the pages, the notebooks, the parameter sets (the report lists them),
+#: and the package (pages include its source).
+SOURCES = ("_config.yml", "_toc.yml", "book", "notebooks", "params", "reproduce")
+#: The notebooks that take longest on the CPU, longest first; they start first. The others follow in name order.
+LONGEST_FIRST = ("training", "evaluation", "beyond")
+#: Notebooks that read the others' results (``RUN/results``): they run once all the others have finished.
+LAST = ("report",)
 
 
 def load_parameters(path: str | Path | None) -> dict[str, dict[str, Any]]:
     """A parameter set: ``{notebook file name: {parameter: value}}`` from a YAML file (None: every notebook's
-    defaults). Names of notebooks that do not exist are refused."""
+    defaults). Names of notebooks that do not exist, and parameters a notebook does not have, are refused."""
+    import papermill
     import yaml
 
     if path is None:
@@ -42,6 +49,11 @@ def load_parameters(path: str | Path | None) -> dict[str, dict[str, Any]]:
     unknown = set(values) - {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
     if unknown:
         raise ValueError(f"{path}: no notebooks named {sorted(unknown)} in {ROOT / 'notebooks'}")
+    for name, given in values.items():
+        known = papermill.inspect_notebook(ROOT / "notebooks" / name)
+        if set(given) - set(known):
+            raise ValueError(f"{path}: {name} has no parameters {sorted(set(given) - set(known))}; "
+                             f"its parameters are {sorted(known)}")
     return values
 
 
@@ -75,10 +87,55 @@ def _execute(notebook: Path, parameters: dict[str, Any]) -> float:
     return time.perf_counter() - started
 
 
+def glued_values(notebook: str | Path) -> dict[str, str]:
+    """The text of every value an executed notebook glued (``myst_nb.glue``), by name; figures are left out."""
+    import nbformat
+
+    values = {}
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            record = output.get("metadata", {}).get("scrapbook")
+            if not record:
+                continue
+            data = output["data"]
+            if any(key.removeprefix(record["mime_prefix"]).startswith("image/") for key in data):
+                continue
+            text = data.get(record["mime_prefix"] + "text/plain", "")
+            try:  # a glued string is stored as its repr
+                value = ast.literal_eval(text)
+                values[record["name"]] = value if isinstance(value, str) else text
+            except (ValueError, SyntaxError):
+                values[record["name"]] = text
+    return values
+
+
+def read_results(results: str | Path) -> dict[str, dict[str, Any]]:
+    """The results files of a run (``RUN/results``), by notebook name without ``.ipynb``; {} where there are none."""
+    return {path.stem: json.loads(path.read_text()) for path in sorted(Path(results).glob("*.json"))
+            if path.name != "run.json"}
+
+
+def _stage(notebooks: list[Path], parameters: dict[str, dict[str, Any]], jobs: int) -> dict[str, float]:
+    with ProcessPoolExecutor(jobs) as pool:
+        return dict(zip((n.name for n in notebooks),
+                        pool.map(_execute, notebooks, [parameters.get(n.name, {}) for n in notebooks])))
+
+
+def _record(notebook: Path, parameters: dict[str, Any], seconds: float, environment: dict[str, Any]) -> None:
+    results = notebook.parent.parent / "results"
+    results.mkdir(exist_ok=True)
+    record = {"notebook": notebook.name, "parameters": parameters, "seconds": seconds,
+              "threads": int(os.environ["OMP_NUM_THREADS"]), **environment, "values": glued_values(notebook)}
+    (results / f"{notebook.stem}.json").write_text(json.dumps(record, indent=1))
+
+
 def run(out: str | Path, parameters: dict[str, dict[str, Any]] | None = None, *, jobs: Optional[int] = None,
         build: bool = True) -> dict[str, Any]:
     """Execute every notebook into ``out`` with ``parameters`` (see :func:`load_parameters`) and, with ``build``,
-    build the book there with warnings as errors. Returns what ``out/results/run.json`` records."""
+    build the book there with warnings as errors. Returns what ``out/results/run.json`` records.
+
+    The notebooks run longest first (:data:`LONGEST_FIRST`), so that the short ones fill in beside the long ones; the
+    notebooks of :data:`LAST` run after all the others, from their results."""
     import yaml
 
     out = Path(out).resolve()
@@ -91,22 +148,23 @@ def run(out: str | Path, parameters: dict[str, dict[str, Any]] | None = None, *,
         copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy2
         copy(ROOT / name, target, **({"ignore": shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")}
                                      if (ROOT / name).is_dir() else {}))
-    notebooks = sorted((out / "notebooks").glob("*.ipynb"))
+    shutil.rmtree(out / "results", ignore_errors=True)  # a report must not read an earlier run's numbers
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    notebooks = sorted((out / "notebooks").glob("*.ipynb"), key=lambda n: (rank.get(n.stem, len(rank)), n.name))
+    first = [n for n in notebooks if n.stem not in LAST]
+    last = [n for n in notebooks if n.stem in LAST]
     cores = os.cpu_count() or 1
     jobs = max(1, min(jobs or cores, len(notebooks)))
     if not os.environ.get("OMP_NUM_THREADS", "").isdigit():  # unless set, a share of the cores; kernels inherit it
         os.environ["OMP_NUM_THREADS"] = str(max(1, cores // jobs))
     environment = _environment()
     started = time.perf_counter()
-    with ProcessPoolExecutor(jobs) as pool:
-        seconds = dict(zip((n.name for n in notebooks),
-                           pool.map(_execute, notebooks, [parameters.get(n.name, {}) for n in notebooks])))
+    seconds = {}
+    for stage in (first, last):
+        seconds.update(_stage(stage, parameters, jobs))
+        for notebook in stage:
+            _record(notebook, parameters.get(notebook.name, {}), seconds[notebook.name], environment)
     results = out / "results"
-    results.mkdir(exist_ok=True)
-    for notebook in notebooks:
-        record = {"notebook": notebook.name, "parameters": parameters.get(notebook.name, {}),
-                  "seconds": seconds[notebook.name], "threads": int(os.environ["OMP_NUM_THREADS"]), **environment}
-        (results / f"{notebook.stem}.json").write_text(json.dumps(record, indent=1))
     summary = {"notebooks": seconds, "jobs": jobs, "execute_seconds": time.perf_counter() - started, **environment}
     if build:
         config = yaml.safe_load((out / "_config.yml").read_text())

@@ -261,3 +261,32 @@ def test_a_corrupt_image_is_named_when_loaded(tmp_path):
     truncated.write_bytes(truncated.read_bytes()[:60])
     with pytest.raises(UnreadableImageError, match="truncated.png"):
         load_rgb_image(truncated)
+
+
+def test_whole_folder_images_are_read_when_cropped_and_a_sample_spans_the_classes(tmp_path):
+    """Scoring a split with crops (the Evaluation chapter on ImageNet) never holds the split in memory: the images
+    are read chunk by chunk, and their probabilities equal those of the images read at once."""
+    from reproduce import data, googlenet
+    from reproduce.evaluate import crop_probabilities
+    from reproduce.evaluate.score import DatasetImages, images_and_targets
+
+    write_image_folder(tmp_path)
+    for i in range(3):  # eight val images: cat x 5, dog, emu x 2, of five sizes
+        save_image(tmp_path / "val" / "cat" / f"x{i}.png", (i * 50, 99, 7), size=(9 + i, 7))
+    save_image(tmp_path / "val" / "emu" / "y.png", (5, 5, 250), size=(8, 8))
+    whole = data.whole_images("imagefolder", "val", root=str(tmp_path))
+    images, targets = images_and_targets(whole)
+    assert isinstance(images, DatasetImages) and len(images) == 8
+    assert targets.tolist() == [0, 0, 0, 0, 0, 1, 2, 2] == [label for _, label in whole.samples]
+    reads = []
+    folder = whole.loader
+    whole.loader = lambda path: reads.append(path) or folder(path)
+    assert reads == [] and len(images[2:5]) == 3 and len(reads) == 3  # read when indexed, not before
+    torch.manual_seed(0)
+    model = googlenet(num_classes=3, width=0.125, stem="small", aux_heads=False).eval()
+    lazily = crop_probabilities(model, images, crops=10, size=8, batch_size=30)
+    at_once = crop_probabilities(model, [whole[i][0] for i in range(8)], crops=10, size=8, batch_size=1000)
+    assert lazily.shape == (1, 8, 10, 3) and torch.allclose(lazily, at_once, atol=1e-6)
+    sample = data.whole_images("imagefolder", "val", root=str(tmp_path), num_images=4)
+    assert images_and_targets(sample)[1].tolist() == [0, 0, 0, 2]  # images 0, 2, 4, 6, not the first four cats
+    assert sample.classes == ["cat", "dog", "emu"]

@@ -92,7 +92,8 @@ def test_error_vs_cost_draws_both_predictors_on_log_axes():
 
 def test_whole_images_are_the_generated_images_normalized_and_uncropped():
     test = data.whole_images("shapes", "test", shapes_size=40, num_images=12)
-    images, targets = images_and_targets(test)
+    lazy, targets = images_and_targets(test)
+    images = torch.stack(lazy[:])
     raw = data.synthetic.EmbeddedShapes("test", image_size=40, num_images=12)
     assert images.shape == (12, 3, 40, 40) and targets.tolist() == raw.targets.tolist()
     restored = data.transforms.denormalize(images) * 255

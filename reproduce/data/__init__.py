@@ -44,7 +44,8 @@ def evaluation_set(name: str, split: str = "test", *, root: Optional[str] = None
 def whole_images(name: str, split: str = "test", *, root: Optional[str] = None, download: bool = False,
                  shapes_size: int = 64, num_images: Optional[int] = None, data_seed: int = 0) -> Dataset:
     """One split with every image whole (not resized or cropped; float, normalized), for the test-time crops of
-    :mod:`reproduce.evaluate`. ``num_images`` keeps the first images (all of them when None)."""
+    :mod:`reproduce.evaluate`. ``num_images`` keeps that many (all of them when None): the first ones of the embedded
+    data set, and evenly spaced ones of a real data set, so that a folder sorted by class gives every class."""
     from torch.utils.data import Subset
 
     from .transforms import whole_image_transform
@@ -53,7 +54,8 @@ def whole_images(name: str, split: str = "test", *, root: Optional[str] = None, 
                      image_size=shapes_size, download=download, shapes_size=shapes_size, data_seed=data_seed)
     if name != "shapes" and num_images is not None and num_images < len(dataset):
         classes = dataset.classes
-        dataset = Subset(dataset, range(num_images))
+        step = len(dataset) / num_images
+        dataset = Subset(dataset, [int(i * step) for i in range(num_images)])
         dataset.classes = classes
     return dataset
 

@@ -80,6 +80,8 @@ def crop_probabilities(models: nn.Module | Sequence[nn.Module], images: torch.Te
     for start in tqdm(range(0, len(images), per_chunk), desc=f"{crops} crop(s)", unit="batch", disable=not progress,
                       leave=False):
         part = images[start:start + per_chunk]
+        if not isinstance(part, torch.Tensor) and len({tuple(image.shape) for image in part}) == 1:
+            part = torch.stack(list(part))  # one size: cropped together
         if isinstance(part, torch.Tensor):
             cut = cut_crops(part, crops, size)  # (n, K, C, S, S)
         else:  # images of different sizes: each is cropped on its own

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 from tqdm import tqdm
 
 from ..data import real
@@ -85,9 +86,38 @@ def score_folder(models: nn.Module | Sequence[nn.Module], root: str | Path, *, s
             "forward_passes_per_image": crops * len(members), "seconds": seconds}
 
 
-def images_and_targets(dataset) -> tuple[torch.Tensor | list[torch.Tensor], torch.Tensor]:
-    """Every item of ``dataset`` (image, label): the images stacked into one tensor when they all have one size (a
-    list otherwise, for :func:`~.predict.crop_probabilities`), and the labels as a tensor."""
+class DatasetImages(Sequence):
+    """The images of a data set, read when indexed (a slice gives a list): what
+    :func:`~.predict.crop_probabilities` takes, so that a whole split, ImageNet's 50,000 validation images say, is
+    never held in memory at once."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self.dataset[i][0] for i in range(*index.indices(len(self)))]
+        return self.dataset[index][0]
+
+
+def _labels(dataset) -> Optional[list[int]]:
+    """The labels of a data set without reading its images, where it keeps them (torchvision's data sets, the
+    embedded one, and subsets of these); None otherwise."""
+    if isinstance(dataset, Subset):
+        labels = _labels(dataset.dataset)
+        return None if labels is None else [labels[i] for i in dataset.indices]
+    labels = getattr(dataset, "targets", None)
+    return None if labels is None else [int(label) for label in labels]
+
+
+def images_and_targets(dataset) -> tuple[Sequence[torch.Tensor], torch.Tensor]:
+    """The images of ``dataset`` (image, label), as a :class:`DatasetImages` that reads them when they are cropped,
+    and its labels as a tensor. A data set that does not keep its labels apart is read once here, into a list."""
+    labels = _labels(dataset)
+    if labels is not None:
+        return DatasetImages(dataset), torch.tensor(labels, dtype=torch.int64)
     images, targets = zip(*(dataset[i] for i in range(len(dataset))))
-    same_size = len({tuple(image.shape) for image in images}) == 1
-    return (torch.stack(images) if same_size else list(images)), torch.tensor(targets)
+    return list(images), torch.tensor(targets)

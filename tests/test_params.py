@@ -1,0 +1,45 @@
+"""Every parameter set in params/ names existing notebooks and their parameters; a wrong name is refused by name."""
+
+from pathlib import Path
+
+import pytest
+
+from reproduce import book
+from reproduce.training import TrainConfig
+
+ROOT = Path(__file__).parent.parent
+SETS = sorted((ROOT / "params").glob("*.yml"))
+
+
+def test_the_parameter_sets():
+    assert [p.name for p in SETS] == ["cifar100-gpu.yml", "cpu.yml", "imagenet-gpu.yml", "quick.yml"]
+
+
+@pytest.mark.parametrize("path", SETS, ids=lambda p: p.name)
+def test_a_parameter_set_names_notebooks_and_their_parameters(path):
+    book.load_parameters(path)  # raises on any unknown notebook or parameter
+
+
+@pytest.mark.parametrize("name", ["cifar100-gpu.yml", "imagenet-gpu.yml"])
+def test_the_gpu_sets_train_valid_configurations(name):
+    """The training parameters of a GPU set make a valid TrainConfig (the notebooks build theirs from them)."""
+    values = book.load_parameters(ROOT / "params" / name)
+    for notebook in ("training.ipynb", "evaluation.ipynb"):
+        fields = {k: v for k, v in values[notebook].items() if k in TrainConfig.__dataclass_fields__}
+        config = TrainConfig(**fields)
+        assert config.dataset in ("cifar100", "imagefolder") and config.device == "auto" and config.width == 1.0
+    assert values["evaluation.ipynb"]["members"] == 7 and values["evaluation.ipynb"]["shared_epochs"] == 0
+
+
+def test_unknown_notebooks_and_parameters_are_refused_by_name(tmp_path):
+    assert book.load_parameters(ROOT / "params" / "cpu.yml") == {}
+    bad = tmp_path / "bad.yml"
+    bad.write_text("trainig.ipynb: {epochs: 1}\n")
+    with pytest.raises(ValueError, match="trainig.ipynb"):
+        book.load_parameters(bad)
+    bad.write_text("training.ipynb: {epochs: 1, epoch: 2}\n")
+    with pytest.raises(ValueError, match=r"training.ipynb has no parameters \['epoch'\]"):
+        book.load_parameters(bad)
+    bad.write_text("training.ipynb: 3\n")
+    with pytest.raises(ValueError, match="mappings"):
+        book.load_parameters(bad)

@@ -1,0 +1,73 @@
+"""The reproduction report: exact checks computed live, the numbers of a run's executed notebooks collected."""
+
+import json
+
+import nbformat
+import pandas as pd
+import pytest
+from nbclient import NotebookClient
+
+from reproduce import book, figures, summary
+from reproduce.paper import TABLE3
+
+
+def test_exact_checks_state_the_paper_and_the_model():
+    checks = summary.exact_checks().set_index("statement")
+    assert checks.loc["layers with parameters (Section 5)", "this book"] == 22
+    assert checks.loc["crops per test image (Section 7)", ["paper", "this book"]].tolist() == [144, 144]
+    ops = checks.loc["multiply-adds at inference, the first layer a dense 7x7 convolution"]
+    assert ops["this book"] == 1_582_671_872 and not ops["agrees"] and ops["note"].startswith("+5.5%")
+    rows = checks.loc["Table 1 rows whose multiply-adds the filter counts give (within 1%)"]
+    assert (rows["paper"], rows["this book"]) == (12, 9) and "inception5a -5.4%" in rows["note"]
+    assert checks["agrees"].sum() == 5
+
+
+def _executed_notebook(tmp_path):
+    """A notebook that glues a string, a number and a figure, executed as papermill would."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import matplotlib.pyplot as plt\nfrom myst_nb import glue\n"
+        "glue('accuracy', f'{0.873:.1%}', display=False)\nglue('count', 42, display=False)\n"
+        "fig, ax = plt.subplots()\nglue('fig_x', fig, display=False)\nprint('not glued')")],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    path = tmp_path / "glued.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_glued_values_are_read_from_an_executed_notebook(tmp_path):
+    assert book.glued_values(_executed_notebook(tmp_path)) == {"accuracy": "87.3%", "count": "42"}
+
+
+def test_read_results_skips_the_run_summary(tmp_path):
+    (tmp_path / "training.json").write_text(json.dumps({"seconds": 60.0}))
+    (tmp_path / "run.json").write_text(json.dumps({"notebooks": {}}))
+    assert book.read_results(tmp_path) == {"training": {"seconds": 60.0}}
+    assert book.read_results(tmp_path / "missing") == {}
+
+
+def _record(values, parameters=None, seconds=90.0):
+    return {"values": values, "parameters": parameters or {}, "seconds": seconds, "device": "CPU (2 cores)",
+            "threads": 1, "git_commit": "0123456789abcdef0123"}
+
+
+def test_miniature_results_take_each_value_from_its_notebook_beside_the_paper():
+    results = {"training": _record({"test_top1": "89.6%", "test_top1_raw": "88.3%"}, {"epochs": 1}),
+               "evaluation": _record({"base_error": "23.0", "both_change": "-16.0"})}
+    table = summary.miniature_results(results).set_index(["chapter", "result"])
+    training = table.loc[("training", "test top-1, GoogLeNet with auxiliary heads, Polyak-averaged weights")]
+    assert training["this book"] == "89.6%" and training["parameters"] == "epochs=1"
+    assert pd.isna(table.loc[("training", "the same network without auxiliary heads, Polyak-averaged"), "this book"])
+    both = table.loc[("evaluation", "change with both (points)")]
+    assert both["this book"] == "-16.0" and both["paper"] == f"{TABLE3[-1].top5_error - TABLE3[0].top5_error:+.2f}"
+    assert both["paper"] == "-3.40" and both["parameters"] == "defaults"
+    assert table.loc[("data", "test top-1 of a linear classifier on raw pixels")].isna()[["this book",
+                                                                                         "parameters"]].all()
+    assert [item.notebook for item in summary.REPORTED].count("evaluation") == 5
+
+
+def test_chapter_times_and_their_figure():
+    times = summary.chapter_times({"training": _record({}, seconds=600.0), "data": _record({}, seconds=30.0)})
+    assert times["minutes"].tolist() == [10.0, 0.5] and times["git commit"].tolist() == ["0123456789ab"] * 2
+    bars = [p.get_width() for p in figures.chapter_times(times).axes[0].patches]
+    assert bars == pytest.approx([10.0, 0.5])
