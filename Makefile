@@ -1,13 +1,14 @@
 # Two commands do everything on a fresh machine with Python 3.11:
 #   make book   create the environment, execute the notebooks with their default parameters (several at a time, into
 #               runs/book-cpu), render the HTML there
-#   make test   create the environment, run the unit tests and execute the notebooks (nbval)
+#   make test   create the environment and Debian's chromium, run the unit tests, execute the notebooks (nbval) and
+#               open every page of the built book in headless Chromium
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: book test env clean
+.PHONY: book test env browser clean
 
 env: $(VENV)/.installed
 
@@ -21,12 +22,18 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 book: env
 	$(BIN)/python -m reproduce book --params params/cpu.yml --out runs/book-cpu
 
+# Debian's chromium for the book's browser test (tests/browser.py), installed as root when it is missing; Playwright
+# drives it and downloads no browser of its own.
+browser:
+	test -x /usr/bin/chromium || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
 # The tests run in parallel, one worker per core, each file on one worker (nbval runs a notebook's cells in order, in
 # one kernel), each worker and notebook kernel with one thread: on 2 cores two single-threaded processes do nearly
 # twice the work of one process with two threads, and two processes with two threads each slow each other down badly.
 TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
-test: env
+test: env browser
 	OMP_NUM_THREADS=1 $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 clean:

@@ -1,23 +1,44 @@
-"""The book builds with warnings as errors from its executed notebooks and has its chapters, figures and numbers."""
+"""The book builds with warnings as errors from its executed notebooks, has its chapters, figures and numbers, and
+every page works in a real browser."""
 
 import json
+import re
+import shutil
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 import torch
+import yaml
 from bs4 import BeautifulSoup
 
+from browser import check_pages, pages, screenshot_name
 from reproduce import book
 
 ROOT = Path(__file__).parent.parent
+#: The screenshots of the last browser check, one per page, kept as the test's artifact (runs/ is not committed).
+SCREENSHOTS = ROOT / "runs" / "screenshots"
 
 
-def test_book_builds_with_warnings_as_errors(tmp_path):
+class Built(NamedTuple):
+    folder: Path  # the run folder; the HTML is in folder/_build/html
+    parameters: dict[str, dict[str, Any]]
+    summary: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory) -> Built:
     """The book built by ``python -m reproduce book`` from the quick parameter set (the notebooks' own defaults are
-    executed by nbval in ``make test``, and by ``make book``)."""
+    executed by nbval in ``make test``, and by ``make book``), once for the tests of this file."""
     parameters = book.load_parameters(ROOT / "params" / "quick.yml")
-    source = tmp_path / "run"
-    summary = book.run(source, parameters)
+    folder = tmp_path_factory.mktemp("book") / "run"
+    return Built(folder, parameters, book.run(folder, parameters))
+
+
+def test_book_builds_with_warnings_as_errors(built_book):
+    """Every notebook executed with its parameters and recorded; the pages have the chapters' code, numbers and
+    figures."""
+    source, parameters, summary = built_book
     notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
     assert sorted(summary["notebooks"]) == notebooks
     for name in notebooks:  # what each executed notebook was run with, where and how long
@@ -46,14 +67,74 @@ def test_book_builds_with_warnings_as_errors(tmp_path):
     assert "10.07" in evaluation_page and "-3.40" in evaluation_page  # the paper's Table 3 beside this book's
     assert "paper_crops_144" in (html / "book" / "evaluation.html").read_text()
     assert "Szegedy" in (html / "book" / "references.html").read_text()
+    motivation = (html / "notebooks" / "motivation.html").read_text()
+    assert motivation.count('<figure class="align-default" id="fig-') == 5 and "&lt;Figure size" not in motivation
+    assert "120M" in motivation and "12.4M" in motivation  # inception 3a's 5x5 branch, without and with its reduction
+    assert "class Field" in (html / "book" / "motivation.html").read_text()
+    beyond = (html / "notebooks" / "beyond.html").read_text()
+    assert 'id="fig-ablation"' in beyond and 'id="tbl-ablation"' in beyond and "&lt;Figure size" not in beyond
+    assert "+ BN-auxiliary" in beyond and "def inception_v3_ablation" in (html / "book" / "beyond.html").read_text()
 
 
-def test_a_parameter_set_names_existing_notebooks(tmp_path):
-    assert book.load_parameters(ROOT / "params" / "cpu.yml") == {}
-    bad = tmp_path / "bad.yml"
-    bad.write_text("trainig.ipynb: {epochs: 1}\n")
-    with pytest.raises(ValueError, match="trainig.ipynb"):
-        book.load_parameters(bad)
-    bad.write_text("training.ipynb: 3\n")
-    with pytest.raises(ValueError, match="mappings"):
-        book.load_parameters(bad)
+def test_the_report_shows_the_numbers_of_this_run(built_book):
+    """The reproduction report ran after the other notebooks and shows what they glued, as their results record."""
+    source, _, summary = built_book
+    assert list(summary["notebooks"])[-1] == "report.ipynb"  # run last, from the others' results
+    results = book.read_results(source / "results")
+    training = results["training"]["values"]
+    assert training["test_top1"].endswith("%") and results["evaluation"]["values"]["base_error"]
+    page = BeautifulSoup((source / "_build" / "html" / "notebooks" / "report.html").read_text(),
+                         "html.parser").get_text(" ")
+    assert training["test_top1"] in page and results["evaluation"]["values"]["both_change"] in page
+    assert "epochs=1, comparison_epochs=1" in page  # what the training chapter was executed with
+    assert "5 of 8" in page and "imagenet-gpu.yml" in page and "cifar100-gpu.yml" in page
+    assert "without the results of a run" not in page
+
+
+def _toc_pages(node) -> set[str]:
+    """The HTML page of every file a jupyter-book ``_toc.yml`` names (root, chapters, sections)."""
+    if isinstance(node, list):
+        return set().union(*map(_toc_pages, node))
+    if not isinstance(node, dict):
+        return set()
+    return {node[key] + ".html" for key in ("root", "file") if key in node} | _toc_pages(list(node.values()))
+
+
+def test_every_page_in_chromium(built_book):
+    """Every page of the table of contents opened in headless Chromium with the network closed: it loads, its images
+    load, its internal links resolve, its math is rendered (MathJax ships with the book); screenshots in
+    runs/screenshots."""
+    html = built_book.folder / "_build" / "html"
+    checked = {p.relative_to(html).as_posix() for p in pages(html)}
+    assert checked == _toc_pages(yaml.safe_load((built_book.folder / "_toc.yml").read_text()))
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    problems = check_pages(html, SCREENSHOTS)
+    assert not problems, f"{len(problems)} problems in the browser:\n" + "\n".join(problems)
+    assert {p.name for p in SCREENSHOTS.glob("*.png")} == {screenshot_name(p) for p in checked}
+    assert any('class="math' in p.read_text() for p in pages(html)), "no page has math: the math check checks nothing"
+
+
+def test_the_browser_check_finds_what_is_broken(tmp_path):
+    """A page with a missing image, an image from outside (the network is closed), a link to a missing page and one
+    to a missing anchor, and math that no MathJax renders: each is reported, and what works is not."""
+    html = tmp_path / "html"
+    html.mkdir()
+    (html / "dot.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><circle r="4"/></svg>')
+    (html / "page.html").write_text("""<!DOCTYPE html><html><body><h1 id="top">A page</h1>
+        <img src="dot.svg"> <img src="missing.png"> <img src="https://example.org/far.png">
+        <a href="#top">here</a> <a href="page.html#top">here too</a> <a href="https://example.org/">outside</a>
+        <a href="gone.html">a missing page</a> <a href="page.html#nowhere">a missing anchor</a>
+        <p>The cost <span class="math notranslate nohighlight">\\(k^2 C\\)</span> and $$y = x$$.</p>
+        <pre>print("$$ in code is code")</pre></body></html>""")
+    problems = [re.sub(r"http://127\.0\.0\.1:\d+/", "/", p) for p in check_pages(html, tmp_path / "shots")]
+    assert sorted(problems) == sorted([
+        "page.html: HTTP 404: /missing.png",
+        "page.html: image did not load: missing.png",
+        "page.html: image did not load: https://example.org/far.png",
+        "page.html: needs the network: https://example.org/far.png (a reader offline does not get it)",
+        "page.html: broken link /gone.html: no file gone.html",
+        "page.html: broken link /page.html#nowhere: no element with id 'nowhere' on page.html",
+        "page.html: math not rendered: \\(k^2 C\\)",
+        "page.html: raw TeX in the text: and $$y = x$$.",
+    ])
+    assert (tmp_path / "shots" / "page.png").stat().st_size > 0
