@@ -88,7 +88,8 @@ def _execute(notebook: Path, parameters: dict[str, Any]) -> float:
 
 
 def glued_values(notebook: str | Path) -> dict[str, str]:
-    """The text of every value an executed notebook glued (``myst_nb.glue``), by name; figures are left out."""
+    """The text of every value an executed notebook glued (``myst_nb.glue``), by name; figures, tables and anything
+    else with a richer form than plain text are left out."""
     import nbformat
 
     values = {}
@@ -98,7 +99,7 @@ def glued_values(notebook: str | Path) -> dict[str, str]:
             if not record:
                 continue
             data = output["data"]
-            if any(key.removeprefix(record["mime_prefix"]).startswith("image/") for key in data):
+            if {key.removeprefix(record["mime_prefix"]) for key in data} != {"text/plain"}:
                 continue
             text = data.get(record["mime_prefix"] + "text/plain", "")
             try:  # a glued string is stored as its repr

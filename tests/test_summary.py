@@ -23,11 +23,12 @@ def test_exact_checks_state_the_paper_and_the_model():
 
 
 def _executed_notebook(tmp_path):
-    """A notebook that glues a string, a number and a figure, executed as papermill would."""
+    """A notebook that glues a string, a number, a figure and a table, executed as papermill would."""
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "import matplotlib.pyplot as plt\nfrom myst_nb import glue\n"
         "glue('accuracy', f'{0.873:.1%}', display=False)\nglue('count', 42, display=False)\n"
-        "fig, ax = plt.subplots()\nglue('fig_x', fig, display=False)\nprint('not glued')")],
+        "fig, ax = plt.subplots()\nglue('fig_x', fig, display=False)\nprint('not glued')\n"
+        "import pandas as pd\nglue('table', pd.DataFrame({'a': [1]}).style, display=False)")],
         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
     NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
     path = tmp_path / "glued.ipynb"
