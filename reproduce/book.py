@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Optional
 
@@ -30,7 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 #: and the package (pages include its source).
 SOURCES = ("_config.yml", "_toc.yml", "book", "notebooks", "params", "reproduce")
 #: The notebooks that take longest on the CPU, longest first; they start first. The others follow in name order.
-LONGEST_FIRST = ("training", "evaluation", "beyond")
+LONGEST_FIRST = ("training", "evaluation", "beyond", "branches")
+#: Notebooks that read what another notebook wrote into the run folder, and start once it has finished: the branch
+#: attribution reloads the ensemble the Evaluation chapter trained (its ``runs_dir``).
+AFTER = {"branches": ("evaluation",)}
 #: Notebooks that read the others' results (``RUN/results``): they run once all the others have finished.
 LAST = ("report",)
 
@@ -116,10 +119,28 @@ def read_results(results: str | Path) -> dict[str, dict[str, Any]]:
             if path.name != "run.json"}
 
 
-def _stage(notebooks: list[Path], parameters: dict[str, dict[str, Any]], jobs: int) -> dict[str, float]:
+def _stage(notebooks: list[Path], parameters: dict[str, dict[str, Any]], jobs: int,
+           environment: dict[str, Any]) -> dict[str, float]:
+    """Execute ``notebooks`` ``jobs`` at a time, each as soon as a worker is free and the notebooks it comes
+    :data:`AFTER` have finished, in the order given; record each one's results when it ends."""
+    seconds: dict[str, float] = {}
+    waiting, running = list(notebooks), {}
+    stems = {n.stem for n in notebooks}
     with ProcessPoolExecutor(jobs) as pool:
-        return dict(zip((n.name for n in notebooks),
-                        pool.map(_execute, notebooks, [parameters.get(n.name, {}) for n in notebooks])))
+        while waiting or running:
+            ready = [n for n in waiting
+                     if all(f"{d}.ipynb" in seconds or d not in stems for d in AFTER.get(n.stem, ()))]
+            if not ready and not running:
+                raise RuntimeError(f"{[n.name for n in waiting]} wait on each other (see AFTER)")
+            for notebook in ready[:jobs - len(running)]:
+                waiting.remove(notebook)
+                running[pool.submit(_execute, notebook, parameters.get(notebook.name, {}))] = notebook
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                notebook = running.pop(future)
+                seconds[notebook.name] = future.result()
+                _record(notebook, parameters.get(notebook.name, {}), seconds[notebook.name], environment)
+    return seconds
 
 
 def _record(notebook: Path, parameters: dict[str, Any], seconds: float, environment: dict[str, Any]) -> None:
@@ -162,9 +183,7 @@ def run(out: str | Path, parameters: dict[str, dict[str, Any]] | None = None, *,
     started = time.perf_counter()
     seconds = {}
     for stage in (first, last):
-        seconds.update(_stage(stage, parameters, jobs))
-        for notebook in stage:
-            _record(notebook, parameters.get(notebook.name, {}), seconds[notebook.name], environment)
+        seconds.update(_stage(stage, parameters, jobs, environment))
     results = out / "results"
     summary = {"notebooks": seconds, "jobs": jobs, "execute_seconds": time.perf_counter() - started, **environment}
     if build:

@@ -310,3 +310,27 @@ def chapter_times(times: pd.DataFrame) -> plt.Figure:
     ax.set(xlabel="wall time (minutes)", ylabel="")
     fig.tight_layout()
     return fig
+
+
+def branch_attribution(shares: pd.DataFrame, importance: pd.DataFrame, table1: pd.DataFrame) -> plt.Figure:
+    """Per inception module (by depth) and branch: its share of the module's output energy beside the share of
+    channels Table 1 gives it (dashed), and the drop in accuracy when it is removed; bands are the intervals of
+    :func:`reproduce.attribution.with_intervals`."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+    palette = dict(zip(("1x1", "3x3", "5x5", "pool"), sns.color_palette()))
+    panels = ((axes[0], shares, "share", "share of the module's output energy"),
+              (axes[1], importance, "drop", "top-1 lost when the branch is removed"))
+    for ax, frame, column, label in panels:
+        for branch, rows in frame.groupby("branch", sort=False):
+            ax.plot(rows["module"], rows[column], marker="o", color=palette[branch], label=branch)
+            ax.fill_between(rows["module"], rows["low"], rows["high"], color=palette[branch], alpha=0.2)
+        ax.set(xlabel="inception module", ylabel=label)
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    for branch, rows in table1.groupby("branch", sort=False):
+        axes[0].plot(rows["module"], rows["share"], ls="--", color=palette[branch], lw=1,
+                     label=f"{branch}: Table 1's share of channels")
+    axes[0].legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
+    axes[1].axhline(0, color="black", lw=0.8)
+    axes[1].legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=4, frameon=False)
+    fig.tight_layout()
+    return fig

@@ -70,11 +70,14 @@ REPORTED = (
     Reported("evaluation", "crops_change", "change with 144 crops (points)", f"{_table3(1, 144) - _BASE:+.2f}"),
     Reported("evaluation", "ensemble_change", "change with the ensemble (points)", f"{_table3(7, 1) - _BASE:+.2f}"),
     Reported("evaluation", "both_change", "change with both (points)", f"{_table3(7, 144) - _BASE:+.2f}"),
-    Reported("evaluation", "best_error", "top-1 error %, the ensemble with 144 crops", f"{_table3(7, 144):.2f} (top-5)"),
+    Reported("evaluation", "best_error", "top-1 error %, the ensemble with 144 crops",
+             f"{_table3(7, 144):.2f} (top-5)"),
     Reported("beyond", "top1_paper", "test top-1, the paper's network (equal short budget for every row)"),
     Reported("beyond", "top1_bn", "+ batch norm"),
     Reported("beyond", "top1_v3", "+ factorized 5x5, label smoothing, BN-auxiliary"),
     Reported("beyond", "top1_no_aux", "the same without auxiliary heads"),
+    Reported("branches", "verdict", "do the 3x3 and 5x5 branches matter more with depth? the data ...",
+             "claims they should"),
 )
 
 

@@ -74,6 +74,12 @@ def test_book_builds_with_warnings_as_errors(built_book):
         return BeautifulSoup((html / page).read_text(), "html.parser").get_text()
 
     assert "class Field" in text("book/motivation.html")  # reproduce.receptive's source, included
+    branches = text("notebooks/branches.html")
+    assert 'id="fig-branches"' in (html / "notebooks" / "branches.html").read_text()
+    assert "the 2 members the Evaluation chapter trained (reloaded from" in branches  # not trained again
+    assert "At this scale the data" in branches and "Table 1" in branches
+    order = list(summary["notebooks"])  # in the order they finished
+    assert order.index("evaluation.ipynb") < order.index("branches.ipynb")
     beyond = (html / "notebooks" / "beyond.html").read_text()
     assert 'id="fig-ablation"' in beyond and 'id="tbl-ablation"' in beyond and "&lt;Figure size" not in beyond
     assert "+ BN-auxiliary" in beyond and "def inception_v3_ablation" in text("book/beyond.html")

@@ -8,7 +8,7 @@ import torch
 
 from reproduce.models import googlenet
 from reproduce.training import TrainConfig, load_trained, train
-from reproduce.training.ensemble import StackedEnsemble, member_configs, train_ensemble
+from reproduce.training.ensemble import StackedEnsemble, load_members, member_configs, train_ensemble
 from reproduce.training.loop import googlenet_loss, make_optimizer
 
 TINY = dict(dataset="shapes", shapes_size=32, image_size=32, train_images=64, eval_images=32, width=0.125,
@@ -34,6 +34,21 @@ def test_train_ensemble_keeps_each_member_and_loads_finished_ones(tmp_path):
     for a, b in zip(first, again):
         assert a.history == b.history
         assert all(torch.equal(x, y) for x, y in zip(a.model.state_dict().values(), b.model.state_dict().values()))
+    loaded = load_members(tmp_path)  # as another notebook reuses them
+    assert len(loaded) == 2 and not loaded[0].training
+    assert all(torch.equal(m.fc.weight, r.model.fc.weight) for m, r in zip(loaded, first))
+
+
+def test_load_members_refuses_an_unfinished_member_and_an_empty_folder(tmp_path):
+    config = TrainConfig(**TINY)
+    train_ensemble(config, 1, tmp_path)
+    with pytest.raises(FileNotFoundError, match="no trained members"):
+        load_members(tmp_path / "elsewhere")
+    saved = torch.load(tmp_path / "member-1" / "checkpoint.pt", weights_only=True)
+    saved["config"]["epochs"] = 3  # as if stopped after its first of three epochs
+    torch.save(saved, tmp_path / "member-1" / "checkpoint.pt")
+    with pytest.raises(ValueError, match="after epoch 1 of 3"):
+        load_members(tmp_path)
 
 
 @pytest.mark.parametrize("aux_heads", [True, False])

@@ -74,6 +74,25 @@ def train_ensemble(config: TrainConfig, members: int = 7, out_dir: str | Path | 
     return results
 
 
+def load_members(out_dir: str | Path, *, which: str = "raw") -> list[nn.Module]:
+    """The members :func:`train_ensemble` kept in ``out_dir`` (``member-1``, ``member-2``, ...), in eval mode on the
+    CPU, with ``which`` weights (``"raw"`` or ``"polyak"``): how another notebook reuses an ensemble already trained.
+    A member whose run did not finish is refused."""
+    from .loop import load_trained
+
+    folders = sorted(Path(out_dir).glob("member-*"), key=lambda p: int(p.name.removeprefix("member-")))
+    if not folders:
+        raise FileNotFoundError(f"no trained members (member-1, member-2, ...) in {out_dir}")
+    models = []
+    for folder in folders:
+        model, state = load_trained(folder, which=which)
+        if state["epoch"] < state["config"]["epochs"]:
+            raise ValueError(f"{folder}: the run stopped after epoch {state['epoch']} of {state['config']['epochs']}; "
+                             f"finish it (train_ensemble with resume=True) before using it")
+        models.append(model)
+    return models
+
+
 class StackedEnsemble:
     """K models of one architecture trained together: their parameters and buffers are stacked along a new first
     dimension, and one ``vmap``-ed forward pass runs every member on its own batch. The optimizer (SGD or AdamW, as

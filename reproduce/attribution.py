@@ -1,0 +1,202 @@
+"""Which branches of an inception module a trained GoogLeNet uses: Section 4's hypothesis, measured.
+
+Section 4 of the paper argues that as modules stack, features get more abstract and less spatially concentrated,
+"suggesting that the ratio of 3x3 and 5x5 convolutions should increase as we move to higher layers". Two measures of
+each branch of each module, per test image, so that intervals come from resampling the images:
+
+- **share**: the branch's part of the activation energy (sum of squares) of the module's concatenated output;
+- **importance**: whether the network still classifies the image correctly when the branch's output is replaced
+  (by zeros, or by its mean over the images), one branch of one module at a time, against the intact network.
+
+Written by hand: no library ablates the branches of a module. The intervals use ``scipy.stats.bootstrap``.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from .models import GoogLeNet, InceptionModule
+
+#: An inception module's branches, in the order of its concatenation, by the kernel that names them.
+BRANCHES = ("1x1", "3x3", "5x5", "pool")
+REPLACEMENTS = ("zero", "mean")
+
+
+def _modules(model: GoogLeNet) -> dict[str, InceptionModule]:
+    return {name.removeprefix("inception"): module for name, module in model.inception_modules().items()}
+
+
+def _batches(images: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
+    for start in range(0, len(images), batch_size):
+        yield images[start:start + batch_size]
+
+
+@torch.no_grad()
+def _per_branch(model: GoogLeNet, images: torch.Tensor, batch_size: int,
+                reduce: Callable[[torch.Tensor], torch.Tensor]) -> dict[tuple[str, str], list[torch.Tensor]]:
+    """``reduce`` of every branch's output, batch by batch: ``{(module, branch): [one result per batch]}``."""
+    model = model.eval()
+    results: dict[tuple[str, str], list[torch.Tensor]] = {}
+
+    def recorder(key):
+        def hook(_module, _inputs, output):
+            results.setdefault(key, []).append(reduce(output.float()).cpu())
+        return hook
+
+    hooks = [getattr(module, f"branch{i + 1}").register_forward_hook(recorder((name, branch)))
+             for name, module in _modules(model).items() for i, branch in enumerate(BRANCHES)]
+    try:
+        for batch in _batches(images, batch_size):
+            model(batch.to(next(model.parameters()).device))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return results
+
+
+def branch_shares(model: GoogLeNet, images: torch.Tensor, *, batch_size: int = 256) -> pd.DataFrame:
+    """Per image, module and branch: the branch's share of the module output's activation energy (the sum of the
+    squared activations of its channels, over all positions, divided by the module's). Columns: module, branch,
+    image, share. The shares of a module add up to 1 for every image."""
+    energies = _per_branch(model, images, batch_size, lambda output: output.pow(2).flatten(1).sum(1))
+    rows = []
+    for name in _modules(model):
+        per_branch = torch.stack([torch.cat(energies[name, b]) for b in BRANCHES])  # (branches, images)
+        shares = per_branch / per_branch.sum(0).clamp_min(torch.finfo(per_branch.dtype).tiny)
+        for i, branch in enumerate(BRANCHES):
+            rows.append(pd.DataFrame({"module": name, "branch": branch, "image": np.arange(shares.shape[1]),
+                                      "share": shares[i].numpy()}))
+    return pd.concat(rows, ignore_index=True)
+
+
+@contextmanager
+def replaced(branch: nn.Module, value: torch.Tensor | None):
+    """Within the block, ``branch`` outputs zeros (``value`` None) or ``value`` broadcast over its output."""
+    def hook(_module, _inputs, output):
+        return torch.zeros_like(output) if value is None else value.to(output).expand_as(output).clone()
+
+    handle = branch.register_forward_hook(hook)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+def _branch_means(model: GoogLeNet, images: torch.Tensor, batch_size: int) -> dict[tuple[str, str], torch.Tensor]:
+    """Each branch's output averaged over the images and positions, per channel: (1, C, 1, 1)."""
+    sums = _per_branch(model, images, batch_size, lambda output: output.mean(dim=(2, 3)).sum(0))
+    return {key: (torch.stack(parts).sum(0) / len(images))[None, :, None, None] for key, parts in sums.items()}
+
+
+@torch.no_grad()
+def _correct(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, batch_size: int) -> np.ndarray:
+    device = next(model.parameters()).device
+    hits = [model(batch.to(device)).argmax(1).cpu() == target
+            for batch, target in zip(_batches(images, batch_size), _batches(targets, batch_size))]
+    return torch.cat(hits).numpy()
+
+
+@torch.no_grad()
+def branch_importance(model: GoogLeNet, images: torch.Tensor, targets: torch.Tensor, *, replace: str = "zero",
+                      batch_size: int = 256, modules: Sequence[str] | None = None) -> pd.DataFrame:
+    """Per image, module and branch: whether the intact network classifies the image correctly (``intact``), and
+    whether it still does with that one branch replaced (``ablated``); ``drop`` is their difference (1: the branch
+    was needed for this image, -1: removing it helped). ``replace``: ``"zero"`` sets the branch's output to zeros,
+    ``"mean"`` to its mean over the images (which keeps the next layer's input at its usual level)."""
+    if replace not in REPLACEMENTS:
+        raise ValueError(f"replace={replace!r} is not one of {REPLACEMENTS}")
+    model = model.eval()
+    chosen = _modules(model) if modules is None else {m: _modules(model)[m] for m in modules}
+    means = _branch_means(model, images, batch_size) if replace == "mean" else {}
+    intact = _correct(model, images, targets, batch_size)
+    rows = []
+    for name, module in chosen.items():
+        for i, branch in enumerate(BRANCHES):
+            with replaced(getattr(module, f"branch{i + 1}"), means.get((name, branch))):
+                ablated = _correct(model, images, targets, batch_size)
+            rows.append(pd.DataFrame({"module": name, "branch": branch, "image": np.arange(len(intact)),
+                                      "intact": intact, "ablated": ablated,
+                                      "drop": intact.astype(int) - ablated.astype(int)}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def with_intervals(frame: pd.DataFrame, value: str, *, confidence: float = 0.95, resamples: int = 1000,
+                   seed: int = 0) -> pd.DataFrame:
+    """The mean of ``value`` per module and branch (and per ``run``, where the frame has one), with a bootstrap
+    interval over the test images (``scipy.stats.bootstrap``, percentile method)."""
+    from scipy.stats import bootstrap
+
+    keys = [k for k in ("run", "module", "branch") if k in frame]
+    rows = []
+    for key, group in frame.groupby(keys, sort=False):
+        data = group[value].to_numpy(dtype=float)
+        if np.ptp(data) == 0:  # every image alike: the interval is the value
+            low = high = data[0]
+        else:
+            result = bootstrap((data,), np.mean, confidence_level=confidence, n_resamples=resamples,
+                               method="percentile", rng=np.random.default_rng(seed))
+            low, high = result.confidence_interval
+        rows.append({**dict(zip(keys, key)), value: data.mean(), "low": low, "high": high})
+    return pd.DataFrame(rows)
+
+
+def table1_shares(model: GoogLeNet) -> pd.DataFrame:
+    """The share of each module's output channels that Table 1 gives each branch (#1x1, #3x3, #5x5, pool proj)."""
+    rows = []
+    for name, module in _modules(model).items():
+        f = module.filters
+        channels = dict(zip(BRANCHES, (f["#1x1"], f["#3x3"], f["#5x5"], f["pool proj"])))
+        rows += [{"module": name, "branch": b, "share": c / module.out_channels} for b, c in channels.items()]
+    return pd.DataFrame(rows)
+
+
+def trend(per_module: pd.Series) -> float:
+    """The least-squares slope of a per-module quantity against the module's position (0 for 3a ... 8 for 5b): its
+    change per module, positive when it grows with depth."""
+    x = np.arange(len(per_module), dtype=float)
+    return float(np.polyfit(x, per_module.to_numpy(dtype=float), 1)[0])
+
+
+def large_kernel_trend(frame: pd.DataFrame, value: str, *, resamples: int = 1000, confidence: float = 0.95,
+                       seed: int = 0) -> dict[str, float]:
+    """How the 3x3 and 5x5 branches' combined ``value`` (their summed ``share``, or their summed ``drop``) changes
+    with depth: the least-squares slope over the modules (change per module, 3a to 5b) of its mean over the runs and
+    images, with a bootstrap interval that resamples the test images (the same resample for every run and module,
+    since they all see the same images), and the slope of each run alone.
+
+    ``frame``: :func:`branch_shares` or :func:`branch_importance` rows, with a ``run`` column when there are several
+    networks. Returns ``slope``, ``low``, ``high``, ``runs_positive`` (runs whose own slope is above 0) and ``runs``."""
+    frame = frame if "run" in frame else frame.assign(run=0)
+    large = frame[frame["branch"].isin(["3x3", "5x5"])]
+    combined = large.groupby(["run", "image", "module"], sort=False)[value].sum().unstack("module")
+    modules = list(dict.fromkeys(frame["module"]))
+    runs = list(dict.fromkeys(frame["run"]))
+    cube = np.stack([combined.loc[run][modules].to_numpy(dtype=float) for run in runs])  # (runs, images, modules)
+    x = np.arange(len(modules), dtype=float)
+    x = (x - x.mean()) / ((x - x.mean()) ** 2).sum()  # slope = x @ curve
+
+    rng = np.random.default_rng(seed)
+    n = cube.shape[1]
+    counts = rng.multinomial(n, np.full(n, 1 / n), size=resamples)  # (resamples, images)
+    curves = np.einsum("rim,bi->bm", cube, counts) / (len(runs) * n)
+    slopes = curves @ x
+    alpha = (1 - confidence) / 2
+    per_run = cube.mean(axis=1) @ x
+    return {"slope": float(cube.mean(axis=(0, 1)) @ x), "low": float(np.quantile(slopes, alpha)),
+            "high": float(np.quantile(slopes, 1 - alpha)), "runs_positive": int((per_run > 0).sum()),
+            "runs": len(runs)}
+
+
+def sample(dataset, num_images: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``num_images`` evenly spaced images of ``dataset`` (all when None; a class-sorted folder gives every class),
+    stacked, and their labels."""
+    count = len(dataset) if num_images is None else min(num_images, len(dataset))
+    step = len(dataset) / count
+    images, labels = zip(*(dataset[int(i * step)] for i in range(count)))
+    return torch.stack(images), torch.tensor(labels, dtype=torch.int64)

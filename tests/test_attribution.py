@@ -1,0 +1,138 @@
+"""Branch attribution on constructed modules where the answer is known, and on a small GoogLeNet."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from reproduce import googlenet
+from reproduce.attribution import (BRANCHES, branch_importance, branch_shares, sample, table1_shares, trend,
+                                   with_intervals)
+
+
+def small_model(seed=0):
+    torch.manual_seed(seed)
+    return googlenet(num_classes=4, width=0.125, stem="small", aux_heads=False, batch_norm=True).eval()
+
+
+def zero_branch(model, module, index):
+    """Every parameter of one branch set to zero, batch norm included: its output is exactly zero."""
+    with torch.no_grad():
+        for p in getattr(model.get_submodule(f"inception{module}"), f"branch{index + 1}").parameters():
+            p.zero_()
+
+
+def test_shares_add_up_to_one_and_a_zeroed_branch_has_none():
+    model = small_model()
+    zero_branch(model, "4b", 2)  # the 5x5 branch of 4b
+    images = torch.randn(6, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    shares = branch_shares(model, images, batch_size=4)
+    assert len(shares) == 9 * 4 * 6
+    totals = shares.groupby(["module", "image"])["share"].sum()
+    assert np.allclose(totals, 1.0, atol=1e-5)
+    fifth = shares[(shares["module"] == "4b") & (shares["branch"] == "5x5")]["share"]
+    assert (fifth == 0).all() and (shares[shares["module"] != "4b"]["share"] > 0).any()
+    for index in range(3):  # 4c's output then comes from its pool branch alone
+        zero_branch(model, "4c", index)
+    only = branch_shares(model, images).query("module == '4c'").set_index(["branch", "image"])["share"]
+    assert np.allclose(only["pool"], 1.0) and (only.drop(index="pool") == 0).all()
+
+
+def test_a_zeroed_branch_has_zero_importance_under_either_replacement():
+    model = small_model()
+    zero_branch(model, "3a", 1)
+    images = torch.randn(8, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    targets = model(images).argmax(1)  # the intact model is right on every image
+    for replace in ("zero", "mean"):
+        importance = branch_importance(model, images, targets, replace=replace, modules=["3a"])
+        assert importance["intact"].all()
+        dead = importance[importance["branch"] == "3x3"]
+        assert (dead["drop"] == 0).all() and dead["ablated"].all(), replace
+
+
+def test_a_network_that_reads_one_branch_only_needs_that_branch_only():
+    """5b's output feeds the classifier; a classifier whose weights read only the pool branch's channels of 5b
+    needs that branch (its removal breaks every image) and no other branch of 5b."""
+    model = small_model()
+    f = model.inception5b.filters
+    pool = slice(f["#1x1"] + f["#3x3"] + f["#5x5"], None)  # the pool branch's channels come last in the concatenation
+    with torch.no_grad():
+        model.fc.weight.zero_()
+        model.fc.bias.zero_()
+        model.fc.weight[0, pool] = 1.0  # class 0: the pool branch's (non-negative) activations
+        model.fc.bias[1] = 1e-4  # class 1 wins when they are silent
+    images = torch.rand(10, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    targets = torch.zeros(10, dtype=torch.int64)
+    importance = branch_importance(model, images, targets, modules=["5b"]).set_index(["branch", "image"])
+    assert importance["intact"].all()
+    assert (importance.loc["pool", "drop"] == 1).all()
+    for branch in ("1x1", "3x3", "5x5"):
+        assert (importance.loc[branch, "drop"] == 0).all(), branch
+
+
+def test_intervals_contain_the_mean_and_shrink_with_more_images():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"module": "3a", "branch": "1x1", "image": range(400), "drop": rng.integers(0, 2, 400)})
+    few = with_intervals(frame.head(40), "drop").iloc[0]
+    many = with_intervals(frame, "drop").iloc[0]
+    for row in (few, many):
+        assert row["low"] <= row["drop"] <= row["high"]
+    assert many["high"] - many["low"] < few["high"] - few["low"]
+    constant = with_intervals(frame.assign(drop=0), "drop").iloc[0]
+    assert constant[["drop", "low", "high"]].tolist() == [0, 0, 0]
+
+
+def test_table1_shares_and_trend():
+    shares = table1_shares(googlenet()).set_index(["module", "branch"])["share"]
+    assert shares["3a", "1x1"] == 64 / 256 and shares["5b", "5x5"] == 128 / 1024
+    assert np.allclose(shares.groupby(level="module").sum(), 1.0)
+    assert trend(pd.Series([1.0, 2.0, 3.0])) == pytest.approx(1.0)
+    assert list(BRANCHES) == ["1x1", "3x3", "5x5", "pool"]
+
+
+def test_large_kernel_trend_finds_a_slope_that_is_there_and_none_that_is_not():
+    rng = np.random.default_rng(1)
+    modules = ["3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b"]
+    rows = []
+    for run in range(3):
+        for m, module in enumerate(modules):
+            for branch in BRANCHES:
+                rising = 0.02 * m if branch in ("3x3", "5x5") else 0.0
+                values = 0.2 + rising + rng.normal(0, 0.05, 200)
+                rows.append(pd.DataFrame({"run": run, "module": module, "branch": branch, "image": range(200),
+                                          "share": values, "flat": 0.25 + rng.normal(0, 0.05, 200)}))
+    frame = pd.concat(rows, ignore_index=True)
+    rising = trend_of(frame, "share")
+    assert rising["slope"] == pytest.approx(0.04, abs=0.005) and rising["low"] > 0 and rising["runs_positive"] == 3
+    flat = trend_of(frame, "flat")
+    assert flat["low"] < 0 < flat["high"] and abs(flat["slope"]) < 0.005 and flat["runs"] == 3
+
+
+def trend_of(frame, value):
+    from reproduce.attribution import large_kernel_trend
+
+    return large_kernel_trend(frame, value, resamples=500)
+
+
+def test_the_figure_draws_each_branch_with_its_interval_and_table1s_share():
+    from reproduce import figures
+
+    model = small_model()
+    images = torch.randn(5, 3, 32, 32, generator=torch.Generator().manual_seed(4))
+    shares = with_intervals(branch_shares(model, images), "share", resamples=100)
+    importance = with_intervals(branch_importance(model, images, model(images).argmax(1), modules=["3a", "5b"]),
+                                "drop", resamples=100)
+    fig = figures.branch_attribution(shares, importance, table1_shares(model))
+    left, right = fig.axes
+    assert [line.get_label() for line in left.lines[:4]] == list(BRANCHES)
+    assert len(left.lines) == 8 and len(left.collections) == 4  # measured + Table 1's, and one band per branch
+    three = shares[shares["branch"] == "3x3"]
+    assert list(left.lines[1].get_ydata()) == pytest.approx(list(three["share"]))
+    assert list(right.lines[0].get_xdata()) == ["3a", "5b"]
+
+
+def test_sample_spreads_over_the_data_set():
+    dataset = [(torch.full((3, 2, 2), float(i)), i // 5) for i in range(20)]
+    images, labels = sample(dataset, 4)
+    assert images[:, 0, 0, 0].tolist() == [0, 5, 10, 15] and labels.tolist() == [0, 1, 2, 3]
+    assert len(sample(dataset)[0]) == 20
