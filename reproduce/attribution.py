@@ -163,33 +163,57 @@ def trend(per_module: pd.Series) -> float:
     return float(np.polyfit(x, per_module.to_numpy(dtype=float), 1)[0])
 
 
-def large_kernel_trend(frame: pd.DataFrame, value: str, *, resamples: int = 1000, confidence: float = 0.95,
-                       seed: int = 0) -> dict[str, float]:
+def large_kernel_trend(frame: pd.DataFrame, value: str, *, relative: bool = False, resamples: int = 1000,
+                       confidence: float = 0.95, seed: int = 0) -> dict[str, float]:
     """How the 3x3 and 5x5 branches' combined ``value`` (their summed ``share``, or their summed ``drop``) changes
     with depth: the least-squares slope over the modules (change per module, 3a to 5b) of its mean over the runs and
     images, with a bootstrap interval that resamples the test images (the same resample for every run and module,
     since they all see the same images), and the slope of each run alone.
 
+    ``relative``: their part of all four branches' summed ``value`` instead (for ``drop``: the large kernels' part
+    of the accuracy that removing branches costs), which is what Section 4's "ratio" speaks of; the slope is then
+    weighted by each module's total, so that modules where no branch matters do not decide it.
+
     ``frame``: :func:`branch_shares` or :func:`branch_importance` rows, with a ``run`` column when there are several
     networks. Returns ``slope``, ``low``, ``high``, ``runs_positive`` (runs whose own slope is above 0) and ``runs``."""
     frame = frame if "run" in frame else frame.assign(run=0)
-    large = frame[frame["branch"].isin(["3x3", "5x5"])]
-    combined = large.groupby(["run", "image", "module"], sort=False)[value].sum().unstack("module")
     modules = list(dict.fromkeys(frame["module"]))
     runs = list(dict.fromkeys(frame["run"]))
-    cube = np.stack([combined.loc[run][modules].to_numpy(dtype=float) for run in runs])  # (runs, images, modules)
-    x = np.arange(len(modules), dtype=float)
-    x = (x - x.mean()) / ((x - x.mean()) ** 2).sum()  # slope = x @ curve
+
+    def cube(rows: pd.DataFrame) -> np.ndarray:  # (runs, images, modules)
+        combined = rows.groupby(["run", "image", "module"], sort=False)[value].sum().unstack("module")
+        return np.stack([combined.loc[run][modules].to_numpy(dtype=float) for run in runs])
+
+    large = cube(frame[frame["branch"].isin(["3x3", "5x5"])])
+    total = cube(frame) if relative else None
+    position = np.arange(len(modules), dtype=float)
+
+    def slope(large_means: np.ndarray, total_means: np.ndarray | None) -> np.ndarray:
+        """Slopes of (..., modules) curves: least squares, weighted by the totals when relative."""
+        if total_means is None:
+            curve, weight = large_means, np.ones_like(large_means)
+        else:
+            weight = np.clip(total_means, 0, None)
+            curve = np.divide(large_means, total_means, out=np.zeros_like(large_means), where=weight > 0)
+        centre = (weight * position).sum(-1, keepdims=True) / weight.sum(-1, keepdims=True)
+        dx = position - centre
+        return (weight * dx * curve).sum(-1) / (weight * dx ** 2).sum(-1)
 
     rng = np.random.default_rng(seed)
-    n = cube.shape[1]
+    n = large.shape[1]
     counts = rng.multinomial(n, np.full(n, 1 / n), size=resamples)  # (resamples, images)
-    curves = np.einsum("rim,bi->bm", cube, counts) / (len(runs) * n)
-    slopes = curves @ x
+
+    def resampled(values: np.ndarray | None) -> np.ndarray | None:  # (resamples, modules)
+        return None if values is None else np.einsum("rim,bi->bm", values, counts) / (len(runs) * n)
+
+    def mean(values: np.ndarray | None, axis) -> np.ndarray | None:
+        return None if values is None else values.mean(axis=axis)
+
+    boot = slope(resampled(large), resampled(total))
+    per_run = slope(mean(large, 1), mean(total, 1))
     alpha = (1 - confidence) / 2
-    per_run = cube.mean(axis=1) @ x
-    return {"slope": float(cube.mean(axis=(0, 1)) @ x), "low": float(np.quantile(slopes, alpha)),
-            "high": float(np.quantile(slopes, 1 - alpha)), "runs_positive": int((per_run > 0).sum()),
+    return {"slope": float(slope(mean(large, (0, 1)), mean(total, (0, 1)))), "low": float(np.quantile(boot, alpha)),
+            "high": float(np.quantile(boot, 1 - alpha)), "runs_positive": int((per_run > 0).sum()),
             "runs": len(runs)}
 
 

@@ -136,3 +136,25 @@ def test_sample_spreads_over_the_data_set():
     images, labels = sample(dataset, 4)
     assert images[:, 0, 0, 0].tolist() == [0, 5, 10, 15] and labels.tolist() == [0, 1, 2, 3]
     assert len(sample(dataset)[0]) == 20
+
+
+def test_the_relative_trend_reads_the_large_kernels_part_whatever_the_total_does():
+    """Every branch matters less with depth (all drops shrink), but the 3x3 and 5x5 branches' part of the total
+    grows: the absolute trend falls, the relative one rises."""
+    rng = np.random.default_rng(2)
+    modules = ["3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b"]
+    rows = []
+    for m, module in enumerate(modules):
+        scale = 1.0 - 0.1 * m  # the total shrinks with depth
+        part = 0.3 + 0.05 * m  # the large kernels' part of it grows
+        for branch in BRANCHES:
+            mean = scale * (part / 2 if branch in ("3x3", "5x5") else (1 - part) / 2)
+            rows.append(pd.DataFrame({"module": module, "branch": branch, "image": range(300),
+                                      "drop": mean + rng.normal(0, 0.02, 300)}))
+    frame = pd.concat(rows, ignore_index=True)
+    absolute = trend_of(frame, "drop")
+    from reproduce.attribution import large_kernel_trend
+
+    relative = large_kernel_trend(frame, "drop", relative=True, resamples=500)
+    assert absolute["high"] < 0
+    assert relative["low"] > 0 and relative["slope"] == pytest.approx(0.05, abs=0.01)
