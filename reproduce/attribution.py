@@ -224,3 +224,20 @@ def sample(dataset, num_images: int | None = None) -> tuple[torch.Tensor, torch.
     step = len(dataset) / count
     images, labels = zip(*(dataset[int(i * step)] for i in range(count)))
     return torch.stack(images), torch.tensor(labels, dtype=torch.int64)
+
+
+def direction(trend: dict[str, float]) -> int:
+    """1 when a :func:`large_kernel_trend` rises with depth beyond its interval, -1 when it falls, 0 when the
+    interval holds both."""
+    return 1 if trend["low"] > 0 else -1 if trend["high"] < 0 else 0
+
+
+def verdict(energy: dict[str, float], needed: dict[str, float]) -> str:
+    """What the two trends say of Section 4's claim that the 3x3 and 5x5 share should grow with depth: "supports"
+    when both rise, "contradicts" when both fall, "partly supports" when one rises, else "does not support"."""
+    signs = (direction(energy), direction(needed))
+    if signs == (1, 1):
+        return "supports"
+    if signs == (-1, -1):
+        return "contradicts"
+    return "partly supports" if 1 in signs else "does not support"

@@ -158,3 +158,14 @@ def test_the_relative_trend_reads_the_large_kernels_part_whatever_the_total_does
     relative = large_kernel_trend(frame, "drop", relative=True, resamples=500)
     assert absolute["high"] < 0
     assert relative["low"] > 0 and relative["slope"] == pytest.approx(0.05, abs=0.01)
+
+
+def test_the_verdict_follows_the_intervals():
+    from reproduce.attribution import direction, verdict
+
+    rising, falling, unresolved = ({"low": 0.01, "high": 0.03}, {"low": -0.03, "high": -0.01},
+                                   {"low": -0.01, "high": 0.01})
+    assert [direction(t) for t in (rising, falling, unresolved)] == [1, -1, 0]
+    assert verdict(rising, rising) == "supports" and verdict(falling, falling) == "contradicts"
+    assert verdict(rising, unresolved) == verdict(falling, rising) == "partly supports"
+    assert verdict(falling, unresolved) == verdict(unresolved, unresolved) == "does not support"
