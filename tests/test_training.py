@@ -52,7 +52,8 @@ def test_learning_rate_drops_4_percent_every_8_epochs_and_compresses():
 
 @pytest.mark.parametrize("change, name", [(dict(dataset="mnist"), "dataset"), (dict(stem="tiny"), "stem"),
                                           (dict(polyak="swa"), "polyak"), (dict(lr=0), "lr"),
-                                          (dict(dropout=1.5), "dropout"), (dict(dataset="cifar10"), "data_root")])
+                                          (dict(dropout=1.5), "dropout"), (dict(dataset="cifar10"), "data_root"),
+                                          (dict(compile_mode="cuda-graphs"), "compile_mode")])
 def test_bad_options_are_rejected_by_name(change, name):
     with pytest.raises(ValueError, match=name):
         tiny(**change)

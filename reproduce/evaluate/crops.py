@@ -7,8 +7,8 @@ images, we take the top, center and bottom squares). For each square, we then ta
 crops per image."
 
 No library has this procedure, so it is written here, with batched tensor operations: per scale one resize of the
-whole batch, the squares and their crops as slices (views), one resize of all squares at once, one flip of
-everything. For inputs other than 224 px the same scheme is scaled by ``crop / 224`` (a 64 px crop uses shorter
+whole batch, the squares and their crops as slices (views) of it and of its mirror image, one resize of each square
+whole. For inputs other than 224 px the same scheme is scaled by ``crop / 224`` (a 64 px crop uses shorter
 sides of 73, 82, 91 and 101 px).
 
 The 144 crops come in a fixed order: the 72 unmirrored crops (scale-major, then square, then the kind of crop in
@@ -56,28 +56,40 @@ def ten_crops(images: torch.Tensor, crop: int = PAPER_CROP, *, resize_ratio: flo
 
 def paper_crops_144(images: torch.Tensor, crop: int = PAPER_CROP) -> torch.Tensor:
     """The 144 crops of Section 7. ``images``: (C, H, W) -> (144, C, crop, crop), or (N, C, H, W) ->
-    (N, 144, C, crop, crop)."""
+    (N, 144, C, crop, crop).
+
+    Every crop is written once, straight into the result, whose crops are laid out channels_last (the memory format
+    the models run in), so that ``flatten(0, 1)`` gives a batch ready for the model without another copy. Per scale:
+    one resize of the whole batch, and that image and its mirror image converted to channels_last once, so that
+    the crops are copied from them row by row (views, no transposition); each square is resized whole from the
+    resized image, and that crop mirrored on its own."""
     single = images.dim() == 3
     batch = images[None] if single else images
-    unmirrored = []
+    n, channels = batch.shape[:2]
+    # (n, 144, crop, crop, C) in memory, seen as (n, 144, C, crop, crop): each crop channels_last
+    crops = torch.empty(n, 144, crop, crop, channels, dtype=batch.dtype, device=batch.device).permute(0, 1, 4, 2, 3)
+    index = 0
     for shorter in scales_for(crop):
         resized = _resize_shorter(batch, shorter)  # (N, C, h, w), min(h, w) == shorter
         height, width = resized.shape[-2:]
+        plain = resized.contiguous(memory_format=torch.channels_last)
+        mirror = resized.flip(-1).contiguous(memory_format=torch.channels_last)
         longer = max(height, width)
-        offsets = (0, (longer - shorter) // 2, longer - shorter)
-        if width >= height:  # landscape (or square): left, centre and right squares
-            squares = torch.stack([resized[..., :, o:o + shorter] for o in offsets], 1)
-        else:  # portrait: top, centre and bottom squares
-            squares = torch.stack([resized[..., o:o + shorter, :] for o in offsets], 1)
-        # squares: (N, 3, C, s, s); the five crops inside each square are slices
         far, mid = shorter - crop, (shorter - crop) // 2
         corners = [(0, 0), (0, far), (far, 0), (far, far), (mid, mid)]  # (top, left) in CROP_KINDS order
-        parts = [squares[..., t:t + crop, l:l + crop] for t, l in corners]
-        whole = F.interpolate(squares.flatten(0, 1), size=(crop, crop), mode="bilinear", antialias=True,
-                              align_corners=False).unflatten(0, squares.shape[:2])
-        unmirrored.append(torch.stack(parts + [whole], 2).flatten(1, 2))  # (N, 18, C, crop, crop)
-    crops = torch.cat(unmirrored, 1)  # (N, 72, C, crop, crop)
-    crops = torch.cat([crops, crops.flip(-1)], 1)  # (N, 144, C, crop, crop)
+        for offset in (0, (longer - shorter) // 2, longer - shorter):
+            # landscape (or square): left, centre and right squares; portrait: top, centre and bottom
+            dx, dy = (offset, 0) if width >= height else (0, offset)
+            for top, left in corners:
+                y, x = dy + top, dx + left  # the crop's corner in the resized image; mirrored: from the right edge
+                crops[:, index].copy_(plain[..., y:y + crop, x:x + crop])
+                crops[:, 72 + index].copy_(mirror[..., y:y + crop, width - x - crop:width - x])
+                index += 1
+            whole = F.interpolate(resized[..., dy:dy + shorter, dx:dx + shorter], size=(crop, crop), mode="bilinear",
+                                  antialias=True, align_corners=False)
+            crops[:, index].copy_(whole)
+            crops[:, 72 + index].copy_(whole.flip(-1))
+            index += 1
     return crops[0] if single else crops
 
 

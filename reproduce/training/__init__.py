@@ -2,8 +2,9 @@
 
 from .ablation import inception_v3_ablation
 from .config import TrainConfig
-from .loop import NonFiniteLossError, TrainResult, evaluate, googlenet_loss, load_trained, score, train
+from .loop import NonFiniteLossError, TrainResult, evaluate, googlenet_loss, load_trained, score, train, train_step
 from .schedule import compressed_step_epochs, paper_schedule
 
 __all__ = ["NonFiniteLossError", "TrainConfig", "TrainResult", "compressed_step_epochs", "evaluate",
-           "googlenet_loss", "inception_v3_ablation", "load_trained", "paper_schedule", "score", "train"]
+           "googlenet_loss", "inception_v3_ablation", "load_trained", "paper_schedule", "score", "train",
+           "train_step"]

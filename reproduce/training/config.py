@@ -20,9 +20,11 @@ POLYAK_CHOICES = ("ema", "none")
 #: ``"sgd"``: the paper's (momentum 0.9). ``"adamw"``: not the paper's; the CPU-sized runs of the book use it, because
 #: at a few hundred steps SGD has not yet left the plateau at chance (measured in the Training chapter).
 OPTIMIZER_CHOICES = ("sgd", "adamw")
+#: ``torch.compile``'s modes; ``"reduce-overhead"`` replays the step as CUDA graphs on a GPU.
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 #: The options with a fixed set of values, and those values.
 CHOICES = {"dataset": DATASETS, "stem": STEM_CHOICES, "branch5x5": BRANCH5X5_CHOICES, "init": INIT_CHOICES,
-           "device": DEVICES, "polyak": POLYAK_CHOICES, "optimizer": OPTIMIZER_CHOICES}
+           "device": DEVICES, "polyak": POLYAK_CHOICES, "optimizer": OPTIMIZER_CHOICES, "compile_mode": COMPILE_MODES}
 
 
 @dataclass
@@ -73,7 +75,8 @@ class TrainConfig:
     device: str = "auto"  # "auto": CUDA when present, else the CPU
     amp: Optional[bool] = None  # bf16 autocast; None: on CUDA only (bf16 is slow on AVX2 CPUs)
     channels_last: Optional[bool] = None  # None: on (1.1-1.5x faster training on the 2-core CPU here)
-    compile: bool = False  # torch.compile the model
+    compile: bool = False  # torch.compile the model (a CPU training step runs slower compiled: Performance appendix)
+    compile_mode: str = "default"  # see COMPILE_MODES; "reduce-overhead": CUDA graphs
     num_workers: int = 0  # DataLoader worker processes
     progress: bool = True  # progress bars
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes kept with the run

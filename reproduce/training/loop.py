@@ -12,7 +12,8 @@ One function, :func:`train`, runs a :class:`~reproduce.training.config.TrainConf
   with exactly the weights of an uninterrupted one on the CPU;
 - a non-finite loss stops the run with :class:`NonFiniteLossError` and leaves the last good checkpoint in place;
 - under ``torchrun`` it runs DistributedDataParallel over the processes (:mod:`.distributed`);
-- on CUDA it uses bf16 autocast and channels_last, and optionally ``torch.compile``; on the CPU it stays fp32.
+- on CUDA it uses bf16 autocast, channels_last and cuDNN autotuning, and optionally ``torch.compile`` (with
+  ``compile_mode="reduce-overhead"``, CUDA graphs); on the CPU it stays fp32.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from .schedule import paper_schedule
 
 LOG_EVERY = 10  # steps between loss records (and non-finite checks)
 #: Options that may change when a run is resumed; any other difference is refused.
-RESUMABLE_CHANGES = {"epochs", "device", "num_workers", "progress", "compile", "extra"}
+RESUMABLE_CHANGES = {"epochs", "device", "num_workers", "progress", "compile", "compile_mode", "extra"}
 
 
 class RunMismatchError(ValueError):
@@ -157,6 +158,24 @@ def _check_resumable(saved: dict[str, Any], config: TrainConfig) -> None:
                                f"only {sorted(RESUMABLE_CHANGES)} may change")
 
 
+def train_step(net: nn.Module, optimizer: torch.optim.Optimizer, images: torch.Tensor, targets: torch.Tensor,
+               config: TrainConfig, *, amp: bool = False):
+    """One optimizer step on one batch (already on the device, in the model's memory format): the forward pass
+    (under bf16 autocast when ``amp``), the loss of Section 5, the backward pass, gradient clipping if ``config``
+    asks for it, and the update. Returns the outputs, the loss and its parts. The training loop and the throughput
+    benchmark (``reproduce.perf``) both run this."""
+    with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=amp):
+        outputs = net(images)
+    loss, parts = googlenet_loss(outputs, targets, aux_weight=config.aux_weight,
+                                 label_smoothing=config.label_smoothing)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if config.grad_clip is not None:
+        nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
+    optimizer.step()
+    return outputs, loss, parts
+
+
 def build_model(config: TrainConfig, num_classes: int) -> GoogLeNet:
     torch.manual_seed(config.seed if config.init_seed is None else config.init_seed)  # the same in every process
     return googlenet(num_classes, **config.model_options())
@@ -237,7 +256,7 @@ def _train(config, out_dir, resume, datasets, device, amp, channels_last, proces
     if processes.distributed:
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     if config.compile:
-        net = torch.compile(net)
+        net = torch.compile(net, mode=config.compile_mode)
 
     def save_run(epoch: int) -> None:
         if path is None or not processes.is_main:
@@ -268,15 +287,7 @@ def _train(config, out_dir, resume, datasets, device, amp, channels_last, proces
             if step > steps_per_epoch:
                 break
             images, targets = _to_device(images, targets, device, channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                outputs = net(images)
-            loss, parts = googlenet_loss(outputs, targets, aux_weight=config.aux_weight,
-                                         label_smoothing=config.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
+            outputs, loss, parts = train_step(net, optimizer, images, targets, config, amp=amp)
             scheduler.step()
             if averaged is not None:
                 averaged.update_parameters(model)
