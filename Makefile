@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: book test env browser clean
+.PHONY: book test env browser bench clean
 
 env: $(VENV)/.installed
 
@@ -35,6 +35,10 @@ TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 test: env browser
 	OMP_NUM_THREADS=1 $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+
+# The throughput benchmark (about ten minutes on 2 cores); the book's Performance appendix shows what it writes.
+bench: env
+	$(BIN)/python benchmarks/throughput.py --out benchmarks/results/performance.json
 
 clean:
 	rm -rf _build .pytest_cache runs/book-cpu

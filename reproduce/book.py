@@ -27,8 +27,9 @@ from typing import Any, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 #: What a book build reads: the configuration, the pages, the notebooks, the parameter sets (the report lists them),
-#: and the package (pages include its source).
-SOURCES = ("_config.yml", "_toc.yml", "book", "notebooks", "params", "reproduce")
+#: the package (pages include its source) and the benchmarks with their committed results (the Performance appendix
+#: shows them).
+SOURCES = ("_config.yml", "_toc.yml", "benchmarks", "book", "notebooks", "params", "reproduce")
 #: The notebooks that take longest on the CPU, longest first; they start first. The others follow in name order.
 LONGEST_FIRST = ("training", "evaluation", "beyond", "branches")
 #: Notebooks that read what another notebook wrote into the run folder, and start once it has finished: the branch

@@ -334,3 +334,65 @@ def branch_attribution(shares: pd.DataFrame, importance: pd.DataFrame, table1: p
     axes[1].legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=4, frameon=False)
     fig.tight_layout()
     return fig
+
+
+def performance(result: dict) -> plt.Figure:
+    """The throughput benchmark (``reproduce.perf.suite``) in three panels: images per second of torchvision's
+    GoogLeNet (eager NCHW) and of reproduce's, for training and inference at each size (ratios written on the bars);
+    the share of the fp32 matmul peak that training and inference reach, with where the time of a training step
+    goes; and crops per second of the 144-crop evaluator, the model alone and the naive per-crop loop (log scale)."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.4), gridspec_kw={"width_ratios": [1.1, 1.2, 1]})
+    palette = sns.color_palette("colorblind")
+    rows = [(f"{kind}\n{row['image_size']} px", row) for kind in ("training", "inference") for row in result[kind]]
+    ax = axes[0]
+    for i, (label, row) in enumerate(rows):
+        speeds = row["images_per_second"]
+        ax.bar(i - 0.2, speeds["torchvision"], 0.4, color=palette[7],
+               label="torchvision, eager NCHW" if i == 0 else None)
+        ax.bar(i + 0.2, speeds["reproduce"], 0.4, color=palette[0], label="reproduce" if i == 0 else None)
+        ax.annotate(f"{row['ratio']:.2f}x", (i + 0.2, speeds["reproduce"]), ha="center", va="bottom", fontsize=9)
+    ax.set(yscale="log", xticks=range(len(rows)), xticklabels=[label for label, _ in rows], ylabel="images per second",
+           title="throughput")
+    ax.legend(frameon=False, fontsize=9, loc="upper left")
+    ax = axes[1]
+    shares = pd.Series({label.replace("\n", ", "): row["share_of_peak"] for label, row in rows})
+    ax.barh(shares.index, shares.values, color=palette[0])
+    for name, target in (("training", 0.8), ("inference", 0.7)):
+        positions = [i for i, label in enumerate(shares.index) if label.startswith(name)]
+        ax.vlines(target, min(positions) - 0.4, max(positions) + 0.4, color=palette[3], ls="--",
+                  label="target" if name == "training" else None)
+    ax.set(xlim=(0, 1), title="share of the fp32 matmul peak", xlabel=None)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+    ax.invert_yaxis()
+    ax.legend(frameon=False, fontsize=9, loc="lower right")
+    ax = axes[2]
+    data = pd.DataFrame([{"crop": f"{row['crop']} px", "method": method, "crops per second": rate}
+                         for row in result["crops"] for method, rate in row["crops_per_second"].items()])
+    sns.barplot(data=data, x="crop", y="crops per second", hue="method", ax=ax, errorbar=None,
+                palette=[palette[0], palette[2], palette[7]])
+    ax.set(yscale="log", xlabel="crop size", title="144-crop evaluation")
+    ax.legend(frameon=False, fontsize=9, title=None)
+    fig.tight_layout()
+    return fig
+
+
+def training_profile(profiles: list[dict]) -> plt.Figure:
+    """Where the time of a training step goes (``reproduce.perf.training_profile``): per size, torchvision's step and
+    reproduce's as stacked bars of milliseconds per image, one colour per group of operators."""
+    groups = list(profiles[0]["shares"])
+    palette = dict(zip(groups, sns.color_palette("colorblind", n_colors=len(groups))))
+    fig, axes = plt.subplots(len(profiles), 1, figsize=(10, 0.6 + 1.5 * len(profiles)), squeeze=False)
+    for ax, profile in zip(axes[:, 0], profiles):
+        for row, name in enumerate(("torchvision", "reproduce")):
+            left = 0.0
+            for group in groups:
+                width = 1000 * profile["seconds"][name][group] / profile["batch_size"]
+                ax.barh(row, width, left=left, color=palette[group], label=group if row == 0 else None)
+                left += width
+        ax.set(yticks=[0, 1], yticklabels=["torchvision, NCHW", "reproduce"], xlabel="ms per image",
+               title=f"training step, {profile['image_size']} px, batches of {profile['batch_size']}")
+        ax.invert_yaxis()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, frameon=False, fontsize=9, ncol=5, loc="lower center")
+    fig.tight_layout(rect=(0, 0.12 if len(profiles) > 1 else 0.2, 1, 1))
+    return fig
