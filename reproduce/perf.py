@@ -520,8 +520,10 @@ def machine_line(result: dict) -> str:
     where = result["machine"]
     device = f"an {where['gpu']}" if where.get("gpu") else f"the CPU ({where['processor']}, {where['cores']} cores)"
     commit = f", commit `{result['git_commit'][:12]}`" if result.get("git_commit") else ""
+    when = (datetime.fromisoformat(result["measured"]).strftime("%Y-%m-%d at %H:%M UTC") if result.get("measured")
+            else "an unrecorded date")
     return (f"Measured on {device} with {where['threads']} threads, torch {where['torch']} and torchvision "
-            f"{where['torchvision']}, on {result.get('measured', 'an unrecorded date')}{commit}; the fp32 "
+            f"{where['torchvision']}, on {when}{commit}; the fp32 "
             f"matrix-multiply peak measured in the same run was "
             f"{result['matmul_peak']['flops_per_second'] / 1e9:.0f} GFLOP/s.")
 

@@ -83,6 +83,9 @@ def test_book_builds_with_warnings_as_errors(built_book):
     beyond = (html / "notebooks" / "beyond.html").read_text()
     assert 'id="fig-ablation"' in beyond and 'id="tbl-ablation"' in beyond and "&lt;Figure size" not in beyond
     assert "+ BN-auxiliary" in beyond and "def inception_v3_ablation" in text("book/beyond.html")
+    performance = (html / "notebooks" / "performance.html").read_text()
+    assert 'id="fig-performance"' in performance and 'id="fig-training-profile"' in performance
+    assert "Measured on " in text("notebooks/performance.html") and "pays back after" in performance
 
 
 def test_the_report_shows_the_numbers_of_this_run(built_book):

@@ -10,7 +10,8 @@ NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 
 def test_there_are_notebooks():
     assert [p.name for p in NOTEBOOKS] == ["architecture.ipynb", "beyond.ipynb", "branches.ipynb", "data.ipynb",
-                                        "evaluation.ipynb", "motivation.ipynb", "report.ipynb", "training.ipynb"]
+                                        "evaluation.ipynb", "motivation.ipynb", "performance.ipynb", "report.ipynb",
+                                        "training.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
