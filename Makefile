@@ -36,7 +36,7 @@ TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 test: env browser
 	OMP_NUM_THREADS=1 $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
-# The throughput benchmark (about ten minutes on 2 cores); the book's Performance appendix shows what it writes.
+# The throughput benchmark (about 8 minutes on 2 cores); the book's Performance appendix shows what it writes.
 bench: env
 	$(BIN)/python benchmarks/throughput.py --out benchmarks/results/performance.json
 
