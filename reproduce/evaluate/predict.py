@@ -71,7 +71,7 @@ CPU_ACTIVATION_BYTES = 16 * 2 ** 20
 
 #: Bytes of crops cut at once, before they go through the models: the 144 crops of four 64 px images, or of one
 #: 224 px image. Cutting several small images together saves per-call work; beyond the caches it costs again (on the
-#: book's 2-core CPU, 144 crops of 64 px cost 4.4 ms per image cut alone, 2.6 ms four at a time, 5.9 ms sixteen).
+#: book's 2-core CPU, 144 crops of 64 px cost 4.7 ms per image cut alone, 2.0 ms four at a time, 4.2 ms sixteen).
 CROP_BYTES = 32 * 2 ** 20
 
 
