@@ -251,7 +251,7 @@ PROFILE_GROUPS = {
     "gradient sums and optimizer": ("aten::add_", "aten::mul_", "aten::addcmul_", "aten::addcdiv_", "aten::lerp_",
                                     "aten::_foreach", "aten::_fused"),
 }
-_CONVOLUTION_FLOPS = {"convolution, forward": ("convolution",), "convolution, backward": ("convolution_backward",),
+_COUNTED_FLOPS = {"convolution, forward": ("convolution",), "convolution, backward": ("convolution_backward",),
                       "matrix products": ("mm", "addmm", "bmm")}
 
 
@@ -291,7 +291,7 @@ def training_profile(image_size: int, batch_size: int, device: torch.device, *, 
             "shares": {name: value / total for name, value in ours.items()},
             "speedup": {name: seconds["torchvision"][name] / value for name, value in ours.items() if value > 0},
             "flops_per_second": {group: sum(flops_by_op.get(op, 0) for op in ops) / ours[group]
-                                 for group, ops in _CONVOLUTION_FLOPS.items() if ours[group] > 0}}
+                                 for group, ops in _COUNTED_FLOPS.items() if ours[group] > 0}}
 
 
 def naive_crop_probabilities(model: nn.Module, image: torch.Tensor, crop: int = PAPER_CROP) -> torch.Tensor:
@@ -588,3 +588,24 @@ def findings(result: dict) -> dict[str, str]:
     text["data"] = (f"The embedded data set renders {rendered:,.0f} images per second, once per data set. "
                     + " ".join(rows))
     return text
+
+
+def tables(result: dict) -> dict[str, pd.DataFrame]:
+    """The compile, ensemble and data measurements of ``result`` as tables formatted for the book (a result
+    measured with ``--no-compile`` has no compile table)."""
+    def rate(value: float | None) -> str:
+        return "never" if value is None else f"{value:,.0f}"
+
+    out = {"ensemble": pd.DataFrame([{"": name, "model-images per second": rate(value)}
+                                     for name, value in result["ensemble"]["images_per_second"].items()]),
+           "data": pd.DataFrame([{"augmentation": ", ".join(k for k, v in row["augmentation"].items() if v),
+                                  **{f"{k} (img/s)": rate(v) for k, v in row["images_per_second"].items()},
+                                  "loading share of an epoch": f"{row['loading_share']:.0%}"}
+                                 for row in result["data"]])}
+    if "compile" in result:
+        out["compile"] = pd.DataFrame([{"mode": mode, "compile (s)": rate(row["compile_seconds"]),
+                                        **{f"{k} (img/s)": rate(v) for k, v in row["images_per_second"].items()},
+                                        "compiled / eager": f"{row['ratio']:.2f}x",
+                                        "pays back after (images)": rate(row["break_even_images"])}
+                                       for mode, row in result["compile"].items() if isinstance(row, dict)])
+    return out

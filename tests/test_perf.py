@@ -147,6 +147,24 @@ def test_findings_are_written_from_the_numbers(small_suite):
     assert "Section 6's full augmentation" in text["data"]
 
 
+def test_tables_format_the_measurements(small_suite):
+    """The appendix's tables: one row per measurement, rates rounded, a compile time that never pays back said so,
+    and no compile table for a result measured without it."""
+    tables = perf.tables(small_suite)
+    assert set(tables) == {"ensemble", "data"}
+    rates = small_suite["ensemble"]["images_per_second"]
+    assert tables["ensemble"]["model-images per second"].tolist() == [f"{v:,.0f}" for v in rates.values()]
+    assert tables["data"]["augmentation"].tolist() == ["flip", "crop, photometric, random_interpolation, flip"]
+    assert tables["data"]["loading share of an epoch"].tolist() == [f"{row['loading_share']:.0%}"
+                                                                     for row in small_suite["data"]]
+    result = json.loads(COMMITTED.read_text())
+    result["compile"]["training"]["break_even_images"] = None
+    compiled = perf.tables(result)["compile"]
+    assert compiled["mode"].tolist() == ["training", "inference"]
+    assert compiled["pays back after (images)"].iloc[0] == "never"
+    assert compiled["compiled / eager"].iloc[1] == f"{result['compile']['inference']['ratio']:.2f}x"
+
+
 def test_the_committed_result_is_complete_and_consistent():
     """The result the book's appendix shows: every part, measured at 224 and 64 px, with compile times; its
     targets are the ones its numbers give."""
