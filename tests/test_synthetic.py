@@ -80,6 +80,23 @@ def test_evaluation_set_gives_one_centre_crop_of_the_named_split():
         evaluation_set("mnist")
 
 
+def test_the_evaluation_split_takes_the_scale_that_matches_the_training_geometry():
+    from reproduce.data import datasets, evaluation_set
+    from reproduce.data.transforms import eval_transform
+
+    images = generate(6, 40, split="val")[0]
+    options = dict(image_size=24, shapes_size=40, train_images=8, eval_images=6)
+    for crop, ratio in ((True, 256 / 224), (False, 1.0)):  # random crops: the standard 256/224; whole images: 1
+        expected = torch.stack([eval_transform(24, resize_ratio=ratio)(image) for image in images])
+        train, held_out = datasets("shapes", crop=crop, **options)
+        assert torch.equal(torch.stack([held_out[i][0] for i in range(6)]), expected)
+        alone = evaluation_set("shapes", "val", image_size=24, shapes_size=40, num_images=6, crop=crop)
+        assert torch.equal(torch.stack([alone[i][0] for i in range(6)]), expected)
+    default = evaluation_set("shapes", "val", image_size=24, shapes_size=40, num_images=6)
+    assert torch.equal(default[0][0], eval_transform(24, resize_ratio=256 / 224)(images[0]))
+    assert not torch.equal(default[0][0], eval_transform(24, resize_ratio=1.0)(images[0]))  # the two scales differ
+
+
 def test_dataset_applies_its_transform_and_has_classes():
     data = EmbeddedShapes("test", image_size=20, num_images=30, transform=lambda x: x.float() / 255)
     image, label = data[0]

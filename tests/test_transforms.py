@@ -11,10 +11,13 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
-from reproduce.data.transforms import (IMAGENET_MEAN, IMAGENET_STD, INTERPOLATIONS, TORCHVISION_MODES,
-                                       RandomResizedCropRandomInterpolation, ResizeRandomInterpolation, denormalize,
-                                       eval_transform, paper_train_transform, photometric_distortion,
-                                       resized_crop_area)
+from reproduce.data import transforms
+from reproduce.data.transforms import (IMAGENET_MEAN, IMAGENET_STD, INTERPOLATIONS, TEST_RESIZE_RATIO,
+                                       TORCHVISION_MODES, RandomResizedCropRandomInterpolation,
+                                       ResizeRandomInterpolation, denormalize, eval_transform, paper_train_transform,
+                                       photometric_distortion, resized_crop_area, shorter_side_size)
+
+# transforms.test_resize_ratio is used through the module: imported by name, pytest would collect it as a test.
 
 OFF = dict(crop=False, photometric=False, random_interpolation=False, flip=False)
 
@@ -192,14 +195,17 @@ def test_photometric_distortion_scales_brightness_between_half_and_one_and_a_hal
     assert torch.equal(photometric_distortion(0.0)(grey), grey)
 
 
-def test_crop_off_keeps_the_whole_image():
-    image = coordinates(48, 64)  # not square: the whole image is squeezed to size x size
-    transform = paper_train_transform(32, **{**OFF, "random_interpolation": True})
+@pytest.mark.parametrize("random_interpolation", [False, True])
+def test_crop_off_keeps_the_central_square_of_the_whole_image(random_interpolation):
+    image = coordinates(48, 64)  # not square: the shorter side is resized to 32, and the central 32 x 32 kept
+    transform = paper_train_transform(32, **{**OFF, "random_interpolation": random_interpolation})
     for _ in range(20):
         out = pixels(transform(image)).int()
         rows, cols = out[0], out[1]
+        assert out.shape == (3, 32, 32)
         assert rows[0].max() <= 2 and rows[-1].min() >= 45  # first and last rows of the output are the image's
-        assert cols[:, 0].max() <= 2 and cols[:, -1].min() >= 61
+        assert (cols[:, 0] - 8).abs().max() <= 2 and (cols[:, -1] - 55).abs().max() <= 2  # columns 8 to 55 of 64
+        assert (cols[:, 1:] - cols[:, :-1]).float().mean() == pytest.approx(1.5, abs=0.1)  # as many as rows: 48/32
     cropping = paper_train_transform(32, **{**OFF, "crop": True})
     spans = [pixels(cropping(image))[1].int() for _ in range(20)]
     assert any(s[:, 0].max() > 2 or s[:, -1].min() < 61 for s in spans)  # a crop leaves out part of the image
@@ -214,6 +220,24 @@ def test_crop_off_draws_the_interpolation_and_random_interpolation_off_uses_bili
     out = paper_train_transform(16, **OFF)(board)
     expected = F.resize(board, [16, 16], interpolation=v2.InterpolationMode.BILINEAR, antialias=True)
     assert torch.equal(pixels(out), expected)
+
+
+@pytest.mark.parametrize("height, width, size", [(30, 50, 16), (50, 30, 16), (48, 80, 32), (7, 7, 9), (333, 500, 224)])
+def test_shorter_side_size_is_the_size_of_torchvisions_resize(height, width, size):
+    resized = F.resize(torch.zeros(3, height, width, dtype=torch.uint8), [size], antialias=True)
+    assert shorter_side_size(height, width, size) == tuple(resized.shape[-2:])
+
+
+@pytest.mark.parametrize("name", INTERPOLATIONS)
+def test_resize_with_a_random_interpolation_keeps_the_aspect_ratio(name):
+    image = torch.randint(0, 256, (3, 30, 50), dtype=torch.uint8)
+    resize = ResizeRandomInterpolation(16, interpolations=(name,))
+    out = resize(image)
+    assert out.shape == (3, 16, 26) == (3, *shorter_side_size(30, 50, 16))
+    if name != "area":  # torchvision's resize with the same method (area: see resized_crop_area)
+        assert torch.equal(out, F.resize(image, [16], interpolation=TORCHVISION_MODES[name], antialias=True))
+    with pytest.raises(ValueError, match="size"):
+        ResizeRandomInterpolation((16, 20))
 
 
 def test_accepts_tv_tensor_and_float_inputs():
@@ -248,3 +272,52 @@ def test_denormalize_inverts_normalize():
     normalized = v2.Normalize(IMAGENET_MEAN, IMAGENET_STD)(x)
     assert torch.allclose(denormalize(normalized), x, atol=1e-6)
     assert denormalize(torch.full((3, 2, 2), 100.0)).max() == 1.0  # clamped for display
+
+
+# The geometry of training and testing ---------------------------------------------------------------------------------
+
+def object_image(height, width, top, left, object_height, object_width):
+    """A black uint8 image with a white rectangle, the object, of object_height x object_width at (top, left)."""
+    image = torch.zeros(3, height, width, dtype=torch.uint8)
+    image[:, top:top + object_height, left:left + object_width] = 255
+    return image
+
+
+def object_extent(output):
+    """The object's height and width in a transformed image, in pixels to a fraction of one: the white in its
+    fullest column and row (edge pixels that the resize blended with the background count in part)."""
+    white = denormalize(output).mean(0)
+    return torch.stack([white.sum(0).max(), white.sum(1).max()])
+
+
+@pytest.mark.parametrize("random_interpolation", [False, True])
+def test_an_object_has_the_same_size_in_a_whole_image_training_image_and_its_test_image(random_interpolation):
+    image = object_image(48, 80, 6, 25, 36, 30)  # landscape, the object in the central square
+    expected = torch.tensor([36, 30]) * 32 / 48  # the shorter side, 48, becomes 32: 24 x 20
+    train = paper_train_transform(32, **{**OFF, "random_interpolation": random_interpolation})
+    test = eval_transform(32, resize_ratio=transforms.test_resize_ratio(False))
+    tested = object_extent(test(image))
+    assert (tested - expected).abs().max() <= 1
+    for seed in range(8):  # several interpolation methods when they are drawn
+        torch.manual_seed(seed)
+        trained = object_extent(train(image))
+        assert (trained - tested).abs().max() <= 1, (trained, tested)
+    # the test measures size: the scale of a random-crop run magnifies the object by 256/224 (27 x 23 px)
+    magnified = object_extent(eval_transform(32, resize_ratio=transforms.test_resize_ratio(True))(image))
+    assert (magnified - tested).min() >= 2
+
+
+def test_the_one_crop_scale_of_a_random_crop_run_lies_within_the_scales_its_crops_trained_at():
+    assert transforms.test_resize_ratio(True) == TEST_RESIZE_RATIO == 256 / 224
+    assert transforms.test_resize_ratio(False) == 1.0
+    side = 500  # a square image: each crop of w x h px is magnified side / sqrt(w h) times more than the whole image
+    crop = RandomResizedCropRandomInterpolation(224)  # the paper's crops, as paper_train_transform draws them
+    image = torch.empty(3, side, side, dtype=torch.uint8)
+    torch.manual_seed(0)
+    magnification = np.array([side / math.sqrt(p["width"] * p["height"])
+                              for p in (crop.make_params([image]) for _ in range(4000))])
+    assert magnification.min() < TEST_RESIZE_RATIO < magnification.max()
+    assert 0.05 < (magnification < TEST_RESIZE_RATIO).mean() < 0.5  # inside the range, not at an extreme
+    # and the one-crop test image is magnified 256/224 times more than the whole image resized to 224 px
+    tested = object_extent(eval_transform(224)(object_image(side, side, 200, 200, 100, 100)))
+    assert (tested - 100 * (224 / side) * TEST_RESIZE_RATIO).abs().max() <= 1

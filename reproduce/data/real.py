@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import os
 import pickle
+import tarfile
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import Any, BinaryIO, Callable, Optional, Union
 
 import numpy as np
 from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import datasets
+from torchvision.datasets.vision import VisionDataset
 
 #: ``"train"``: the training images; ``"val"`` and ``"test"``: the images held out for evaluation (the same ones
 #: for every data set here, see :func:`cifar` and :func:`image_folder`).
@@ -53,36 +55,78 @@ def _check_split(split: str) -> None:
 
 # CIFAR ----------------------------------------------------------------------------------------------------------------
 
+#: The only globals a CIFAR "python version" file may name, as (module, name). The official files (Python 2 pickles)
+#: name numpy's array reconstruction (``numpy.core.multiarray._reconstruct``, ``numpy.ndarray``, ``numpy.dtype``);
+#: the same content re-pickled by Python 3 names ``numpy._core`` (numpy 2), ``_frombuffer`` (protocol 5), and, for
+#: byte strings under protocol 2, ``_codecs.encode`` and ``bytes``. Everything else (dicts, lists, strings, numbers)
+#: is written with pickle's own opcodes and needs no global.
+CIFAR_PICKLE_GLOBALS = frozenset(
+    [(f"numpy.{core}.{module}", name) for core in ("core", "_core")
+     for module, name in (("multiarray", "_reconstruct"), ("numeric", "_frombuffer"))]
+    + [("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"), ("builtins", "bytes"),
+       ("__builtin__", "bytes")])
+
+
+class CIFARUnpickler(pickle.Unpickler):
+    """Unpickles a CIFAR "python version" file and nothing else: a global outside :data:`CIFAR_PICKLE_GLOBALS`
+    raises :class:`DatasetNotFoundError` naming the file and the global, before anything is called, so a hostile file
+    cannot run code. Strings are decoded as latin-1, as torchvision reads the official (Python 2) files."""
+
+    def __init__(self, file: BinaryIO, path: PathLike) -> None:
+        super().__init__(file, encoding="latin1")
+        self.path = path
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in CIFAR_PICKLE_GLOBALS:
+            allowed = ", ".join(sorted(f"{m}.{n}" for m, n in CIFAR_PICKLE_GLOBALS))
+            raise DatasetNotFoundError(
+                f"{self.path} is not a CIFAR file: it refers to the global {module}.{name}, which CIFAR's files do "
+                f"not contain; refused, since unpickling it could run code (allowed: {allowed})")
+        return super().find_class(module, name)
+
+
 class _ContentCheckedCIFAR:
-    """Mixin for torchvision's CIFAR10/CIFAR100 that checks the files by their content instead of their md5.
+    """Mixin for torchvision's CIFAR10/CIFAR100 that reads the files with :class:`CIFARUnpickler` and checks them by
+    their content instead of their md5.
 
     torchvision compares each batch file's md5 with that of the one official archive and reports any other file as
     "not found or corrupted". The md5 pins that one archive, while the same data may reach a user re-pickled (another
     pickle protocol, another tool); so here a file is accepted when it is a pickle with CIFAR's content: a ``data``
     array of uint8 rows of 3,072 values (the red, green and blue 32 x 32 planes) and one label in range per row.
-    A missing file, or one that is not such a pickle, is reported by name. The archive itself is still checked by
-    its md5 when ``download=True`` fetches it (torchvision's ``download``).
+    A missing file, or one that is not such a pickle, is reported by name. Each file is unpickled once, and only
+    through :class:`CIFARUnpickler` (torchvision's loading, which unpickles without restriction, is not run). The
+    archive torchvision downloads, ``ROOT/<filename>``, is extracted when its folder is missing; when
+    ``download=True`` fetches it, it is checked by its md5 (torchvision's ``download``).
     """
 
     label_key: str  # the key of the labels in a batch file
     num_classes: int
     dataset_name: str  # for messages
-    # from torchvision's class: base_folder, train_list, test_list, meta, train, root
+    # from torchvision's class: base_folder, filename (the archive), train_list, test_list, meta, download
 
     def __init__(self, root: PathLike, *, train: bool, transform: Optional[Callable], download: bool) -> None:
-        if not download:
-            missing = [f"{self.base_folder}/{name}" for name in self._file_names()
-                       if not (Path(root) / self.base_folder / name).is_file()]
-            if missing:
-                raise DatasetNotFoundError(f"{self.dataset_name} is not in {root}: missing {', '.join(missing)}. "
-                                           f"{self.layout_and_how_to()}")
-        super().__init__(root, train=train, transform=transform, download=download)
+        root = Path(root).expanduser()
+        VisionDataset.__init__(self, root, transform=transform)
+        self.train = train
+        extracted = self._extract_archive()
+        if download:
+            self.download()
+        missing = [f"{self.base_folder}/{name}" for name in self._file_names() if not os.path.isfile(self._path(name))]
+        if missing:
+            note = f" (extracted from {root / self.filename}, which lacks them)" if extracted else ""
+            raise DatasetNotFoundError(f"{self.dataset_name} is not in {root}: missing {', '.join(missing)}{note}. "
+                                       f"{self.layout_and_how_to()}")
+        batches = [self._checked_batch(name) for name, _md5 in (self.train_list if train else self.test_list)]
+        self.data = np.concatenate([data for data, _ in batches]).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+        self.targets = [int(label) for _, labels in batches for label in labels]
+        self._load_meta()
 
     @classmethod
     def layout_and_how_to(cls) -> str:
-        return (f"Expected layout: ROOT/{cls.base_folder}/{{{', '.join(cls._file_names())}}}. To get it: pass "
-                f"download=True (--download) on a machine with internet, or download the {cls.dataset_name} "
-                f"\"python version\" archive from {CIFAR_URL} and extract it into ROOT.")
+        return (f"Expected layout: ROOT/{cls.base_folder}/{{{', '.join(cls._file_names())}}}, or the archive "
+                f"ROOT/{cls.filename} alone (it is then extracted there). To get it: pass download=True "
+                f"(--download) on a machine with internet, or download the {cls.dataset_name} \"python version\" "
+                f"archive from {CIFAR_URL} into ROOT.")
 
     @classmethod
     def _file_names(cls) -> list[str]:
@@ -91,13 +135,30 @@ class _ContentCheckedCIFAR:
     def _path(self, name: str) -> str:
         return os.path.join(self.root, self.base_folder, name)
 
+    def _extract_archive(self) -> bool:
+        """Extract ``ROOT/<filename>`` (the archive as torchvision downloads it) when ``ROOT/<base_folder>`` is
+        missing; whether it was extracted. tarfile's ``"data"`` filter refuses members that would land outside ROOT
+        (absolute paths, ``..``, links) or are not plain files and folders, which torchvision's ``extract_archive``
+        (no filter) would write."""
+        archive = Path(self.root) / self.filename
+        if (Path(self.root) / self.base_folder).exists() or not archive.is_file():
+            return False
+        try:
+            with tarfile.open(archive) as tar:
+                tar.extractall(self.root, filter="data")
+        except Exception as error:  # tarfile.ReadError, FilterError, EOFError, zlib.error, ... depending on the damage
+            raise DatasetNotFoundError(f"{archive} cannot be extracted ({type(error).__name__}: {error}). "
+                                       f"{self.layout_and_how_to()}") from error
+        return True
+
     def _read(self, name: str) -> Any:
-        """The unpickled content of a file, read as torchvision reads it (the official files are Python 2 pickles,
-        whose byte strings ``encoding="latin1"`` turns into ``str``)."""
+        """The unpickled content of a file, through :class:`CIFARUnpickler`."""
         path = self._path(name)
         try:
             with open(path, "rb") as file:
-                return pickle.load(file, encoding="latin1")
+                return CIFARUnpickler(file, path).load()
+        except DatasetNotFoundError:  # a refused global, named by the unpickler
+            raise
         except Exception as error:  # unpickling raises many types (UnpicklingError, EOFError, ValueError, ...)
             raise self._malformed(name, f"it cannot be unpickled ({type(error).__name__}: {error})") from error
 
@@ -105,7 +166,8 @@ class _ContentCheckedCIFAR:
         return DatasetNotFoundError(f"{self._path(name)} is not a {self.dataset_name} file: {problem}. "
                                     f"{self.layout_and_how_to()}")
 
-    def _check_batch(self, name: str) -> None:
+    def _checked_batch(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The ``data`` rows and labels of a batch file, or a :class:`DatasetNotFoundError` naming it."""
         entry = self._read(name)
         if not isinstance(entry, dict) or "data" not in entry or self.label_key not in entry:
             keys = sorted(map(str, entry)) if isinstance(entry, dict) else type(entry).__name__
@@ -121,17 +183,14 @@ class _ContentCheckedCIFAR:
         if len(labels) and not (0 <= labels.min() and labels.max() < self.num_classes):
             raise self._malformed(name, f"labels must lie in [0, {self.num_classes}), got {labels.min()} to "
                                         f"{labels.max()}")
+        return data, labels
 
     # The two torchvision methods that check md5s, replaced.
 
     def _check_integrity(self) -> bool:
-        """All files present (False otherwise, so that ``download=True`` fetches the archive), and the batch files of
-        this split are CIFAR pickles (a :class:`DatasetNotFoundError` naming the file otherwise)."""
-        if not all(os.path.isfile(self._path(name)) for name in self._file_names()):
-            return False
-        for name, _md5 in self.train_list if self.train else self.test_list:
-            self._check_batch(name)
-        return True
+        """All files present (False otherwise, so that ``download=True`` fetches the archive); their content is
+        checked when they are read."""
+        return all(os.path.isfile(self._path(name)) for name in self._file_names())
 
     def _load_meta(self) -> None:
         name, key = self.meta["filename"], self.meta["key"]
@@ -162,10 +221,13 @@ def cifar(root: PathLike, split: str, *, num_classes: int = 10, download: bool =
     ``"test"`` are both the official 10,000 test images: model selection on "val" then sees the test images, which
     a study that reports test accuracy should keep in mind (or hold out part of "train" itself).
 
-    ``root`` holds ``cifar-10-batches-py/{data_batch_1..5, test_batch, batches.meta}`` or
+    ``root`` (``~`` is expanded) holds ``cifar-10-batches-py/{data_batch_1..5, test_batch, batches.meta}`` or
     ``cifar-100-python/{train, test, meta}``, as extracted from the "python version" archives of
-    https://www.cs.toronto.edu/~kriz/cifar.html. ``download=True`` lets torchvision fetch and extract the archive
-    first (a machine with internet). Missing or malformed files raise :class:`DatasetNotFoundError`.
+    https://www.cs.toronto.edu/~kriz/cifar.html, or only the archive itself (``cifar-10-python.tar.gz``,
+    ``cifar-100-python.tar.gz``), which is then extracted there without any download. ``download=True`` lets
+    torchvision fetch and extract the archive first (a machine with internet). The files are unpickled by
+    :class:`CIFARUnpickler`, which refuses anything but CIFAR's content. Missing or malformed files raise
+    :class:`DatasetNotFoundError`.
     """
     _check_split(split)
     if num_classes not in CIFAR_NUM_CLASSES:

@@ -11,9 +11,10 @@ Section 6 of the paper describes what worked for its ILSVRC 2014 entry:
 - and horizontal flips (standard since AlexNet).
 
 :func:`paper_train_transform` chains them, each switchable for ablations; :func:`eval_transform` is the single
-centre crop. Both take PIL images or uint8 CHW tensors and return normalized float32 CHW tensors. Randomness comes
-from torch's global generator, like every torchvision transform, so ``torch.manual_seed`` repeats a run and
-DataLoader workers (which torch seeds differently) draw differently.
+centre crop, at the scale :func:`test_resize_ratio` matches to the training's geometry. Both take PIL images or uint8
+CHW tensors and return normalized float32 CHW tensors. Randomness comes from torch's global generator, like every
+torchvision transform, so ``torch.manual_seed`` repeats a run and DataLoader workers (which torch seeds differently)
+draw differently.
 """
 
 from __future__ import annotations
@@ -37,6 +38,34 @@ INTERPOLATIONS = ("bilinear", "area", "nearest", "bicubic")
 TORCHVISION_MODES = {"bilinear": InterpolationMode.BILINEAR, "area": InterpolationMode.BOX,
                      "nearest": InterpolationMode.NEAREST_EXACT, "bicubic": InterpolationMode.BICUBIC}
 CROP_FIELDS = ("top", "left", "height", "width")
+#: The standard single-crop evaluation of networks trained on random crops (AlexNet's, and the smallest of the
+#: paper's test scales, 256 to 352 for 224 px crops): the shorter side resized to 256 for a 224 px centre crop.
+TEST_RESIZE_RATIO = 256 / 224
+
+
+def test_resize_ratio(crop: bool) -> float:
+    """The shorter side of a test image, as a multiple of the crop size, for a network trained with random crops
+    (``crop=True``: :data:`TEST_RESIZE_RATIO`) or on whole images (``crop=False``: 1), so that an object has the same
+    apparent size in a training image and in a one-crop test image.
+
+    Trained on whole images (:func:`paper_train_transform` with ``crop=False``), the network sees the shorter side
+    resized to the input size and the central square: a test image resized by 1 and centre-cropped is that very
+    geometry. Trained on random crops of 8-100% of the area, it sees objects magnified from about 1x (the whole
+    image) to about 3.5x (8% of it), relative to the shorter side resized to the input size; 256/224 lies in that
+    range, and is the convention that published single-crop results (torchvision's weights included) use.
+    """
+    return TEST_RESIZE_RATIO if crop else 1.0
+
+
+test_resize_ratio.__test__ = False  # a function of the package whose name pytest would otherwise collect as a test
+
+
+def shorter_side_size(height: int, width: int, size: int) -> tuple[int, int]:
+    """The (height, width) of a height x width image whose shorter side is resized to ``size``, the aspect ratio
+    kept: torchvision's ``Resize(size)`` rule (the longer side truncated to whole pixels)."""
+    short, long = sorted((height, width))
+    long = int(size * long / short)
+    return (size, long) if height <= width else (long, size)
 
 
 def _is_image_tensor(inpt: Any) -> bool:
@@ -94,11 +123,15 @@ class RandomResizedCropRandomInterpolation(v2.RandomResizedCrop):
         return params
 
     def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
+        return self._resized_crop(inpt, params, self.size)
+
+    def _resized_crop(self, inpt: Any, params: dict[str, Any], size: Sequence[int]) -> Any:
+        """The crop of ``params`` resized to ``size`` (height, width) with ``params["interpolation"]``."""
         crop = {field: params[field] for field in CROP_FIELDS}
         name = params["interpolation"]
         if name == "area" and _is_image_tensor(inpt):
-            return resized_crop_area(inpt, **crop, size=self.size)
-        return self._call_kernel(F.resized_crop, inpt, **crop, size=self.size,
+            return resized_crop_area(inpt, **crop, size=size)
+        return self._call_kernel(F.resized_crop, inpt, **crop, size=list(size),
                                  interpolation=TORCHVISION_MODES[name], antialias=self.antialias)
 
     def extra_repr(self) -> str:
@@ -106,17 +139,22 @@ class RandomResizedCropRandomInterpolation(v2.RandomResizedCrop):
 
 
 class ResizeRandomInterpolation(RandomResizedCropRandomInterpolation):
-    """Resize the whole image to ``size`` (no crop, aspect ratio not kept) with a method drawn uniformly from
-    ``interpolations``: the paper's random interpolation without its random crop, for ablations."""
+    """Resize the whole image so that its shorter side is ``size`` (aspect ratio kept, no crop, as ``v2.Resize(size)``
+    does) with a method drawn uniformly from ``interpolations``: the paper's random interpolation without its random
+    crop, for ablations."""
 
-    def __init__(self, size: Union[int, Sequence[int]], interpolations: Sequence[str] = INTERPOLATIONS,
-                 antialias: bool = True) -> None:
+    def __init__(self, size: int, interpolations: Sequence[str] = INTERPOLATIONS, antialias: bool = True) -> None:
+        if not isinstance(size, int):
+            raise ValueError(f"size={size!r} must be an integer, the length of the shorter side after resizing")
         super().__init__(size, scale=(1.0, 1.0), ratio=(1.0, 1.0), interpolations=interpolations,
                          antialias=antialias)
 
     def crop_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
         height, width = v2.query_size(flat_inputs)
         return dict(top=0, left=0, height=height, width=width)
+
+    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
+        return self._resized_crop(inpt, params, shorter_side_size(params["height"], params["width"], self.size[0]))
 
     def extra_repr(self) -> str:
         return f"size={self.size}, interpolations={self.interpolations}"
@@ -143,7 +181,9 @@ def paper_train_transform(size: int, *, crop: bool = True, photometric: bool = T
     """The paper's training augmentation, returning a normalized float32 tensor of shape (3, size, size).
 
     In order: a random crop of ``crop_scale`` of the area with an aspect ratio in ``crop_ratio`` resized to
-    size x size (``crop=False``: the whole image resized to size x size); the resize method drawn from
+    size x size (``crop=False``: the shorter side resized to ``size``, aspect ratio kept, and the central
+    size x size, the geometry of :func:`eval_transform` with ``resize_ratio=test_resize_ratio(False)``, so that
+    objects are neither squashed nor seen at another scale when tested); the resize method drawn from
     :data:`INTERPOLATIONS` (``random_interpolation=False``: bilinear with antialiasing); a horizontal flip with
     probability 1/2 (``flip``); Howard's photometric distortions (``photometric``, see
     :func:`photometric_distortion`); then conversion to float in [0, 1] and normalization by ``mean`` and ``std``.
@@ -157,10 +197,10 @@ def paper_train_transform(size: int, *, crop: bool = True, photometric: bool = T
     elif crop:
         steps.append(v2.RandomResizedCrop(size, scale=crop_scale, ratio=crop_ratio,
                                           interpolation=InterpolationMode.BILINEAR, antialias=True))
-    elif random_interpolation:
-        steps.append(ResizeRandomInterpolation(size))
     else:
-        steps.append(v2.Resize((size, size), interpolation=InterpolationMode.BILINEAR, antialias=True))
+        steps += [ResizeRandomInterpolation(size) if random_interpolation
+                  else v2.Resize(size, interpolation=InterpolationMode.BILINEAR, antialias=True),
+                  v2.CenterCrop(size)]
     if flip:
         steps.append(v2.RandomHorizontalFlip())
     if photometric:
@@ -169,10 +209,11 @@ def paper_train_transform(size: int, *, crop: bool = True, photometric: bool = T
     return v2.Compose(steps)
 
 
-def eval_transform(size: int, *, resize_ratio: float = 256 / 224, mean: Sequence[float] = IMAGENET_MEAN,
+def eval_transform(size: int, *, resize_ratio: float = TEST_RESIZE_RATIO, mean: Sequence[float] = IMAGENET_MEAN,
                    std: Sequence[float] = IMAGENET_STD) -> v2.Compose:
-    """The standard single centre crop: the shorter side resized to ``round(size * resize_ratio)`` (bilinear,
-    antialiased), the central size x size, converted to float in [0, 1] and normalized."""
+    """The single centre crop: the shorter side resized to ``round(size * resize_ratio)`` (bilinear, antialiased),
+    the central size x size, converted to float in [0, 1] and normalized. ``resize_ratio``: see
+    :func:`test_resize_ratio` (the default is that of networks trained on random crops)."""
     if resize_ratio < 1:
         raise ValueError(f"resize_ratio={resize_ratio} must be at least 1 so that the centre crop fits")
     return v2.Compose([v2.ToImage(),
