@@ -77,13 +77,14 @@ def test_a_stacked_step_is_what_each_member_s_own_step_does(aux_heads):
 
 
 def test_members_can_start_from_one_shared_run_and_continue_its_schedule(tmp_path):
-    config = TrainConfig(**TINY, lr_step_epochs=0.5)
+    # 4 steps an epoch; a decay every round(0.3 x 4) = 1 step: four decays in the shared epoch (not 1 / 0.3 = 3.3)
+    config = TrainConfig(**TINY, lr_step_epochs=0.3)
     members = train_ensemble(config, 2, tmp_path, shared_epochs=1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["member-1", "member-2", "shared"]
-    continued = config.lr * config.lr_gamma ** 2  # two decays in the shared epoch
-    assert [m.history[0]["lr"] for m in members] == pytest.approx([continued, continued])
+    continued = config.lr * config.lr_gamma ** 4
+    assert [m.history[0]["lr"] for m in members] == pytest.approx([continued, continued], rel=1e-12)
     shared, _ = load_trained(tmp_path / "shared", which="raw")
-    first = member_configs(config.replace(lr=continued), 2)[0]
+    first = member_configs(config.replace(lr=members[0].history[0]["lr"]), 2)[0]
     by_hand = train(first, initial_weights=shared.state_dict())
     assert all(torch.equal(a, b) for a, b in zip(members[0].model.state_dict().values(),
                                                  by_hand.model.state_dict().values()))
@@ -91,3 +92,8 @@ def test_members_can_start_from_one_shared_run_and_continue_its_schedule(tmp_pat
     assert not torch.equal(members[0].model.fc.weight, from_initialization.model.fc.weight)
     with pytest.raises(ValueError, match="shared_epochs"):
         train_ensemble(config, 2, shared_epochs=-1)
+
+
+def test_members_cannot_share_a_run_of_the_poly_schedule():
+    with pytest.raises(ValueError, match="lr_schedule"):  # refused before anything is trained
+        train_ensemble(TrainConfig(**TINY, lr_schedule="poly"), 2, shared_epochs=1)

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from reproduce import data
 from reproduce.models import GoogLeNetOutputs
+from reproduce.training import distributed, loop
 from reproduce.training.loop import build_model
 from reproduce.training import (NonFiniteLossError, TrainConfig, compressed_step_epochs, googlenet_loss,
                                 load_trained, paper_schedule, score, train)
@@ -97,9 +98,9 @@ def tiny_datasets(config):
                          train_images=config.train_images, eval_images=config.eval_images)
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
-def test_a_resumed_run_ends_with_exactly_the_weights_of_an_uninterrupted_one(tmp_path, optimizer):
-    config = tiny(optimizer=optimizer)
+@pytest.mark.parametrize("optimizer, schedule", [("sgd", "step"), ("adamw", "step"), ("sgd", "poly")])
+def test_a_resumed_run_ends_with_exactly_the_weights_of_an_uninterrupted_one(tmp_path, optimizer, schedule):
+    config = tiny(optimizer=optimizer, lr_schedule=schedule)
     whole = train(config, tmp_path / "whole", datasets=tiny_datasets(config))
     train_set, eval_set = tiny_datasets(config)
     with pytest.raises(KeyboardInterrupt):  # in the middle of epoch 3
@@ -143,6 +144,23 @@ def test_score_is_the_accuracy_on_the_named_split():
     assert scored["loss"] == pytest.approx(F.cross_entropy(logits, labels).item(), rel=1e-4)
 
 
+def test_score_uses_the_geometry_the_run_trained_with(monkeypatch):
+    class Stop(Exception):
+        pass
+
+    asked = {}
+
+    def evaluation_set(*args, **options):
+        asked.update(options)
+        raise Stop
+
+    monkeypatch.setattr(data, "evaluation_set", evaluation_set)
+    for crop in (True, False):
+        with pytest.raises(Stop):
+            score(torch.nn.Identity(), tiny(crop=crop), "test")
+        assert asked["crop"] is crop
+
+
 def test_run_writes_history_and_checkpoint_and_loads_both_weights(tmp_path):
     result = train(tiny(), tmp_path)
     csv = pd.read_csv(tmp_path / "history.csv")
@@ -177,6 +195,25 @@ def test_a_checkpoint_from_before_an_option_existed_resumes_with_its_default(tmp
     assert len(train(tiny(epochs=2), tmp_path, resume=True).history) == 2
     with pytest.raises(ValueError, match="aux_batch_norm: False -> True"):
         train(tiny(epochs=3, aux_batch_norm=True), tmp_path, resume=True)
+
+
+def test_a_checkpoint_from_before_the_lr_schedule_existed_resumes_with_the_step_schedule(tmp_path):
+    config = tiny(epochs=1, lr_step_epochs=0.5)  # a decay every 2 of the 4 steps of an epoch
+    train(config, tmp_path)
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    del saved["config"]["lr_schedule"], saved["config"]["lr_power"]  # as written before the options were added
+    torch.save(saved, tmp_path / "checkpoint.pt")
+    resumed = train(config.replace(epochs=2), tmp_path, resume=True)
+    assert resumed.history[1]["lr"] == pytest.approx(0.02 * 0.96 ** 2)
+    with pytest.raises(ValueError, match="lr_schedule: 'step' -> 'poly'"):
+        train(config.replace(epochs=3, lr_schedule="poly"), tmp_path, resume=True)
+
+
+def test_a_poly_run_resumes_only_with_the_epochs_its_schedule_spans(tmp_path):
+    config = tiny(epochs=1, lr_schedule="poly")
+    train(config, tmp_path)
+    with pytest.raises(ValueError, match="epochs 1 -> 2.*poly"):
+        train(config.replace(epochs=2), tmp_path, resume=True)
 
 
 class NaNAfter(InterruptAfter):
@@ -230,6 +267,42 @@ def test_two_processes_take_the_same_steps_as_one_with_the_same_global_batch(tmp
     assert one["history"][0]["train_loss_total"] == pytest.approx(two["history"][0]["train_loss_total"], rel=1e-5)
     assert one["steps"][0]["loss_main"] == pytest.approx(two["steps"][0]["loss_main"], rel=1e-5)
     assert not (tmp_path / "two" / ".checkpoint.pt.tmp").exists()
+
+
+class Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("rank, order", [(0, ["build", "barrier"]), (1, ["barrier", "build"])])
+def test_the_first_process_builds_and_downloads_the_data_sets_before_the_others(monkeypatch, rank, order):
+    calls = []
+    monkeypatch.setattr(distributed, "start", lambda device_type: distributed.Processes(rank, 2, rank))
+    monkeypatch.setattr(distributed, "barrier", lambda processes: calls.append("barrier"))
+
+    built = tiny_datasets(tiny())
+
+    def datasets(*args, **options):
+        calls.append("build")
+        assert options["download"] is True
+        return built
+
+    def loaders(*args):
+        raise Stop  # no process group here to go further with
+
+    monkeypatch.setattr(data, "datasets", datasets)
+    monkeypatch.setattr(loop, "_loaders", loaders)
+    with pytest.raises(Stop):
+        train(tiny(download=True))
+    assert calls == order
+
+
+def test_every_process_waits_for_each_epoch_s_checkpoint(tmp_path, monkeypatch):
+    written = []  # the epoch of the checkpoint on disk at each barrier
+    monkeypatch.setattr(distributed, "barrier", lambda processes: written.append(
+        torch.load(tmp_path / "checkpoint.pt", weights_only=True)["epoch"]
+        if (tmp_path / "checkpoint.pt").exists() else None))
+    train(tiny(epochs=2), tmp_path)
+    assert written == [None, 1, 2]  # after the data sets are built, then after each epoch's checkpoint
 
 
 def test_cli_rejects_bad_arguments_by_name_with_the_valid_choices(tmp_path):

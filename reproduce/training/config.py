@@ -20,11 +20,16 @@ POLYAK_CHOICES = ("ema", "none")
 #: ``"sgd"``: the paper's (momentum 0.9). ``"adamw"``: not the paper's; the CPU-sized runs of the book use it, because
 #: at a few hundred steps SGD has not yet left the plateau at chance (measured in the Training chapter).
 OPTIMIZER_CHOICES = ("sgd", "adamw")
+#: ``"step"``: Section 6's, ``lr_gamma`` every ``lr_step_epochs`` epochs. ``"poly"``: Caffe's bvlc_googlenet
+#: quick_solver (``lr_policy: "poly"``, ``power: 0.5``), the base lr times ``(1 - iteration / iterations) ** lr_power``
+#: over the whole run, down to 0 at its end. See :mod:`reproduce.training.schedule`.
+LR_SCHEDULE_CHOICES = ("step", "poly")
 #: ``torch.compile``'s modes; ``"reduce-overhead"`` replays the step as CUDA graphs on a GPU.
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 #: The options with a fixed set of values, and those values.
 CHOICES = {"dataset": DATASETS, "stem": STEM_CHOICES, "branch5x5": BRANCH5X5_CHOICES, "init": INIT_CHOICES,
-           "device": DEVICES, "polyak": POLYAK_CHOICES, "optimizer": OPTIMIZER_CHOICES, "compile_mode": COMPILE_MODES}
+           "device": DEVICES, "polyak": POLYAK_CHOICES, "optimizer": OPTIMIZER_CHOICES,
+           "lr_schedule": LR_SCHEDULE_CHOICES, "compile_mode": COMPILE_MODES}
 
 
 @dataclass
@@ -61,8 +66,10 @@ class TrainConfig:
     lr: float = 0.05
     momentum: float = 0.9  # Section 6 (SGD only)
     weight_decay: float = 2e-4  # not in the paper; Caffe's reference solver (AdamW: decoupled, e.g. 0.05)
+    lr_schedule: str = "step"  # "step": Section 6's; "poly": (1 - step/steps) ** lr_power, Caffe's
     lr_gamma: float = 0.96  # Section 6: "decreasing the learning rate by 4% every 8 epochs"
     lr_step_epochs: float = 8.0  # fractional values compress the schedule (see reproduce.training.schedule)
+    lr_power: float = 0.5  # "poly": the exponent (Caffe's quick_solver: 0.5)
     aux_weight: float = 0.3  # Section 5: auxiliary losses "added to the total loss with a discount weight" of 0.3
     label_smoothing: float = 0.0  # Inception-v3; 0 in the paper
     grad_clip: Optional[float] = None  # max gradient norm; None: no clipping (the paper's)
@@ -85,8 +92,8 @@ class TrainConfig:
         for name, valid in CHOICES.items():
             if getattr(self, name) not in valid:
                 raise ValueError(f"{name}={getattr(self, name)!r} is not one of {tuple(valid)}")
-        positive = ("image_size", "shapes_size", "epochs", "batch_size", "lr", "lr_step_epochs", "width",
-                    "polyak_epochs")
+        positive = ("image_size", "shapes_size", "epochs", "batch_size", "lr", "lr_step_epochs", "lr_power",
+                    "width", "polyak_epochs")
         for name in positive:
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")

@@ -4,12 +4,17 @@
 ``WORLD_SIZE`` and ``LOCAL_RANK`` through the environment (and ``--nnodes``/``--rdzv-endpoint`` span several
 machines). Each process trains on its share of every global batch; DDP averages the gradients, so N processes with
 batch B/N take the same steps as one process with batch B. The backend is NCCL on CUDA and gloo on the CPU.
+
+What one process must do before the others wait at a :func:`barrier`: :func:`main_process_first` builds the data
+sets (and downloads them) in the first process before the others, and the training loop holds every process until
+the first has written the epoch's checkpoint.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
 import torch
 import torch.distributed as dist
@@ -46,6 +51,29 @@ def start(device_type: str) -> Processes:
 def stop(processes: Processes) -> None:
     if processes.distributed and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def barrier(processes: Processes) -> None:
+    """Wait until every process has reached this point (nothing to wait for when running alone)."""
+    if processes.distributed:
+        if dist.get_backend() == "nccl":
+            dist.barrier(device_ids=[processes.local_rank])
+        else:
+            dist.barrier()
+
+
+T = TypeVar("T")
+
+
+def main_process_first(processes: Processes, build: Callable[[], T]) -> T:
+    """``build()`` in every process, in the first process before the others: what it fetches or writes once (a
+    download, a cache) is there when the others build, so they read it instead of fetching it again."""
+    if processes.is_main:
+        built = build()
+    barrier(processes)
+    if not processes.is_main:
+        built = build()
+    return built
 
 
 def sum_over_processes(tensor: torch.Tensor, processes: Processes) -> torch.Tensor:

@@ -17,7 +17,6 @@ it, and on the 2-core CPU the one-after-another loop wins (the Evaluation chapte
 from __future__ import annotations
 
 import copy
-import math
 import time
 from pathlib import Path
 from typing import Sequence
@@ -49,14 +48,20 @@ def train_ensemble(config: TrainConfig, members: int = 7, out_dir: str | Path | 
 
     ``shared_epochs=0`` is the paper's procedure. With ``shared_epochs > 0`` (not the paper's: a way to fit an
     ensemble into a small budget) one run of ``shared_epochs`` epochs, with ``config``'s seed, is trained first,
-    and every member starts from its weights instead of from the initialization, its learning rate continuing the
-    schedule from where that run left it; the members still differ only in the order of the images they see.
+    and every member starts from its weights instead of from the initialization, its learning rate the one that run
+    ended with (the step schedule continues from there); the members still differ only in the order of the images
+    they see. It needs ``lr_schedule="step"``: the "poly" schedule anneals to 0 over each run, so a shared run would
+    end where the members should start.
 
     With ``out_dir``, the shared run is kept in ``out_dir/shared`` and member k's in ``out_dir/member-k``; with
     ``resume`` (the default) a finished run is loaded instead of retrained and an interrupted one continues from its
     last epoch."""
     if not (isinstance(shared_epochs, int) and shared_epochs >= 0):
         raise ValueError(f"shared_epochs must be a non-negative integer, got {shared_epochs!r}")
+    if shared_epochs and config.lr_schedule != "step":
+        raise ValueError(f"shared_epochs={shared_epochs} needs lr_schedule='step', got "
+                         f"lr_schedule={config.lr_schedule!r} (which anneals to 0 within the shared run); use "
+                         f"shared_epochs=0")
     folder = (lambda name: Path(out_dir) / name) if out_dir is not None else (lambda name: None)
     initial_weights, start = None, config
     if shared_epochs:
@@ -64,7 +69,7 @@ def train_ensemble(config: TrainConfig, members: int = 7, out_dir: str | Path | 
             tqdm.write(f"shared start: {shared_epochs} epochs (seed {config.seed})")
         shared = train(config.replace(epochs=shared_epochs), folder("shared"), resume=resume, datasets=datasets)
         initial_weights = {k: v.detach().cpu() for k, v in shared.model.state_dict().items()}
-        start = config.replace(lr=config.lr * config.lr_gamma ** math.floor(shared_epochs / config.lr_step_epochs))
+        start = config.replace(lr=shared.steps[-1]["lr"])  # the learning rate after its last step
     results = []
     for k, member in enumerate(member_configs(start, members), start=1):
         if config.progress:
@@ -125,8 +130,11 @@ class StackedEnsemble:
         if images.shape[0] != self.members or targets.shape[0] != self.members:
             raise ValueError(f"need one batch per member ({self.members}), got {images.shape[0]} and "
                              f"{targets.shape[0]}")
+        from ..evaluate.predict import without_cudnn_on
+
         self.skeleton.train()
-        losses, _ = torch.vmap(self._loss, randomness="different")(self.params, self.buffers, images, targets)
+        with without_cudnn_on(images.device):
+            losses, _ = torch.vmap(self._loss, randomness="different")(self.params, self.buffers, images, targets)
         self.optimizer.zero_grad(set_to_none=True)
         losses.sum().backward()  # member k's parameters get only member k's gradient
         self.optimizer.step()

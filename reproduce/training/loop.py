@@ -4,14 +4,17 @@ One function, :func:`train`, runs a :class:`~reproduce.training.config.TrainConf
 
 - the loss is the main classifier's cross-entropy plus 0.3 times each auxiliary classifier's (Section 5);
 - SGD with momentum 0.9 (or AdamW, ``optimizer="adamw"``, which the book's CPU-sized runs use), the learning rate
-  decreased by 4% every 8 epochs (:mod:`.schedule`);
-- Polyak averaging of the weights (an exponential moving average, ``torch.optim.swa_utils.AveragedModel``) gives the
-  model used at inference; both it and the raw weights are evaluated after every epoch;
+  decreased by 4% every 8 epochs, or Caffe's "poly" schedule (:mod:`.schedule`);
+- Polyak averaging of the weights (an exponential moving average, :class:`.polyak.PolyakAverage`) gives the model
+  used at inference; both it and the raw weights are evaluated after every epoch;
 - a checkpoint is written atomically after every epoch; ``resume=True`` continues from it, and because every random
-  draw of an epoch (sample order, augmentation, dropout) is seeded from ``(seed, epoch, rank)``, a resumed run ends
-  with exactly the weights of an uninterrupted one on the CPU;
+  draw of an epoch is seeded (the sample order from ``(seed, epoch)``, each sample's augmentation from
+  ``(seed, epoch, sample index)`` whichever process loads it, dropout from ``(seed, epoch, rank)``), a resumed run
+  ends with exactly the weights of an uninterrupted one on the CPU, with or without DataLoader workers, which
+  therefore persist from one epoch to the next;
 - a non-finite loss stops the run with :class:`NonFiniteLossError` and leaves the last good checkpoint in place;
-- under ``torchrun`` it runs DistributedDataParallel over the processes (:mod:`.distributed`);
+- under ``torchrun`` it runs DistributedDataParallel over the processes (:mod:`.distributed`); the first process
+  builds (and downloads) the data sets before the others;
 - on CUDA it uses bf16 autocast, channels_last and cuDNN autotuning, and optionally ``torch.compile`` (with
   ``compile_mode="reduce-overhead"``, CUDA graphs); on the CPU it stays fp32.
 """
@@ -19,6 +22,7 @@ One function, :func:`train`, runs a :class:`~reproduce.training.config.TrainConf
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import time
 from dataclasses import dataclass, field
@@ -29,8 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, Subset
 from tqdm import tqdm
 
 from .. import data
@@ -38,7 +41,8 @@ from ..metrics import topk_correct
 from ..models import GoogLeNet, GoogLeNetOutputs, googlenet
 from . import checkpoint, distributed
 from .config import TrainConfig
-from .schedule import paper_schedule
+from .polyak import PolyakAverage
+from .schedule import build_scheduler
 
 LOG_EVERY = 10  # steps between loss records (and non-finite checks)
 #: Options that may change when a run is resumed; any other difference is refused.
@@ -89,8 +93,64 @@ def googlenet_loss(outputs: torch.Tensor | GoogLeNetOutputs, targets: torch.Tens
 
 
 def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
-    """The seed of everything random in one epoch of one process."""
+    """The seed of what is random in one epoch of one process (dropout); with ``rank=0``, of the epoch's
+    augmentation (:func:`sample_seed`)."""
     return (seed * 1_000_003 + epoch * 7_919 + rank * 104_729) % (2 ** 63)
+
+
+_MASK64 = 2 ** 64 - 1
+
+
+def _splitmix64(x: int) -> int:
+    """SplitMix64's output function: a bijection of 64-bit integers that scatters nearby inputs."""
+    x = (x + 0x9E3779B97F4A7C15) & _MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return x ^ (x >> 31)
+
+
+def sample_seed(seed: int, epoch: int, index: int) -> int:
+    """The seed of the augmentation of sample ``index`` of the train split in ``epoch``: the same in whichever
+    process (main, DataLoader worker, or rank of a distributed run) loads it."""
+    return _splitmix64(_splitmix64(epoch_seed(seed, epoch)) ^ index) >> 1
+
+
+class SeededSampler(Sampler):
+    """``sampler``'s indices, each with the seed of its augmentation this epoch: yields
+    ``(index, sample_seed(seed, epoch, index))`` for :class:`SeededSamples`. ``set_epoch`` sets the epoch of both
+    (the sampler runs in the main process, so persistent DataLoader workers see every epoch's seeds)."""
+
+    def __init__(self, sampler: DistributedSampler, seed: int):
+        self.sampler, self.seed, self.epoch = sampler, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        self.sampler.set_epoch(epoch)
+
+    def __iter__(self):
+        return ((index, sample_seed(self.seed, self.epoch, index)) for index in self.sampler)
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+
+class SeededSamples(Dataset):
+    """``dataset`` indexed by ``(index, seed)``: item ``index`` loaded and transformed with torch's CPU generator
+    seeded by ``seed``, which is then put back as it was, so a sample's augmentation depends on its seed only (not on
+    the process that loads it or on what it loaded before), and the caller's random state (dropout's, when
+    ``num_workers=0``) is left untouched."""
+
+    def __init__(self, dataset: Dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, key: tuple[int, int]):
+        index, seed = key
+        with torch.random.fork_rng(devices=[]):  # the CPU generator only; CUDA's (dropout on a GPU) is not touched
+            torch.default_generator.manual_seed(seed)
+            return self.dataset[index]
 
 
 @torch.no_grad()
@@ -130,12 +190,17 @@ def _loaders(config: TrainConfig, processes: distributed.Processes, device: torc
     # One sampler for one process too, so that a run's sample order does not depend on how many processes run it.
     sampler = DistributedSampler(train_set, num_replicas=processes.world_size, rank=processes.rank, shuffle=True,
                                  seed=config.seed, drop_last=True)
+    # Workers persist: a sample's augmentation is seeded by the sampler (SeededSampler), not by the worker's state.
+    # Each loader has its own generator for the workers' base seeds, so that creating an iterator leaves the main
+    # process's random state alone.
     common = dict(num_workers=config.num_workers, pin_memory=device.type == "cuda",
-                  persistent_workers=False)
-    train_loader = DataLoader(train_set, batch_size=local_batch, sampler=sampler, drop_last=True,
+                  persistent_workers=config.num_workers > 0)
+    train_loader = DataLoader(SeededSamples(train_set), batch_size=local_batch,
+                              sampler=SeededSampler(sampler, config.seed), drop_last=True,
                               generator=torch.Generator(), **common)
     shard = Subset(eval_set, range(processes.rank, len(eval_set), processes.world_size))
-    eval_loader = DataLoader(shard, batch_size=max(local_batch, 64), shuffle=False, **common)
+    eval_loader = DataLoader(shard, batch_size=max(local_batch, 64), shuffle=False, generator=torch.Generator(),
+                             **common)
     return train_loader, eval_loader
 
 
@@ -156,6 +221,10 @@ def _check_resumable(saved: dict[str, Any], config: TrainConfig) -> None:
         details = ", ".join(f"{k}: {saved.get(k)!r} -> {getattr(config, k)!r}" for k in sorted(changed))
         raise RunMismatchError(f"cannot resume: the checkpoint was trained with other options ({details}); "
                                f"only {sorted(RESUMABLE_CHANGES)} may change")
+    if config.lr_schedule == "poly" and saved["epochs"] != config.epochs:
+        raise RunMismatchError(f"cannot resume with epochs {saved['epochs']!r} -> {config.epochs!r}: "
+                               f"lr_schedule='poly' anneals over the run's epochs, so the steps already taken "
+                               f"followed another schedule; start a new run")
 
 
 def train_step(net: nn.Module, optimizer: torch.optim.Optimizer, images: torch.Tensor, targets: torch.Tensor,
@@ -218,12 +287,12 @@ def _train(config, out_dir, resume, datasets, device, amp, channels_last, proces
         state = checkpoint.load(path)
         _check_resumable(state["config"], config)
 
-    if datasets is None:
-        datasets = data.datasets(
+    if datasets is None:  # the first process first, so that it alone downloads what download=True fetches
+        datasets = distributed.main_process_first(processes, lambda: data.datasets(
             config.dataset, root=config.data_root, image_size=config.image_size, download=config.download,
             shapes_size=config.shapes_size, train_images=config.train_images, eval_images=config.eval_images,
             data_seed=config.data_seed, crop=config.crop, crop_scale=(config.crop_min_scale, 1.0),
-            photometric=config.photometric, random_interpolation=config.random_interpolation, flip=config.flip)
+            photometric=config.photometric, random_interpolation=config.random_interpolation, flip=config.flip))
     train_set, eval_set = datasets
     num_classes = len(train_set.classes)
     train_loader, eval_loader = _loaders(config, processes, device, train_set, eval_set)
@@ -237,10 +306,9 @@ def _train(config, out_dir, resume, datasets, device, amp, channels_last, proces
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     decay = 1 - 1 / (config.polyak_epochs * steps_per_epoch)
-    averaged = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
-                if config.polyak == "ema" else None)
+    averaged = PolyakAverage(model, decay) if config.polyak == "ema" else None
     optimizer = make_optimizer(config, model.parameters())
-    scheduler = paper_schedule(optimizer, steps_per_epoch, gamma=config.lr_gamma, step_epochs=config.lr_step_epochs)
+    scheduler = build_scheduler(optimizer, config, steps_per_epoch)
     history: list[dict[str, Any]] = []
     steps: list[dict[str, Any]] = []
     start_epoch = 1
@@ -271,10 +339,8 @@ def _train(config, out_dir, resume, datasets, device, amp, channels_last, proces
         checkpoint.save_csv(steps, out_dir / "steps.csv")
 
     for epoch in range(start_epoch, config.epochs + 1):
-        seed = epoch_seed(config.seed, epoch, processes.rank)
-        torch.manual_seed(seed)  # augmentation in this process, dropout
-        train_loader.generator.manual_seed(seed)  # the worker processes' seeds
-        train_loader.sampler.set_epoch(epoch)  # the sample order, the same in every process
+        torch.manual_seed(epoch_seed(config.seed, epoch, processes.rank))  # dropout
+        train_loader.sampler.set_epoch(epoch)  # the sample order, the same in every process, and the augmentation
         lr = optimizer.param_groups[0]["lr"]
         started = time.perf_counter()
         net.train()
@@ -283,9 +349,7 @@ def _train(config, out_dir, resume, datasets, device, amp, channels_last, proces
         hits = torch.zeros((), device=device)
         bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch}/{config.epochs}", leave=False, mininterval=1.0,
                    disable=not (config.progress and processes.is_main))
-        for step, (images, targets) in enumerate(train_loader, start=1):
-            if step > steps_per_epoch:
-                break
+        for step, (images, targets) in enumerate(itertools.islice(train_loader, steps_per_epoch), start=1):
             images, targets = _to_device(images, targets, device, channels_last)
             outputs, loss, parts = train_step(net, optimizer, images, targets, config, amp=amp)
             scheduler.step()
@@ -328,6 +392,7 @@ def _train(config, out_dir, resume, datasets, device, amp, channels_last, proces
                 row.update({f"{prefix}val_{k}": v for k, v in metrics.items()})
         history.append(row)
         save_run(epoch)
+        distributed.barrier(processes)  # no process starts the next epoch before the checkpoint is written
         if config.progress and processes.is_main:
             polyak = f", Polyak {row['polyak_val_top1']:.1%}" if averaged is not None else ""
             tqdm.write(f"epoch {epoch}/{config.epochs}: loss {row['train_loss_total']:.3f}, val top-1 "
@@ -344,7 +409,7 @@ def score(model: nn.Module, config: TrainConfig, split: str = "test", *, batch_s
     amp = device.type == "cuda" if config.amp is None else config.amp
     test_set = data.evaluation_set(config.dataset, split, root=config.data_root, image_size=config.image_size,
                                    download=config.download, shapes_size=config.shapes_size,
-                                   data_seed=config.data_seed)
+                                   data_seed=config.data_seed, crop=config.crop)
     loader = DataLoader(test_set, batch_size=batch_size, num_workers=config.num_workers)
     model = model.to(device)
     if channels_last:
