@@ -68,16 +68,18 @@ def count_flops(call: Callable[[], object]) -> int:
     return counter.get_total_flops()
 
 
-def matmul_peak(device: torch.device, *, sizes: tuple[int, ...] = (1024, 2048, 3072), rounds: int = 3) -> dict:
-    """The fp32 matrix-multiply peak of ``device`` as this torch build reaches it: square products of each size,
-    the best median FLOP/s. (On CUDA the TF32 tensor cores stay off, as they do for the fp32 models here.)"""
-    best = {"flops_per_second": 0.0, "size": None}
+def matmul_peak(device: torch.device, *, sizes: tuple[int, ...] = (1024, 2048, 3072), rounds: int = 3,
+                dtype: torch.dtype = torch.float32) -> dict:
+    """The matrix-multiply peak of ``device`` in ``dtype`` as this torch build reaches it: square products of each
+    size, the best median FLOP/s. (On CUDA the TF32 tensor cores stay off for fp32, as they do for the fp32 models
+    here; a bf16 model is measured against the bf16 peak.)"""
+    best = {"flops_per_second": 0.0, "size": None, "dtype": str(dtype).removeprefix("torch.")}
     for size in sizes:
-        a, b = (torch.randn(size, size, device=device) for _ in range(2))
+        a, b = (torch.randn(size, size, device=device, dtype=dtype) for _ in range(2))
         seconds = interleaved_seconds({"mm": lambda: a @ b}, device, rounds=rounds)["mm"]
         rate = 2 * size ** 3 / seconds
         if rate > best["flops_per_second"]:
-            best = {"flops_per_second": rate, "size": size}
+            best = {**best, "flops_per_second": rate, "size": size}
     return best
 
 
@@ -102,9 +104,17 @@ def _fast_paths(device: torch.device) -> bool:
 
 
 def _torchvision_googlenet(device: torch.device, num_classes: int = 1000) -> nn.Module:
+    """torchvision's GoogLeNet: NCHW on the CPU (the baseline a user would run there), channels_last on CUDA like
+    reproduce's, so that a GPU comparison is of the code alone."""
     torch.manual_seed(0)
-    return torchvision.models.googlenet(weights=None, num_classes=num_classes, aux_logits=True,
-                                        init_weights=True).to(device)
+    model = torchvision.models.googlenet(weights=None, num_classes=num_classes, aux_logits=True,
+                                         init_weights=True).to(device)
+    return model.to(memory_format=torch.channels_last) if device.type == "cuda" else model
+
+
+def _like_reference(images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """The input in the reference model's layout (see :func:`_torchvision_googlenet`)."""
+    return images.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else images
 
 
 def _reproduce_googlenet(device: torch.device, num_classes: int = 1000) -> nn.Module:
@@ -120,18 +130,21 @@ def _batch(batch_size: int, image_size: int, device: torch.device, num_classes: 
 
 def training_steps(image_size: int, batch_size: int, device: torch.device) -> tuple[dict[str, Callable], bool]:
     """One training step each (forward with both auxiliary heads, the loss of Section 5, backward, SGD with
-    momentum), ready to call: ``"torchvision"``, torchvision's GoogLeNet in a plain eager NCHW fp32 loop;
-    ``"reproduce"``, reproduce's torchvision-compatible GoogLeNet in :func:`reproduce.training.loop.train_step`
-    (channels_last; bf16 autocast on CUDA). The arithmetic is the same: the two state_dicts are key for key alike.
-    Also returns whether autocast is on."""
+    momentum), ready to call: ``"torchvision"``, torchvision's GoogLeNet in a plain eager loop (NCHW fp32 on the
+    CPU; on CUDA in the same bf16 autocast and channels_last as reproduce's, so that the two differ only in their
+    code); ``"reproduce"``, reproduce's torchvision-compatible GoogLeNet in
+    :func:`reproduce.training.loop.train_step` (channels_last; bf16 autocast on CUDA). The arithmetic is the same:
+    the two state_dicts are key for key alike. Also returns whether autocast is on."""
     amp = _fast_paths(device)
     config = TrainConfig(optimizer="sgd", lr=0.01, weight_decay=0.0, device=str(device))
     images, targets = _batch(batch_size, image_size, device)
     reference = _torchvision_googlenet(device).train()
+    reference_images = _like_reference(images, device)
     reference_optimizer = torch.optim.SGD(reference.parameters(), lr=0.01, momentum=0.9)
 
     def reference_step():
-        logits, aux2, aux1 = reference(images)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            logits, aux2, aux1 = reference(reference_images)
         loss = F.cross_entropy(logits, targets) + 0.3 * (F.cross_entropy(aux1, targets) +
                                                          F.cross_entropy(aux2, targets))
         reference_optimizer.zero_grad(set_to_none=True)
@@ -164,12 +177,14 @@ def inference_comparison(image_size: int, batch_size: int, device: torch.device,
     amp = _fast_paths(device)
     images, _ = _batch(batch_size, image_size, device)
     reference = _torchvision_googlenet(device).eval()
+    reference_images = _like_reference(images, device)
     ours = _reproduce_googlenet(device).eval()
     ours_images = images.contiguous(memory_format=torch.channels_last)
 
     @torch.no_grad()
     def reference_call():
-        reference(images)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            reference(reference_images)
 
     @torch.no_grad()
     def ours_call():
@@ -329,19 +344,21 @@ def naive_crop_probabilities(model: nn.Module, image: torch.Tensor, crop: int = 
 
 def crops_comparison(model: nn.Module, images: torch.Tensor, crop: int, device: torch.device, *, rounds: int = 3,
                      progress: bool = False) -> dict:
-    """The 144-crop evaluator (:func:`reproduce.evaluate.crop_probabilities`: crops cut a few images at a time, then
-    run in batches) against the model alone on the same crops already cut (in the same batches), and against
+    """The 144-crop evaluator (:func:`reproduce.evaluate.crop_probabilities`: whole images moved to the device, crops
+    cut there a few images at a time, run in batches and reduced over each image's crops) against the model alone on
+    the same crops already cut on the device (in the same batches, with the same autocast), and against
     :func:`naive_crop_probabilities` on every image. ``overhead``: the evaluator's time over the model's, minus 1."""
     model = model.to(device).to(memory_format=torch.channels_last).eval()
     batch_size = default_batch_size(model, crop, device)
-    ready = [part.to(device).contiguous(memory_format=torch.channels_last)  # the evaluator's batches, cut already
-             for chunk in images.split(images_per_cut(144, crop))
+    ready = [part.contiguous(memory_format=torch.channels_last)  # the evaluator's batches, cut already
+             for chunk in images.to(device).split(images_per_cut(144, crop, device))
              for part in cut_crops(chunk, 144, crop).flatten(0, 1).split(batch_size)]
 
     @torch.no_grad()
     def model_alone():
         for part in ready:
-            model(part).float().softmax(-1).cpu()
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                model(part).float().softmax(-1)
 
     calls = {"evaluator": lambda: crop_probabilities(model, images, crops=144, size=crop, batch_size=batch_size),
              "model alone": model_alone,
@@ -427,7 +444,9 @@ def suite(device: str = "auto", *, sizes: tuple[int, ...] = (224, 64), batch_siz
     augmented per round of the data comparison. ``compile``: also time
     ``torch.compile`` at the smallest size (about three minutes of compiling on a 2-core CPU)."""
     target = resolve_device(device)
-    batch_sizes = {size: 16 if size >= 160 else 64 for size in sizes} | (batch_sizes or {})
+    gpu = target.type == "cuda"  # a GPU needs large batches to be busy
+    batch_sizes = {size: (128 if gpu else 16) if size >= 160 else (256 if gpu else 64) for size in sizes} | (
+        batch_sizes or {})
     crop_images = {size: 2 if size >= 160 else 8 for size in sizes} | (crop_images or {})
     book = book.replace(device=str(target), progress=False)
     from .book import _git_commit
@@ -436,7 +455,11 @@ def suite(device: str = "auto", *, sizes: tuple[int, ...] = (224, 64), batch_siz
                     "measured": datetime.now(timezone.utc).isoformat(timespec="minutes")}
     step = tqdm(total=5 + compile, desc="benchmarks", unit="part", disable=not progress)
     result["matmul_peak"] = matmul_peak(target)
-    peak = result["matmul_peak"]["flops_per_second"]
+    peaks = {False: result["matmul_peak"]["flops_per_second"]}  # by whether autocast (bf16) is on
+    if gpu:
+        result["matmul_peak_bf16"] = matmul_peak(target, dtype=torch.bfloat16, sizes=(4096, 8192))
+        peaks[True] = result["matmul_peak_bf16"]["flops_per_second"]
+    peak = peaks[gpu]
     result["training"], result["inference"] = [], []
     result["training_profile"] = [training_profile(size, batch_sizes[size], target) for size in sizes]
     for size in sizes:
@@ -445,7 +468,7 @@ def suite(device: str = "auto", *, sizes: tuple[int, ...] = (224, 64), batch_siz
         result["inference"].append(inference_comparison(size, batch_sizes[size], target, rounds=rounds,
                                                         progress=progress))
     for row in result["training"] + result["inference"]:
-        row["share_of_peak"] = row["flops_per_second"] / peak
+        row["share_of_peak"] = row["flops_per_second"] / peaks[row["amp"]]
     for row in result["training_profile"]:
         row["share_of_peak"] = {group: rate / peak for group, rate in row["flops_per_second"].items()}
     step.update()

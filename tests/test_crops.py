@@ -6,6 +6,7 @@ import torch
 
 from reproduce.evaluate import (CROP_KINDS, SQUARES, center_crop, crop_boxes_144, paper_crops_144, scales_for,
                                 ten_crops)
+from reproduce.data import transforms
 from reproduce.evaluate.crops import resized_size
 
 
@@ -91,3 +92,14 @@ def test_centre_and_ten_crops():
     assert torch.equal(ten[0, 5:], ten[0, [1, 0, 3, 2, 4]].flip(-1))  # the five crops of the mirrored image
     assert torch.allclose(ten[0, 4], one[0, 0])  # the fifth is the centre crop
     assert ten[0, 0, 0].mean() < ten[0, 1, 0].mean() and ten[0, 0, 1].mean() < ten[0, 2, 1].mean()
+
+
+def test_the_centre_and_ten_crops_scale_is_the_training_geometrys_by_default():
+    """Unless told otherwise, the 1 and 10 crops resize as for a network trained on random crops (256/224 of the crop):
+    the ratio that reproduce.data.transforms holds, not a copy of it."""
+    image = coordinates(96, 128)[None]
+    assert transforms.TEST_RESIZE_RATIO == transforms.test_resize_ratio(True) == pytest.approx(256 / 224)
+    assert torch.equal(center_crop(image, 56), center_crop(image, 56, resize_ratio=transforms.TEST_RESIZE_RATIO))
+    assert torch.equal(ten_crops(image, 56), ten_crops(image, 56, resize_ratio=transforms.TEST_RESIZE_RATIO))
+    whole = center_crop(image, 48, resize_ratio=transforms.test_resize_ratio(False))  # the shorter side whole
+    assert whole[0, 0, 1].min() < 2 and whole[0, 0, 1].max() > 94

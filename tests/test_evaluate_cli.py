@@ -11,6 +11,7 @@ from PIL import Image
 from torchvision.transforms import v2
 
 from reproduce.cli import main
+from reproduce.data import transforms
 from reproduce.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from reproduce.evaluate import cut_crops
 
@@ -64,13 +65,54 @@ def test_a_runs_checkpoint_is_scored_and_bad_inputs_are_reported(folder, tmp_pat
     from reproduce.training import TrainConfig, train
 
     config = TrainConfig(shapes_size=32, image_size=32, train_images=32, eval_images=16, width=0.125, batch_size=16,
-                         epochs=1, progress=False)
+                         epochs=1, crop=False, progress=False)
     train(config, tmp_path / "run")
+    out = tmp_path / "run.json"
     assert main(["evaluate", "--checkpoint", str(tmp_path / "run"), "--data-root", str(folder), "--crops", "10",
-                 "--no-progress", "--device", "cpu"]) == 0
+                 "--no-progress", "--device", "cpu", "--out", str(out)]) == 0
     assert "top-1 error" in capsys.readouterr().out
+    result = json.loads(out.read_text())  # trained on whole images: its ten crops are cut from the whole image
+    assert result["resize_ratio"] == transforms.test_resize_ratio(False) and result["num_workers"] == 0
     assert main(["evaluate", "--checkpoint", str(tmp_path / "missing.pt"), "--data-root", str(folder)]) == 2
     assert "no checkpoint file" in capsys.readouterr().err
     assert main(["evaluate", "--checkpoint", str(tmp_path / "run"), "--data-root", str(tmp_path / "nothing"),
                  "--no-progress"]) == 2
     assert "Expected layout" in capsys.readouterr().err
+
+
+def test_on_cuda_the_images_are_read_by_worker_processes_and_cudnn_autotunes(folder, tmp_path, monkeypatch):
+    """--num-workers "auto": none on the CPU, one per core up to 8 on CUDA, where cuDNN's autotuner is also on. The
+    device is faked (no GPU here) and the scoring replaced by a recorder."""
+    import reproduce.evaluate.score
+    import reproduce.training.loop
+
+    model = torchvision.models.googlenet(num_classes=2, aux_logits=False, init_weights=True)
+    torch.save(model.state_dict(), tmp_path / "googlenet.pth")
+    calls = []
+
+    def recorder(models, root, **options):
+        calls.append(options)
+        return {"top1_error": 0.5, "top5_error": 0.0, "count": 6, "seconds": 1.0, "classes": ["cat", "dog"]}
+
+    monkeypatch.setattr(reproduce.evaluate.score, "score_folder", recorder)
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    monkeypatch.setattr("os.cpu_count", lambda: 32)
+    arguments = ["evaluate", "--checkpoint", str(tmp_path / "googlenet.pth"), "--preset", "torchvision",
+                 "--data-root", str(folder), "--no-progress"]
+    assert main(arguments + ["--device", "cpu"]) == 0
+    assert calls[-1]["num_workers"] == 0 and calls[-1]["device"] == "cpu" and not torch.backends.cudnn.benchmark
+    monkeypatch.setattr(reproduce.training.loop, "resolve_device", lambda name: torch.device("cuda"))
+    assert main(arguments) == 0
+    assert calls[-1]["num_workers"] == 8 and calls[-1]["device"] == "cuda" and torch.backends.cudnn.benchmark
+    monkeypatch.setattr("os.cpu_count", lambda: 3)
+    assert main(arguments) == 0 and calls[-1]["num_workers"] == 3
+    assert main(arguments + ["--num-workers", "5"]) == 0 and calls[-1]["num_workers"] == 5
+    # torchvision's weights were trained on random crops: their 1 and 10 crops are cut at 256/224
+    assert calls[-1]["resize_ratio"] == transforms.test_resize_ratio(True)
+
+
+@pytest.mark.parametrize("value", ["-1", "many"])
+def test_a_bad_number_of_workers_is_rejected_by_name(value, capsys):
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--checkpoint", "x.pt", "--data-root", "nothing", "--num-workers", value])
+    assert f"{value!r} is not 'auto' or a number of processes" in capsys.readouterr().err

@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from reproduce import costs, figures, perf
-from reproduce.evaluate import crop_probabilities, default_batch_size, images_per_cut
-from reproduce.evaluate.predict import CPU_ACTIVATION_BYTES, CROP_BYTES
+from reproduce.evaluate import crop_probabilities, cut_crops, default_batch_size, images_per_cut
+from reproduce.evaluate.predict import CPU_ACTIVATION_BYTES, CROP_BYTES, GPU_CROP_BYTES
 from reproduce.models import googlenet, googlenet_torchvision
 
 matplotlib.use("Agg")
@@ -28,13 +28,18 @@ def small_model():
 
 @pytest.mark.parametrize("height, width", [(40, 53), (53, 40), (37, 37)])
 def test_the_naive_loop_gives_the_evaluators_probabilities(small_model, height, width):
-    """Crop by crop, the naive loop cuts the same 144 crops, in the same order, as the batched evaluator: the two
-    sides of the comparison do the same work (landscape, portrait and square images)."""
+    """Crop by crop, the naive loop cuts the same 144 crops, in the same order, as the batched evaluator's cutter, and
+    the evaluator's mean and max over them are the naive loop's: the two sides of the comparison do the same work
+    (landscape, portrait and square images)."""
     image = torch.rand(3, height, width, generator=torch.Generator().manual_seed(1))
     naive = perf.naive_crop_probabilities(small_model, image, crop=32)
-    batched = crop_probabilities(small_model, image[None], crops=144, size=32, batch_size=50)[0, 0]
+    with torch.no_grad():
+        cut = small_model(cut_crops(image[None], 144, 32)[0]).softmax(-1)
+    batched = crop_probabilities(small_model, image[None], crops=144, size=32, batch_size=50)
     assert naive.shape == (144, 10)
-    assert torch.allclose(naive, batched, atol=1e-5)
+    assert torch.allclose(naive, cut, atol=1e-5)
+    assert torch.allclose(batched.mean[0, 0], naive.mean(0), atol=1e-5)
+    assert torch.allclose(batched.max[0, 0], naive.amax(0), atol=1e-5)
 
 
 def test_default_batch_size_keeps_the_first_layer_within_budget():
@@ -53,10 +58,15 @@ def test_default_batch_size_keeps_the_first_layer_within_budget():
 
 
 def test_images_per_cut_keeps_the_crops_within_budget():
-    """144 crops of a few 64 px images are cut together, of one 224 px image alone (never none)."""
+    """On the CPU, 144 crops of a few 64 px images are cut together, of one 224 px image alone (never none); on a GPU
+    those of a dozen 224 px images."""
     assert images_per_cut(144, 64) == 4 and images_per_cut(144, 224) == 1 and images_per_cut(144, 2048) == 1
     assert images_per_cut(1, 64) == CROP_BYTES // (3 * 64 * 64 * 4)
     assert 4 * 144 * 3 * 64 * 64 * 4 <= CROP_BYTES < 5 * 144 * 3 * 64 * 64 * 4
+    per_image = 144 * 3 * 224 * 224 * 4
+    assert images_per_cut(144, 224, "cuda") == 12 == GPU_CROP_BYTES // per_image
+    assert images_per_cut(144, 224, torch.device("cuda")) * per_image <= GPU_CROP_BYTES
+    assert images_per_cut(144, 2048, "cuda") == 1 and images_per_cut(144, 224, "cpu") == 1
 
 
 def test_interleaved_seconds_alternates_the_contenders():

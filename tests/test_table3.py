@@ -7,15 +7,21 @@ import pytest
 import torch
 
 from reproduce import data, figures, report
-from reproduce.evaluate import crop_probabilities, predict, table3
+from reproduce.evaluate import CropProbabilities, crop_probabilities, predict, table3
 from reproduce.evaluate.score import images_and_targets
 from reproduce.paper import TABLE3
 
 
+def reduced(per_crop):
+    """(members, N, crops, classes) probabilities of every crop -> their mean and max over the crops."""
+    return CropProbabilities(per_crop.mean(2), per_crop.amax(2), per_crop.shape[2])
+
+
 def one_hot_probabilities(predictions):
-    """(members, N, crops) class indices -> (members, N, crops, 3) probabilities that put 0.9 on that class."""
+    """(members, N, crops) class indices -> the probabilities, reduced over the crops, of crops that put 0.9 on that
+    class."""
     p = torch.full((*predictions.shape, 3), 0.05)
-    return p.scatter_(-1, predictions[..., None], 0.9)
+    return reduced(p.scatter_(-1, predictions[..., None], 0.9))
 
 
 def test_rows_combine_a_prefix_of_the_members_and_count_forward_passes():
@@ -41,7 +47,7 @@ def test_a_row_is_what_predict_gives_for_those_models_and_crops():
               for _ in range(3)]
     images, targets = torch.randn(6, 3, 20, 28), torch.randint(0, 5, (6,))
     probabilities = {c: crop_probabilities(models, images, crops=c, size=16, batch_size=50) for c in (1, 10, 144)}
-    assert probabilities[144].shape == (3, 6, 144, 5)
+    assert probabilities[144].mean.shape == probabilities[144].max.shape == (3, 6, 5)
     table = table3(probabilities, targets).set_index(["models", "crops"])
     for (m, c), row in table.iterrows():
         expected = (predict(models[:m], images, crops=c, size=16).argmax(1) != targets).float().mean() * 100
@@ -51,12 +57,14 @@ def test_a_row_is_what_predict_gives_for_those_models_and_crops():
     assert maxed.loc[(3, 144), "top1_error"] == pytest.approx((scores.argmax(1) != targets).float().mean().item() * 100)
 
 
-def test_bad_member_counts_are_rejected():
-    p = torch.full((2, 4, 1, 3), 1 / 3)
+def test_bad_member_and_crop_counts_are_rejected():
+    p = reduced(torch.full((2, 4, 1, 3), 1 / 3))
     with pytest.raises(ValueError, match="between 1 and 2"):
         table3({1: p}, torch.zeros(4, dtype=torch.long), models=[1, 3])
     with pytest.raises(ValueError, match="same members"):
-        table3({1: p, 10: torch.full((3, 4, 10, 3), 1 / 3)}, torch.zeros(4, dtype=torch.long))
+        table3({1: p, 10: reduced(torch.full((3, 4, 10, 3), 1 / 3))}, torch.zeros(4, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"probabilities\[10\] holds probabilities over 1 crops"):
+        table3({10: p}, torch.zeros(4, dtype=torch.long))
 
 
 def ours():

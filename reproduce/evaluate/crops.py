@@ -24,11 +24,12 @@ import torch
 import torch.nn.functional as F
 import torchvision.transforms.v2.functional as TF
 
+from ..data.transforms import TEST_RESIZE_RATIO
+
 PAPER_SCALES = (256, 288, 320, 352)  # shorter side after resizing, for 224 px crops
 PAPER_CROP = 224
 SQUARES = ("first", "centre", "last")  # left/centre/right of a landscape image, top/centre/bottom of a portrait one
 CROP_KINDS = ("top-left", "top-right", "bottom-left", "bottom-right", "centre", "whole square")
-RESIZE_RATIO = 256 / 224  # the single- and ten-crop evaluations resize the shorter side to 256 for 224 px crops
 
 
 def scales_for(crop: int) -> tuple[int, ...]:
@@ -40,16 +41,20 @@ def _resize_shorter(images: torch.Tensor, shorter: int) -> torch.Tensor:
     return TF.resize(images, [shorter], antialias=True)  # bilinear, aspect ratio kept
 
 
-def center_crop(images: torch.Tensor, crop: int = PAPER_CROP, *, resize_ratio: float = RESIZE_RATIO) -> torch.Tensor:
+def center_crop(images: torch.Tensor, crop: int = PAPER_CROP, *,
+                resize_ratio: float = TEST_RESIZE_RATIO) -> torch.Tensor:
     """One crop per image: the shorter side resized to ``crop * resize_ratio``, then the central square.
-    ``images``: (N, C, H, W) -> (N, 1, C, crop, crop)."""
+    ``images``: (N, C, H, W) -> (N, 1, C, crop, crop). ``resize_ratio``: 256/224 for networks trained on random
+    crops, 1 for networks trained on whole images (:func:`reproduce.data.transforms.test_resize_ratio`)."""
     resized = _resize_shorter(images, round(crop * resize_ratio))
     return TF.center_crop(resized, [crop])[:, None]
 
 
-def ten_crops(images: torch.Tensor, crop: int = PAPER_CROP, *, resize_ratio: float = RESIZE_RATIO) -> torch.Tensor:
-    """The four corners and the centre of the resized image, then the same five crops of its mirror image
-    (torchvision's ``ten_crop``). ``images``: (N, C, H, W) -> (N, 10, C, crop, crop)."""
+def ten_crops(images: torch.Tensor, crop: int = PAPER_CROP, *,
+              resize_ratio: float = TEST_RESIZE_RATIO) -> torch.Tensor:
+    """The four corners and the centre of the image with its shorter side resized to ``crop * resize_ratio``, then
+    the same five crops of its mirror image (torchvision's ``ten_crop``). ``images``: (N, C, H, W) ->
+    (N, 10, C, crop, crop)."""
     resized = _resize_shorter(images, round(crop * resize_ratio))
     return torch.stack(TF.ten_crop(resized, [crop]), dim=1)
 

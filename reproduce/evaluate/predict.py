@@ -1,22 +1,29 @@
 """Predictions as Section 7 makes them: softmax probabilities averaged over the crops of an image and over the models
 of an ensemble.
 
-``predict`` scores a batch of whole images (not yet cropped) with one or more models. Crops are cut from each image
-as :mod:`.crops` describes, every crop goes through every model, and the probabilities are combined: the mean over
-crops (the paper's choice) or the max over crops (the alternative the paper reports as worse), then the mean over
-models.
+:func:`crop_probabilities` scores whole images (not yet cropped) with one or more models. Crops are cut from each
+image as :mod:`.crops` describes, on the models' device, every crop goes through every model, and each model's
+softmax outputs are reduced over the crops of each image as they come: their mean (the paper's choice) and their max
+(the alternative the paper reports as worse), so that memory does not grow with the number of crops.
+:func:`combine` then takes one of the two and averages it over the models; :func:`predict` does both.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from typing import Callable, Sequence
+import os
+from collections.abc import Sequence as SequenceABC
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence, Union
 
 import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state
+from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from ..data.transforms import TEST_RESIZE_RATIO
 from .crops import PAPER_CROP, center_crop, paper_crops_144, ten_crops
 
 #: Number of crops -> the function that cuts them: (N, C, H, W) -> (N, crops, C, size, size).
@@ -25,11 +32,55 @@ REDUCTIONS = ("mean", "max")
 ENSEMBLE_METHODS = ("loop", "vmap")
 
 
-def cut_crops(images: torch.Tensor, crops: int, size: int = PAPER_CROP) -> torch.Tensor:
-    """``crops`` (1, 10 or 144) crops of each image: (N, C, H, W) -> (N, crops, C, size, size)."""
+def cut_crops(images: torch.Tensor, crops: int, size: int = PAPER_CROP, *,
+              resize_ratio: float = TEST_RESIZE_RATIO) -> torch.Tensor:
+    """``crops`` (1, 10 or 144) crops of each image: (N, C, H, W) -> (N, crops, C, size, size), on the images'
+    device. ``resize_ratio`` sets the scale of the 1 and 10 crops (see :func:`.crops.center_crop`); the 144 crops
+    keep the paper's fixed scales."""
     if crops not in CROPS:
         raise ValueError(f"crops={crops!r} is not one of {tuple(CROPS)}")
-    return CROPS[crops](images, size)
+    if crops == 144:
+        return paper_crops_144(images, size)
+    return CROPS[crops](images, size, resize_ratio=resize_ratio)
+
+
+@dataclass(frozen=True)
+class CropProbabilities:
+    """The softmax probabilities of every model on every image, reduced over the crops of the image: their ``mean``
+    and their ``max``, each (models, N, classes); ``crops``: the crops per image they were reduced over.
+
+    Indexing selects models and keeps that dimension: ``p[:3]`` holds the first three members, ``p[1]`` the second
+    alone (models = 1)."""
+
+    mean: torch.Tensor
+    max: torch.Tensor
+    crops: int
+
+    def __post_init__(self):
+        if self.mean.dim() != 3 or self.mean.shape != self.max.shape:
+            raise ValueError(f"mean and max must both be (models, N, classes), got {tuple(self.mean.shape)} and "
+                             f"{tuple(self.max.shape)}")
+
+    @property
+    def models(self) -> int:
+        return self.mean.shape[0]
+
+    def __getitem__(self, index: Union[int, slice, Sequence[int]]) -> "CropProbabilities":
+        index = [index] if isinstance(index, int) else index
+        return CropProbabilities(self.mean[index], self.max[index], self.crops)
+
+    def reduced(self, reduce: str) -> torch.Tensor:
+        """``"mean"`` or ``"max"``: (models, N, classes)."""
+        if reduce not in REDUCTIONS:
+            raise ValueError(f"reduce={reduce!r} is not one of {REDUCTIONS}")
+        return self.mean if reduce == "mean" else self.max
+
+
+def without_cudnn_on(device: torch.device):
+    """A context in which cuDNN is off on CUDA (and nothing changes elsewhere): cuDNN's batch norm asks its input for
+    its memory format, which a tensor batched by ``vmap`` cannot answer ("NYI: querying is_contiguous inside of
+    vmap"), so the vectorized members run on PyTorch's own CUDA kernels."""
+    return torch.backends.cudnn.flags(enabled=False) if device.type == "cuda" else contextlib.nullcontext()
 
 
 class Ensemble(nn.Module):
@@ -60,7 +111,8 @@ class Ensemble(nn.Module):
         def one(p, b, inputs):
             return functional_call(skeleton, (p, b), (inputs,))
 
-        return torch.vmap(one, in_dims=(0, 0, None))(params, buffers, x)
+        with without_cudnn_on(x.device):  # cuDNN's batch norm cannot run under vmap
+            return torch.vmap(one, in_dims=(0, 0, None))(params, buffers, x)
 
 
 #: Bytes of the first layer's output per forward pass that :func:`default_batch_size` aims at on the CPU. Batches
@@ -69,16 +121,21 @@ class Ensemble(nn.Module):
 CPU_ACTIVATION_BYTES = 16 * 2 ** 20
 
 
-#: Bytes of crops cut at once, before they go through the models: the 144 crops of four 64 px images, or of one
-#: 224 px image. Cutting several small images together saves per-call work; beyond the caches it costs again (on the
-#: book's 2-core CPU, 144 crops of 64 px cost 4.7 ms per image cut alone, 2.0 ms four at a time, 4.2 ms sixteen).
+#: Bytes of crops cut at once on the CPU, before they go through the models: the 144 crops of four 64 px images, or
+#: of one 224 px image. Cutting several small images together saves per-call work; beyond the caches it costs again
+#: (on the book's 2-core CPU, 144 crops of 64 px cost 4.7 ms per image cut alone, 2.0 ms four at a time, 4.2 ms
+#: sixteen).
 CROP_BYTES = 32 * 2 ** 20
+#: The same on a GPU, which has no caches to stay within and many images' crops to keep busy: the 144 crops of
+#: twelve 224 px images.
+GPU_CROP_BYTES = 2 ** 30
 
 
-def images_per_cut(crops: int, size: int) -> int:
-    """How many images :func:`crop_probabilities` cuts at once: as many as keep their crops within
-    :data:`CROP_BYTES`, at least one."""
-    return max(1, CROP_BYTES // (crops * 3 * size * size * 4))
+def images_per_cut(crops: int, size: int, device: torch.device | str = "cpu") -> int:
+    """How many images :func:`crop_probabilities` cuts at once: as many as keep their crops (fp32) within
+    :data:`CROP_BYTES` on the CPU, :data:`GPU_CROP_BYTES` on a GPU, at least one."""
+    budget = CROP_BYTES if torch.device(device).type == "cpu" else GPU_CROP_BYTES
+    return max(1, budget // (crops * 3 * size * size * 4))
 
 
 def default_batch_size(model: nn.Module, size: int, device: torch.device | str = "cpu") -> int:
@@ -93,55 +150,142 @@ def default_batch_size(model: nn.Module, size: int, device: torch.device | str =
     return int(min(512, max(1, CPU_ACTIVATION_BYTES // (4 * first.out_channels * side * side))))
 
 
+def default_num_workers(device: torch.device | str) -> int:
+    """DataLoader processes reading a data set's images for :func:`crop_probabilities`: none on the CPU, whose
+    cores the models need; on a GPU, which the main process alone cannot keep busy decoding images, one per core up
+    to 8."""
+    return 0 if torch.device(device).type == "cpu" else min(8, os.cpu_count() or 1)
+
+
+class DatasetImages(SequenceABC):
+    """The images of a data set of (image, label) pairs, read when indexed (a slice gives a list): what
+    :func:`crop_probabilities` reads through a DataLoader, so that a whole split, ImageNet's 50,000 validation images
+    say, is never held in memory at once."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self.dataset[i][0] for i in range(*index.indices(len(self)))]
+        return self.dataset[index][0]
+
+
+def collate_images(images: Sequence[torch.Tensor]) -> torch.Tensor | list[torch.Tensor]:
+    """Whole images (C, H, W) as one batch: stacked, (n, C, H, W), when they have one size; else the list itself
+    (their crops are cut image by image)."""
+    images = list(images)
+    if len({tuple(image.shape) for image in images}) == 1:
+        return torch.stack(images)
+    return images
+
+
+Images = Union[torch.Tensor, Sequence[torch.Tensor], Dataset]
+
+
+def _host_chunks(images: Images, per_chunk: int, *, num_workers: int, pin: bool):
+    """``images`` ``per_chunk`` at a time, as :func:`collate_images` gives them, on the host (pinned if ``pin``).
+    A data set, or a :class:`DatasetImages`, is read by a DataLoader with ``num_workers`` processes."""
+    if isinstance(images, Dataset):
+        images = DatasetImages(images)
+    if isinstance(images, DatasetImages):
+        yield from DataLoader(images, batch_size=per_chunk, num_workers=num_workers, pin_memory=pin,
+                              collate_fn=collate_images)
+        return
+    for start in range(0, len(images), per_chunk):
+        part = images[start:start + per_chunk]
+        part = part if isinstance(part, torch.Tensor) else collate_images(part)
+        if pin:
+            part = _pinned(part) if isinstance(part, torch.Tensor) else [_pinned(image) for image in part]
+        yield part
+
+
+def _pinned(image: torch.Tensor) -> torch.Tensor:
+    return image.pin_memory() if image.device.type == "cpu" and not image.is_pinned() else image
+
+
+def _to_device(part: torch.Tensor | list[torch.Tensor], device: torch.device):
+    if isinstance(part, torch.Tensor):
+        return part.to(device, non_blocking=True)
+    return [image.to(device, non_blocking=True) for image in part]
+
+
 @torch.no_grad()
-def crop_probabilities(models: nn.Module | Sequence[nn.Module], images: torch.Tensor | Sequence[torch.Tensor], *,
-                       crops: int = 1, size: int = PAPER_CROP, batch_size: int | None = None, method: str = "loop",
-                       amp: bool | None = None, progress: bool = False) -> torch.Tensor:
-    """The softmax of every model on every crop, not yet combined: (models, N, crops, classes), on the CPU.
-    ``images``: (N, C, H, W), or a list of C, H, W images of any sizes, float and normalized like the training data.
-    The crops of :func:`images_per_cut` images at a time are cut, then sent through the models ``batch_size``
-    crops at a time (None: :func:`default_batch_size`), so memory stays bounded however many images there are.
-    ``amp``: bf16 autocast (None: on CUDA only, as in training)."""
+def crop_probabilities(models: nn.Module | Sequence[nn.Module], images: Images, *, crops: int = 1,
+                       size: int = PAPER_CROP, resize_ratio: float = TEST_RESIZE_RATIO,
+                       batch_size: Optional[int] = None, images_at_once: Optional[int] = None,
+                       num_workers: int = 0, method: str = "loop", amp: Optional[bool] = None,
+                       progress: bool = False) -> CropProbabilities:
+    """The softmax of every model on every crop, reduced over the crops of each image as they are computed: a
+    :class:`CropProbabilities` with their mean and max, each (models, N, classes), on the CPU. Memory does not grow
+    with the number of crops.
+
+    ``images``: (N, C, H, W); a list of (C, H, W) images of any sizes; or a data set of (image, label) pairs (or its
+    :class:`DatasetImages`), read by a DataLoader with ``num_workers`` processes (pinned memory on CUDA); images are
+    float and normalized like the training data. Each whole image goes to the models' device once; ``crops`` crops
+    of ``size`` px (``resize_ratio``: the scale of the 1 and 10 crops, see :func:`cut_crops`) are cut there,
+    ``images_at_once`` images at a time (None: :func:`images_per_cut`), and sent through the models ``batch_size``
+    crops at a time (None: :func:`default_batch_size`). The results stay on the device until the end. ``amp``: bf16
+    autocast (None: on CUDA only, as in training)."""
     ensemble = models if isinstance(models, Ensemble) else Ensemble(
         [models] if isinstance(models, nn.Module) else list(models), method=method)
+    if crops not in CROPS:
+        raise ValueError(f"crops={crops!r} is not one of {tuple(CROPS)}")
+    if num_workers < 0:
+        raise ValueError(f"num_workers={num_workers!r} must not be negative")
+    if images_at_once is not None and images_at_once < 1:
+        raise ValueError(f"images_at_once={images_at_once!r} must be at least 1 (or None)")
+    total = len(images)
+    if total == 0:
+        raise ValueError("images is empty: there is nothing to score")
     ensemble.eval()
     device = next(ensemble.parameters()).device
     if batch_size is None:
         batch_size = default_batch_size(ensemble.models[0], size, device)
     amp = device.type == "cuda" if amp is None else amp
-    per_chunk = images_per_cut(crops, size)
-    chunks = []
-    for start in tqdm(range(0, len(images), per_chunk), desc=f"{crops} crop(s)", unit="batch", disable=not progress,
-                      leave=False):
-        part = images[start:start + per_chunk]
-        if not isinstance(part, torch.Tensor) and len({tuple(image.shape) for image in part}) == 1:
-            part = torch.stack(list(part))  # one size: cropped together
+    per_chunk = images_at_once or images_per_cut(crops, size, device)
+    chunks = _host_chunks(images, per_chunk, num_workers=num_workers, pin=device.type == "cuda")
+    mean = maxed = None
+    start = 0
+    for part in tqdm(chunks, total=-(-total // per_chunk), desc=f"{crops} crop(s)", unit="batch",
+                     disable=not progress, leave=False):
+        part = _to_device(part, device)
         if isinstance(part, torch.Tensor):
-            cut = cut_crops(part, crops, size)  # (n, K, C, S, S)
+            cut = cut_crops(part, crops, size, resize_ratio=resize_ratio)  # (n, K, C, S, S)
         else:  # images of different sizes: each is cropped on its own
-            cut = torch.cat([cut_crops(image[None], crops, size) for image in part])
+            cut = torch.cat([cut_crops(image[None], crops, size, resize_ratio=resize_ratio) for image in part])
         logits = []
         for batch in cut.flatten(0, 1).split(batch_size):
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                logits.append(ensemble(batch.to(device).contiguous(memory_format=torch.channels_last)).float())
-        chunks.append(torch.cat(logits, 1).softmax(-1).cpu().unflatten(1, cut.shape[:2]))  # (models, n, K, classes)
-    return torch.cat(chunks, 1)
+                logits.append(ensemble(batch.contiguous(memory_format=torch.channels_last)).float())
+        probabilities = torch.cat(logits, 1).softmax(-1).unflatten(1, cut.shape[:2])  # (models, n, K, classes)
+        if mean is None:
+            shape = (probabilities.shape[0], total, probabilities.shape[-1])
+            mean, maxed = probabilities.new_empty(shape), probabilities.new_empty(shape)
+        mean[:, start:start + len(cut)] = probabilities.mean(2)
+        maxed[:, start:start + len(cut)] = probabilities.amax(2)
+        start += len(cut)
+    if start != total:
+        raise ValueError(f"images gave {start} images, not the {total} its length says")
+    return CropProbabilities(mean.cpu(), maxed.cpu(), crops)
 
 
-def combine(probabilities: torch.Tensor, reduce: str = "mean") -> torch.Tensor:
-    """(models, N, crops, classes) -> (N, classes): ``reduce`` over the crops (``"mean"``: the paper's; ``"max"``),
-    then the mean over the models (after ``"max"`` the rows no longer sum to 1; their ranking is what counts)."""
-    if reduce not in REDUCTIONS:
-        raise ValueError(f"reduce={reduce!r} is not one of {REDUCTIONS}")
-    per_model = probabilities.mean(2) if reduce == "mean" else probabilities.amax(2)
-    return per_model.mean(0)
+def combine(probabilities: CropProbabilities, reduce: str = "mean") -> torch.Tensor:
+    """(N, classes): the crops' ``reduce`` (``"mean"``: the paper's; ``"max"``) of each model, then the mean over
+    the models (after ``"max"`` the rows no longer sum to 1; their ranking is what counts)."""
+    return probabilities.reduced(reduce).mean(0)
 
 
-def predict(models: nn.Module | Sequence[nn.Module], images: torch.Tensor | Sequence[torch.Tensor], *,
-            crops: int = 1, size: int = PAPER_CROP, reduce: str = "mean", batch_size: int | None = None,
-            method: str = "loop", amp: bool | None = None) -> torch.Tensor:
+def predict(models: nn.Module | Sequence[nn.Module], images: Images, *, crops: int = 1, size: int = PAPER_CROP,
+            resize_ratio: float = TEST_RESIZE_RATIO, reduce: str = "mean", batch_size: Optional[int] = None,
+            images_at_once: Optional[int] = None, num_workers: int = 0, method: str = "loop",
+            amp: Optional[bool] = None, progress: bool = False) -> torch.Tensor:
     """Class probabilities (N, classes) for ``images``: :func:`crop_probabilities` combined by :func:`combine`."""
     if reduce not in REDUCTIONS:
         raise ValueError(f"reduce={reduce!r} is not one of {REDUCTIONS}")
-    return combine(crop_probabilities(models, images, crops=crops, size=size, batch_size=batch_size, method=method,
-                                      amp=amp), reduce)
+    return combine(crop_probabilities(models, images, crops=crops, size=size, resize_ratio=resize_ratio,
+                                      batch_size=batch_size, images_at_once=images_at_once, num_workers=num_workers,
+                                      method=method, amp=amp, progress=progress), reduce)

@@ -15,21 +15,21 @@ from typing import Optional
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Subset
-from tqdm import tqdm
+from torch.utils.data import Subset
 
 from ..data import real
-from ..data.transforms import whole_image_transform
+from ..data.transforms import TEST_RESIZE_RATIO, whole_image_transform
 from ..metrics import accuracy
 from ..models import googlenet_torchvision
-from .predict import REDUCTIONS, Ensemble, predict
+from .predict import REDUCTIONS, DatasetImages, Ensemble, combine, crop_probabilities
 
 PRESETS = ("reproduce", "torchvision")
 
 
 def load_model(checkpoint: str | Path, *, preset: str = "reproduce", which: str = "polyak") -> tuple[nn.Module, dict]:
     """The model in ``checkpoint`` (eval mode, CPU) and what the file says about it: ``{"classes": [...] or None,
-    "image_size": int or None}``."""
+    "image_size": int or None, "crop": bool}``, ``crop`` telling whether it was trained on random crops (as
+    torchvision's ImageNet weights were) or on whole images."""
     if preset not in PRESETS:
         raise ValueError(f"preset={preset!r} is not one of {PRESETS}")
     path = Path(checkpoint).expanduser()
@@ -41,7 +41,8 @@ def load_model(checkpoint: str | Path, *, preset: str = "reproduce", which: str 
         from ..training import load_trained
 
         model, state = load_trained(path, which=which)
-        return model, {"classes": state["classes"], "image_size": state["config"]["image_size"]}
+        return model, {"classes": state["classes"], "image_size": state["config"]["image_size"],
+                       "crop": bool(state["config"].get("crop", True))}
     state = torch.load(path, map_location="cpu", weights_only=True)
     if "fc.weight" not in state:
         raise ValueError(f"{path} is not a torchvision GoogLeNet state_dict (it has no 'fc.weight'); for a run of "
@@ -49,58 +50,36 @@ def load_model(checkpoint: str | Path, *, preset: str = "reproduce", which: str 
     model = googlenet_torchvision(state["fc.weight"].shape[0], aux_heads=any(k.startswith("aux") for k in state),
                                   transform_input=True)
     model.load_state_dict(state)
-    return model.eval(), {"classes": None, "image_size": None}
-
-
-def _whole_images(batch):
-    """Collate images of different sizes into a list (crops are cut per image)."""
-    images, targets = zip(*batch)
-    return list(images), torch.tensor(targets)
+    return model.eval(), {"classes": None, "image_size": None, "crop": True}
 
 
 @torch.no_grad()
 def score_folder(models: nn.Module | Sequence[nn.Module], root: str | Path, *, split: str = "val", crops: int = 1,
-                 size: int = 224, reduce: str = "mean", images_per_batch: int = 8, device: str = "cpu",
-                 num_workers: int = 0, limit: Optional[int] = None, progress: bool = True,
-                 method: str = "loop") -> dict:
+                 size: int = 224, resize_ratio: float = TEST_RESIZE_RATIO, reduce: str = "mean",
+                 images_per_batch: Optional[int] = None, device: str = "cpu", num_workers: int = 0,
+                 limit: Optional[int] = None, progress: bool = True, method: str = "loop") -> dict:
     """Top-1/top-5 accuracy and error (overall and per class) of ``models`` (one, or an ensemble whose softmax
-    outputs are averaged) on ``ROOT/<split>`` with ``crops`` crops per image; ``limit`` scores only the first
-    images (in the folder's order)."""
+    outputs are averaged) on ``ROOT/<split>`` with ``crops`` crops per image, scored by
+    :func:`~.predict.crop_probabilities` (images read by ``num_workers`` DataLoader processes, ``images_per_batch``
+    cut at once, None: as many as its budget allows; ``resize_ratio``: the scale of the 1 and 10 crops); ``limit``
+    scores only the first images (in the folder's order)."""
     if reduce not in REDUCTIONS:
         raise ValueError(f"reduce={reduce!r} is not one of {REDUCTIONS}")
     dataset = real.image_folder(root, split, transform=whole_image_transform())
+    classes = dataset.classes
     if limit is not None:
-        dataset = torch.utils.data.Subset(dataset, range(min(limit, len(dataset))))
-    classes = dataset.dataset.classes if isinstance(dataset, torch.utils.data.Subset) else dataset.classes
+        dataset = Subset(dataset, range(min(limit, len(dataset))))
     members = [models] if isinstance(models, nn.Module) else list(models)
     ensemble = Ensemble([m.to(device).to(memory_format=torch.channels_last).eval() for m in members], method)
-    loader = DataLoader(dataset, batch_size=images_per_batch, num_workers=num_workers, collate_fn=_whole_images)
+    images, targets = images_and_targets(dataset)
     started = time.perf_counter()
-    scores, targets = [], []
-    for images, labels in tqdm(loader, desc=f"{crops} crop(s)", disable=not progress, unit="batch"):
-        scores.append(predict(ensemble, images, crops=crops, size=size, reduce=reduce))
-        targets.append(labels)
+    probabilities = crop_probabilities(ensemble, images, crops=crops, size=size, resize_ratio=resize_ratio,
+                                       images_at_once=images_per_batch, num_workers=num_workers, progress=progress)
     seconds = time.perf_counter() - started
-    result = accuracy(torch.cat(scores), torch.cat(targets), classes)
+    result = accuracy(combine(probabilities, reduce), targets, classes)
     return {**result, "classes": list(classes), "crops": crops, "reduce": reduce, "models": len(members), "size": size,
+            "resize_ratio": resize_ratio if crops != 144 else None,
             "forward_passes_per_image": crops * len(members), "seconds": seconds}
-
-
-class DatasetImages(Sequence):
-    """The images of a data set, read when indexed (a slice gives a list): what
-    :func:`~.predict.crop_probabilities` takes, so that a whole split, ImageNet's 50,000 validation images say, is
-    never held in memory at once."""
-
-    def __init__(self, dataset):
-        self.dataset = dataset
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return [self.dataset[i][0] for i in range(*index.indices(len(self)))]
-        return self.dataset[index][0]
 
 
 def _labels(dataset) -> Optional[list[int]]:
@@ -114,8 +93,9 @@ def _labels(dataset) -> Optional[list[int]]:
 
 
 def images_and_targets(dataset) -> tuple[Sequence[torch.Tensor], torch.Tensor]:
-    """The images of ``dataset`` (image, label), as a :class:`DatasetImages` that reads them when they are cropped,
-    and its labels as a tensor. A data set that does not keep its labels apart is read once here, into a list."""
+    """The images of ``dataset`` (image, label), as a :class:`~.predict.DatasetImages` that reads them when they are
+    cropped, and its labels as a tensor. A data set that does not keep its labels apart is read once here, into a
+    list."""
     labels = _labels(dataset)
     if labels is not None:
         return DatasetImages(dataset), torch.tensor(labels, dtype=torch.int64)

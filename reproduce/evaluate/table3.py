@@ -1,9 +1,9 @@
 """Table 3 of the paper in miniature: the errors of one model and of an ensemble, each with 1, 10 and 144 crops,
 their cost in forward passes per image, and the change against one model with one crop.
 
-The probabilities of every member on every crop are computed once (:func:`~.predict.crop_probabilities`); each
-row of the table then combines a prefix of the members and one crop setting, so that the rows are scored on the same
-images and differ only in how many models and crops they use.
+The probabilities of every member, reduced over the crops of each image, are computed once per crop setting
+(:func:`~.predict.crop_probabilities`); each row of the table then combines a prefix of the members and one crop
+setting, so that the rows are scored on the same images and differ only in how many models and crops they use.
 """
 
 from __future__ import annotations
@@ -14,17 +14,21 @@ import pandas as pd
 import torch
 
 from ..metrics import accuracy
-from .predict import combine
+from .predict import CropProbabilities, combine
 
 COLUMNS = ["models", "crops", "cost", "top1_error", "top5_error", "top1_vs_base", "top5_vs_base"]
 
 
-def table3(probabilities: Mapping[int, torch.Tensor], targets: torch.Tensor, *,
+def table3(probabilities: Mapping[int, CropProbabilities], targets: torch.Tensor, *,
            models: Sequence[int] | None = None, reduce: str = "mean") -> pd.DataFrame:
-    """``probabilities``: crops -> (members, N, crops, classes); ``targets``: (N,). One row per number of models
-    (``models``, default: 1 and all the members; the first m members are used) and number of crops, in the paper's
-    order; errors in percent, and their change against the first row in percentage points."""
-    members = {p.shape[0] for p in probabilities.values()}
+    """``probabilities``: crops -> the members' :class:`~.predict.CropProbabilities` with that many crops;
+    ``targets``: (N,). One row per number of models (``models``, default: 1 and all the members; the first m members
+    are used) and number of crops, in the paper's order, combined by ``reduce`` over the crops (``"mean"`` or
+    ``"max"``); errors in percent, and their change against the first row in percentage points."""
+    for crops, per_crop in probabilities.items():
+        if per_crop.crops != crops:
+            raise ValueError(f"probabilities[{crops}] holds probabilities over {per_crop.crops} crops")
+    members = {p.models for p in probabilities.values()}
     if len(members) != 1:
         raise ValueError(f"every crop setting needs the same members, got {sorted(members)} models")
     available = members.pop()
