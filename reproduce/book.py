@@ -8,7 +8,9 @@ git commit, the device, the library versions and the wall time.
 
 Notebooks run in parallel, ``jobs`` at a time (default: one per CPU core) with ``cpu_count // jobs`` threads each:
 on the 2-core machines that build this book, two single-threaded notebooks do nearly twice the work of one notebook
-with two threads.
+with two threads. On a machine with GPUs the notebooks that use the device (those with a ``device`` parameter not set
+to ``"cpu"``) run one per GPU at a time, so that no two share a GPU and every throughput they print is the device's
+own; the others fill in beside them.
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("_config.yml", "_toc.yml", "benchmarks", "book", "notebooks", "params", "reproduce")
 #: The notebooks that take longest on the CPU, longest first; they start first. The others follow in name order.
 LONGEST_FIRST = ("training", "evaluation", "beyond", "branches")
-#: Notebooks that read what another notebook wrote into the run folder, and start once it has finished: the branch
-#: attribution reloads the ensemble the Evaluation chapter trained (its ``runs_dir``).
+#: Notebooks that may read what another notebook wrote into the run folder, and the parameter that says they do: the
+#: branch attribution reloads the ensemble the Evaluation chapter trained when its ``ensemble_dir`` is set (and it
+#: analyses no torchvision weights instead). See :func:`waits_for`.
 AFTER = {"branches": ("evaluation",)}
 #: Notebooks that read the others' results (``RUN/results``): they run once all the others have finished.
 LAST = ("report",)
@@ -59,6 +62,36 @@ def load_parameters(path: str | Path | None) -> dict[str, dict[str, Any]]:
             raise ValueError(f"{path}: {name} has no parameters {sorted(set(given) - set(known))}; "
                              f"its parameters are {sorted(known)}")
     return values
+
+
+def notebook_defaults(name: str) -> dict[str, Any]:
+    """The values of a notebook's parameters cell (``name``: ``training.ipynb``), by parameter name."""
+    import papermill
+
+    return {key: ast.literal_eval(info["default"])
+            for key, info in papermill.inspect_notebook(ROOT / "notebooks" / name).items()}
+
+
+def waits_for(notebook: str, parameters: dict[str, Any]) -> tuple[str, ...]:
+    """The notebooks (stems) whose output ``notebook`` (a stem) reads when run with ``parameters``: the branch
+    attribution waits for the Evaluation chapter only when it reloads that chapter's members, never when it analyses
+    torchvision's weights (on ImageNet the ensemble takes days and the attribution needs none of it)."""
+    if notebook == "branches":
+        reloads = parameters.get("ensemble_dir") and not parameters.get("torchvision_weights")
+        return AFTER["branches"] if reloads else ()
+    return AFTER.get(notebook, ())
+
+
+def uses_device(notebook: Path, parameters: dict[str, Any]) -> bool:
+    """Whether ``notebook`` runs its work on the accelerator: it has a ``device`` parameter not set to ``"cpu"``."""
+    return "device" in notebook_defaults(notebook.name) and parameters.get("device", "auto") != "cpu"
+
+
+def _device_slots() -> Optional[int]:
+    """How many device notebooks may run at once: one per GPU; None (no limit) without a GPU."""
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else None
 
 
 def _git_commit() -> Optional[str]:
@@ -127,13 +160,18 @@ def _stage(notebooks: list[Path], parameters: dict[str, dict[str, Any]], jobs: i
     seconds: dict[str, float] = {}
     waiting, running = list(notebooks), {}
     stems = {n.stem for n in notebooks}
+    slots = _device_slots()
+    on_device = {n: uses_device(n, parameters.get(n.name, {})) for n in notebooks}
     with ProcessPoolExecutor(jobs) as pool:
         while waiting or running:
-            ready = [n for n in waiting
-                     if all(f"{d}.ipynb" in seconds or d not in stems for d in AFTER.get(n.stem, ()))]
+            ready = [n for n in waiting if all(f"{d}.ipynb" in seconds or d not in stems
+                                               for d in waits_for(n.stem, parameters.get(n.name, {})))]
             if not ready and not running:
                 raise RuntimeError(f"{[n.name for n in waiting]} wait on each other (see AFTER)")
-            for notebook in ready[:jobs - len(running)]:
+            for notebook in ready:
+                busy = sum(on_device[n] for n in running.values())
+                if len(running) >= jobs or (on_device[notebook] and slots is not None and busy >= slots):
+                    continue
                 waiting.remove(notebook)
                 running[pool.submit(_execute, notebook, parameters.get(notebook.name, {}))] = notebook
             done, _ = wait(running, return_when=FIRST_COMPLETED)

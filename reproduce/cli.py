@@ -80,10 +80,14 @@ def parser() -> argparse.ArgumentParser:
                           help="which weights of a reproduce run")
     evaluate.add_argument("--image-size", type=int, default=None,
                           help="crop side (default: the run's image size; 224 for torchvision weights)")
-    evaluate.add_argument("--images-per-batch", type=int, default=8, help="images whose crops run together")
+    evaluate.add_argument("--images-per-batch", type=int, default=None,
+                          help="images whose crops are cut together (default: as many as the crop budget of "
+                               "reproduce.evaluate.images_per_cut allows on the device)")
     evaluate.add_argument("--limit", type=int, default=None, help="score only the first N images")
     evaluate.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where the models run")
-    evaluate.add_argument("--num-workers", type=int, default=0, help="DataLoader processes decoding images")
+    evaluate.add_argument("--num-workers", type=_num_workers, default="auto",
+                          help="DataLoader processes decoding images ('auto': none on the CPU, one per core up to 8 "
+                               "on CUDA)")
     evaluate.add_argument("--out", default=None, help="write the results (JSON) here")
     evaluate.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="a progress bar")
     book = commands.add_parser(
@@ -91,15 +95,37 @@ def parser() -> argparse.ArgumentParser:
         help="execute every notebook with a parameter set into a run folder and build the book there")
     book.add_argument("--params", default=None, help="a parameter set (YAML: notebook -> {parameter: value}); "
                                                      "none: every notebook's defaults")
-    book.add_argument("--out", required=True, help="the run folder (the book lands in OUT/_build/html)")
+    book.add_argument("--out", default=None, help="the run folder (the book lands in OUT/_build/html); needed unless "
+                                                  "--plan")
     book.add_argument("--jobs", type=int, default=None, help="notebooks executed at once (default: one per core)")
     book.add_argument("--build", action=argparse.BooleanOptionalAction, default=True, help="build the HTML")
+    book.add_argument("--plan", action="store_true",
+                      help="print what the set costs (images, multiply-adds, memory, hours here and on one H100) "
+                           "and stop; a set that does not fit this machine's memory is refused by name")
+    book.add_argument("--rehearse", action="store_true",
+                      help="run the set on the CPU, scaled down (reproduce.rehearsal.SCALE), on data in its on-disk "
+                           "formats generated into OUT/home, which stands in for ~")
+    book.add_argument("--rehearse-device", default="cpu", choices=("cpu", "cuda"),
+                      help="where a rehearsal runs (cuda: the device paths on a GPU, scaled down alike)")
     return main
+
+
+def _num_workers(value: str) -> str | int:
+    """``--num-workers``: "auto" or a count of processes, at least 0."""
+    if value == "auto":
+        return value
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r} is not 'auto' or a number of processes (0 or more)")
+    return int(value)
 
 
 def _evaluate(args: dict) -> int:
     import json
 
+    import torch
+
+    from .data.transforms import test_resize_ratio
+    from .evaluate.predict import default_num_workers
     from .evaluate.score import load_model, score_folder
     from .training.loop import resolve_device
 
@@ -110,10 +136,14 @@ def _evaluate(args: dict) -> int:
         return 2
     size = args["image_size"] or info["image_size"] or 224
     device = resolve_device(args["device"])
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # one crop size throughout: cuDNN's fastest algorithms are found once
+    workers = default_num_workers(device) if args["num_workers"] == "auto" else args["num_workers"]
     try:
         result = score_folder(model, args["data_root"], split=args["split"], crops=args["crops"], size=size,
-                              reduce=args["reduce"], images_per_batch=args["images_per_batch"], device=str(device),
-                              num_workers=args["num_workers"], limit=args["limit"], progress=args["progress"])
+                              resize_ratio=test_resize_ratio(info["crop"]), reduce=args["reduce"],
+                              images_per_batch=args["images_per_batch"], device=str(device), num_workers=workers,
+                              limit=args["limit"], progress=args["progress"])
     except _real_errors() as error:
         print(f"python -m reproduce evaluate: error: {error}", file=sys.stderr)
         return 2
@@ -121,7 +151,7 @@ def _evaluate(args: dict) -> int:
         print(f"warning: the class folders of {args['data_root']} are not the classes the model was trained on; "
               f"labels may not match", file=sys.stderr)
     result = {"checkpoint": str(args["checkpoint"]), "preset": args["preset"], "data_root": str(args["data_root"]),
-              "split": args["split"], "device": str(device), **result}
+              "split": args["split"], "device": str(device), "num_workers": workers, **result}
     print(f"top-1 error {result['top1_error']:.2%}, top-5 error {result['top5_error']:.2%} over {result['count']} "
           f"images, {args['crops']} crop(s) each ({result['seconds']:.0f} s)")
     if args["out"]:
@@ -155,14 +185,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _book(args: dict) -> int:
-    from . import book
+    from . import book, plan, rehearsal
+
+    def error(message) -> int:
+        print(f"python -m reproduce book: error: {message}", file=sys.stderr)
+        return 2
 
     try:
         parameters = book.load_parameters(args["params"])
-    except (OSError, ValueError) as error:
-        print(f"python -m reproduce book: error: {error}", file=sys.stderr)
-        return 2
-    summary = book.run(args["out"], parameters, jobs=args["jobs"], build=args["build"])
+    except (OSError, ValueError) as problem:
+        return error(problem)
+    if not args["out"] and (args["rehearse"] or not args["plan"]):
+        return error("--out is required (the run folder), unless --plan")
+    if args["rehearse"]:  # on the CPU and scaled down: what that costs is not what the plan is for
+        summary = rehearsal.rehearse(args["out"], parameters, jobs=args["jobs"], build=args["build"],
+                                     device=args["rehearse_device"])
+    else:
+        try:  # memory first, before any time is spent probing
+            plan.check_feasible(plan.plan(parameters, timed=False))
+        except plan.InfeasiblePlanError as problem:
+            return error(problem)
+        print(plan.formatted(plan.plan(parameters)), flush=True)
+        if args["plan"]:
+            return 0
+        summary = book.run(args["out"], parameters, jobs=args["jobs"], build=args["build"])
     for name, seconds in summary["notebooks"].items():
         print(f"{name}: {seconds / 60:.1f} min")
     print(f"executed in {summary['execute_seconds'] / 60:.1f} min ({summary['jobs']} at a time)" +

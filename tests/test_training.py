@@ -332,7 +332,8 @@ def test_cli_help_describes_every_option_once_with_its_default():
 
     train_parser = parser()._subparsers._group_actions[0].choices["train"]
     text = " ".join(train_parser.format_help().split())
-    assert "--optimizer {sgd,adamw} Section 6: asynchronous SGD with momentum; see OPTIMIZER_CHOICES (default: sgd)" in text
+    assert ("--optimizer {sgd,adamw} Section 6: asynchronous SGD with momentum; see OPTIMIZER_CHOICES "
+            "(default: sgd)") in text
     assert "decreasing the learning rate by 4% every 8 epochs" in text  # a comment with a percent sign
     for action in train_parser._actions[1:]:
         assert text.count(f"{action.option_strings[0]} ") >= 1

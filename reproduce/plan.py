@@ -1,0 +1,351 @@
+"""What a parameter set costs, before it runs: per notebook and stage, the images trained, validated and scored
+(crops counted one by one), the multiply-adds, the peak memory, and the wall time.
+
+``python -m reproduce book --params params/imagenet-gpu.yml --plan`` prints it; a real run prints it first and refuses
+to start a plan whose memory does not fit the machine (:class:`InfeasiblePlanError`, naming the notebook and stage).
+
+- **Work** is counted from each notebook's parameters (:data:`WORK`: what each training notebook trains, validates and
+  scores) and the sizes of the data sets: the files on disk where they are, else the published sizes
+  (:data:`PUBLISHED_SIZES`).
+- **Multiply-adds** are counted from the model (``torch.utils.flop_counter`` on the meta device,
+  :func:`reproduce.costs.profile`); a training image costs three forward passes (forward, and the backward pass's
+  two products per layer).
+- **Memory** is estimated from the model: the weights (with their gradients, momentum and Polyak average while
+  training) and, per image of a batch, every layer's output (kept for the backward pass while training, and its
+  gradient), in bf16 on CUDA and fp32 on the CPU; results kept on the host (the crop scores) are counted apart.
+- **Time on this machine** comes from a probe: a few real training steps (:func:`reproduce.training.loop.train_step`)
+  and inference passes of each stage's network on this machine's device, timed. Data loading is not in it.
+- **Time on one H100**, for reference, comes from the FLOP/s that the same kind of probe measured on an H100
+  (``benchmarks/results/h100.json``: the device, the date and how it was measured are in the file).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import pandas as pd
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Throughputs measured on one H100 by ``benchmarks/plan_probe.py``.
+H100_RESULTS = ROOT / "benchmarks" / "results" / "h100.json"
+#: (train images, validation images, classes) of the data sets, as published: the embedded set's defaults,
+#: CIFAR's, and ImageNet's (ILSVRC 2012) for an ImageFolder that is not on disk.
+PUBLISHED_SIZES = {"shapes": (10_000, 2_000, 10), "cifar10": (50_000, 10_000, 10), "cifar100": (50_000, 10_000, 100),
+                   "imagefolder": (1_281_167, 50_000, 1_000)}
+#: Forward passes per test image of the branch attribution: every branch of the nine inception modules removed in
+#: turn (4 x 9), the intact network, and the pass that measures the branches' shares.
+BRANCH_PASSES = 4 * 9 + 2
+
+
+class InfeasiblePlanError(ValueError):
+    """A stage of the plan needs more memory than the machine has."""
+
+
+@dataclass(frozen=True)
+class Network:
+    """The network a stage runs: reproduce's GoogLeNet with these options, or torchvision's (``torchvision``)."""
+
+    image_size: int
+    num_classes: int
+    width: float = 1.0
+    stem: str = "imagenet"
+    batch_norm: bool = False
+    torchvision: bool = False
+
+    def build(self) -> torch.nn.Module:
+        from .models import googlenet, googlenet_torchvision
+
+        if self.torchvision:
+            return googlenet_torchvision(self.num_classes, aux_heads=False, transform_input=True)
+        return googlenet(self.num_classes, width=self.width, stem=self.stem, batch_norm=self.batch_norm)
+
+
+@dataclass(frozen=True)
+class Stage:
+    notebook: str
+    stage: str  # "train", "validate", "test", "crops", "branches"
+    network: Network
+    images: int  # images through the network (for crops: every crop of every image through every member)
+    batch: int  # images per step or forward pass
+    training: bool = False
+    host_bytes: int = 0  # results kept on the host
+
+
+def split_sizes(dataset: str, root: Optional[str]) -> tuple[int, int, int]:
+    """(train images, validation images, classes) of a data set: counted on disk for an ImageFolder that is there,
+    else :data:`PUBLISHED_SIZES`."""
+    if dataset == "imagefolder" and root and (Path(root).expanduser() / "train").is_dir():
+        folder = Path(root).expanduser()
+        classes = [d for d in (folder / "train").iterdir() if d.is_dir()]
+
+        def count(split: str) -> int:
+            return sum(1 for d in (folder / split).iterdir() if d.is_dir() for _ in os.scandir(d))
+
+        return count("train"), count("val") if (folder / "val").is_dir() else 0, len(classes)
+    return PUBLISHED_SIZES[dataset]
+
+
+def _capped(n: int, cap: Optional[int]) -> int:
+    return n if cap is None else min(n, cap)
+
+
+def _network(p: dict[str, Any], classes: int) -> Network:
+    return Network(p["image_size"], classes, p.get("width", 1.0), p.get("stem", "imagenet"),
+                   p.get("batch_norm", False))
+
+
+def _training_work(p: dict[str, Any]) -> list[Stage]:
+    """The Training chapter: the main run and the run without auxiliary heads for ``epochs``, the paper's SGD and the
+    paper's augmentation for ``comparison_epochs``; the raw and Polyak weights validated after every epoch and the
+    two long runs' both weights scored on the test split."""
+    train_n, val_n, classes = split_sizes(p["dataset"], p.get("data_root"))
+    net, name = _network(p, classes), "training.ipynb"
+    epochs = 2 * p["epochs"] + 2 * p["comparison_epochs"]
+    return [Stage(name, "train", net, epochs * train_n, p["batch_size"], training=True),
+            Stage(name, "validate", net, epochs * 2 * _capped(val_n, p.get("eval_images")), max(p["batch_size"], 64)),
+            Stage(name, "test", net, 4 * val_n, 256)]
+
+
+def _evaluation_work(p: dict[str, Any]) -> list[Stage]:
+    """The Evaluation chapter: the shared start and the members, validated after every epoch; then every member on
+    every crop of the test images (their mean and max over crops kept on the host per crop setting)."""
+    train_n, val_n, classes = split_sizes(p["dataset"], p.get("data_root"))
+    net, name = _network(p, classes), "evaluation.ipynb"
+    epochs = p["shared_epochs"] + p["members"] * p["epochs"]
+    test_n = _capped(val_n, p.get("test_images"))
+    crops = sum(p["crop_counts"])
+    kept = p["members"] * test_n * classes * 4 * 2 * len(p["crop_counts"])  # mean and max, float32
+    return [Stage(name, "train", net, epochs * train_n, p["batch_size"], training=True),
+            Stage(name, "validate", net, epochs * 2 * _capped(val_n, p.get("eval_images")), max(p["batch_size"], 64)),
+            Stage(name, "crops", net, p["members"] * test_n * crops, 512 if crops > 1 else 256, host_bytes=kept)]
+
+
+def _beyond_work(p: dict[str, Any]) -> list[Stage]:
+    """Beyond v1: six runs of ``epochs`` each (the first row's network stands for all six), validated after every
+    epoch (twice with Polyak weights) and scored on the test split."""
+    train_n, val_n, classes = split_sizes(p["dataset"], p.get("data_root"))
+    net, name, runs = _network(p, classes), "beyond.ipynb", 6
+    validations = 2 if p.get("weights") == "polyak" else 1
+    return [Stage(name, "train", net, runs * p["epochs"] * _capped(train_n, p.get("train_images")), p["batch_size"],
+                  training=True),
+            Stage(name, "validate", net, runs * p["epochs"] * validations * _capped(val_n, p.get("eval_images")),
+                  max(p["batch_size"], 64)),
+            Stage(name, "test", net, runs * val_n, 256)]
+
+
+def _branches_work(p: dict[str, Any]) -> list[Stage]:
+    """The branch attribution: torchvision's weights, or the Evaluation chapter's members, or networks trained here;
+    every branch removed in turn on the test images."""
+    train_n, val_n, classes = split_sizes(p["dataset"], p.get("data_root"))
+    name, test_n = "branches.ipynb", _capped(val_n, p.get("test_images"))
+    if p.get("torchvision_weights"):
+        return [Stage(name, "branches", Network(224, 1000, torchvision=True), BRANCH_PASSES * test_n, 256)]
+    net = _network(p, classes)
+    stages = []
+    if not p.get("ensemble_dir"):
+        epochs = p["shared_epochs"] + p["members"] * p["epochs"]
+        stages.append(Stage(name, "train", net, epochs * train_n, p["batch_size"], training=True))
+    return stages + [Stage(name, "branches", net, p["members"] * BRANCH_PASSES * test_n, 256)]
+
+
+def _reloaded_members(branches: dict[str, Any], evaluation: dict[str, Any]) -> dict[str, Any]:
+    """The branch attribution's parameters with the network and member count of the Evaluation chapter's ensemble,
+    which it reloads when ``ensemble_dir`` is set (and no torchvision weights are given)."""
+    if not branches.get("ensemble_dir") or branches.get("torchvision_weights"):
+        return branches
+    keys = ("image_size", "width", "stem", "batch_norm", "members")
+    return {**branches, **{key: evaluation[key] for key in keys}}
+
+
+#: What each notebook that trains or scores networks does, from its parameters.
+WORK: dict[str, Callable[[dict[str, Any]], list[Stage]]] = {
+    "training.ipynb": _training_work, "evaluation.ipynb": _evaluation_work, "beyond.ipynb": _beyond_work,
+    "branches.ipynb": _branches_work}
+
+
+def stages(parameters: dict[str, dict[str, Any]]) -> list[Stage]:
+    """The stages of every notebook of a parameter set, each notebook with its defaults where the set is silent."""
+    from .book import notebook_defaults
+
+    values = {name: {**notebook_defaults(name), **parameters.get(name, {})} for name in WORK}
+    values["branches.ipynb"] = _reloaded_members(values["branches.ipynb"], values["evaluation.ipynb"])
+    return [stage for name, work in WORK.items() for stage in work(values[name])]
+
+
+@functools.lru_cache(maxsize=None)
+def forward_macs(network: Network) -> int:
+    """Multiply-adds of one forward pass of one image."""
+    from .costs import profile
+
+    return profile(network.build(), (1, 3, network.image_size, network.image_size)).macs[""]
+
+
+@functools.lru_cache(maxsize=None)
+def memory_per_image(network: Network, *, bytes_per_value: int) -> int:
+    """Bytes of every layer's output for one image (what a forward pass holds for the backward pass)."""
+    from .costs import profile
+
+    shapes = profile(network.build(), (1, 3, network.image_size, network.image_size)).outputs
+    leaves = [name for name in shapes if name and not any(o.startswith(name + ".") for o in shapes)]
+    return sum(torch.Size(shapes[name]).numel() for name in leaves) * bytes_per_value
+
+
+def stage_memory(stage: Stage, device: torch.device) -> int:
+    """Peak device bytes of a stage: the weights (x4 while training: gradients, momentum, Polyak average) and the
+    activations of one batch (x2 while training: their gradients)."""
+    model = stage.network.build()
+    weights = sum(p.numel() for p in model.parameters()) * 4
+    per_image = memory_per_image(stage.network, bytes_per_value=2 if device.type == "cuda" else 4)
+    return weights * (4 if stage.training else 1) + stage.batch * per_image * (2 if stage.training else 1)
+
+
+def probe(network: Network, device: torch.device, *, training: bool, batch: int, steps: int = 2) -> float:
+    """Images per second of ``network`` on ``device``: ``steps`` timed training steps (or inference passes) of
+    ``batch`` random images after one untimed one, as the training loop and the crop scorer run them."""
+    from .training.config import TrainConfig
+    from .training.loop import make_optimizer, train_step
+
+    amp = device.type == "cuda"
+    if amp:
+        torch.backends.cudnn.benchmark = True
+    model = network.build().to(device).to(memory_format=torch.channels_last)
+    images = torch.randn(batch, 3, network.image_size, network.image_size, device=device).contiguous(
+        memory_format=torch.channels_last)
+    targets = torch.randint(0, network.num_classes, (batch,), device=device)
+    config = TrainConfig(optimizer="sgd", lr=0.01)
+    optimizer = make_optimizer(config, model.parameters())
+
+    def once():
+        if training:
+            model.train()
+            train_step(model, optimizer, images, targets, config, amp=amp)
+        else:
+            model.eval()
+            with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                model(images)
+
+    once()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    started = time.perf_counter()
+    for _ in range(steps):
+        once()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return steps * batch / (time.perf_counter() - started)
+
+
+def h100_reference() -> Optional[dict[str, Any]]:
+    """The H100 measurement the plan's reference times come from (None where none is committed)."""
+    return json.loads(H100_RESULTS.read_text()) if H100_RESULTS.is_file() else None
+
+
+def reference_rate(reference: dict[str, Any], stage: Stage) -> float:
+    """The FLOP/s the reference measured for a stage like ``stage``: training or inference, at the measured input
+    side nearest to the stage's."""
+    rows = [row for row in reference["rates"] if row["training"] == stage.training]
+    nearest = min(rows, key=lambda row: abs(row["image_size"] - stage.network.image_size))
+    return nearest["flops_per_second"]
+
+
+def device_memory(device: torch.device) -> int:
+    """Bytes of memory on ``device``: the GPU's, or the host's for the CPU."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory
+    return host_memory()
+
+
+def host_memory() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def plan(parameters: dict[str, dict[str, Any]], device: str = "auto", *, probe_batch: Optional[int] = None,
+         timed: bool = True) -> pd.DataFrame:
+    """The plan of a parameter set on ``device`` ("auto": CUDA when present): one row per notebook and stage.
+
+    Columns: notebook, stage, network (input side, width, classes), images, batch, multiply-adds, peak device GiB,
+    host GiB (results kept), hours here, hours on one H100. ``probe_batch`` caps the batch the probe times (default:
+    4 on the CPU, the stage's own batch on a GPU); ``timed=False`` skips the probe (no hours here), which is how a
+    run checks that its plan fits before it spends any time."""
+    from .training.loop import resolve_device
+
+    target = resolve_device(device)
+    reference = h100_reference()
+    rates: dict[tuple[Network, bool], float] = {}
+    rows = []
+    for stage in stages(parameters):
+        macs = forward_macs(stage.network) * (3 if stage.training else 1) * stage.images
+        key = (stage.network, stage.training)
+        if timed and key not in rates:
+            batch = min(stage.batch, probe_batch or (4 if target.type == "cpu" else stage.batch))
+            rates[key] = probe(stage.network, target, training=stage.training, batch=batch)
+        h100 = None if reference is None else 2 * macs / reference_rate(reference, stage) / 3600
+        net = stage.network
+        rows.append({"notebook": stage.notebook, "stage": stage.stage,
+                     "network": f"{net.image_size} px, " + ("torchvision" if net.torchvision else f"width {net.width}")
+                                + f", {net.num_classes} classes",
+                     "images": stage.images, "batch": stage.batch, "multiply-adds": macs,
+                     "device GiB": stage_memory(stage, target) / 2 ** 30, "host GiB": stage.host_bytes / 2 ** 30,
+                     "hours here": stage.images / rates[key] / 3600 if timed else None,
+                     "hours on one H100": h100})
+    return pd.DataFrame(rows)
+
+
+def check_feasible(table: pd.DataFrame, device: str = "auto") -> None:
+    """Raise :class:`InfeasiblePlanError`, naming the notebook and stage, where a stage's memory exceeds the device's
+    or its kept results the host's."""
+    from .training.loop import resolve_device
+
+    target = resolve_device(device)
+    on_device, on_host = device_memory(target) / 2 ** 30, host_memory() / 2 ** 30
+    for _, row in table.iterrows():
+        needed, kept = row["device GiB"], row["host GiB"]
+        if needed > on_device:
+            raise InfeasiblePlanError(f"{row.notebook}, stage {row.stage!r}: needs about {needed:.1f} GiB on "
+                                      f"{target} ({row.network}, batch {row.batch}), which has {on_device:.1f} GiB; "
+                                      f"lower its batch_size or run it on a larger device")
+        if kept > on_host:
+            raise InfeasiblePlanError(f"{row.notebook}, stage {row.stage!r}: keeps about {kept:.1f} GiB of results "
+                                      f"on the host, which has {on_host:.1f} GiB; score fewer test_images or members")
+
+
+def totals(table: pd.DataFrame) -> pd.DataFrame:
+    """The plan summed per notebook, and over all of them (memory: the largest stage)."""
+    summed = {"images": "sum", "multiply-adds": "sum", "device GiB": "max", "host GiB": "max", "hours here": "sum",
+              "hours on one H100": lambda s: s.sum(min_count=1)}
+    per_notebook = table.groupby("notebook", sort=False).agg(summed)
+    per_notebook.loc["all"] = table.agg(summed)
+    return per_notebook
+
+
+def formatted(table: pd.DataFrame) -> str:
+    """The plan as text: the stages, then the totals."""
+    def fmt(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.copy()
+        for column in ("images", "multiply-adds"):
+            frame[column] = frame[column].map(_human)
+        for column in ("device GiB", "host GiB"):
+            frame[column] = frame[column].map("{:.2f}".format)
+        for column in ("hours here", "hours on one H100"):
+            frame[column] = frame[column].map(lambda h: "-" if pd.isna(h) else f"{h:,.2f}")
+        return frame
+
+    reference = h100_reference()
+    source = (f"H100 hours from {reference['device']} measured {reference['date']} ({reference['how']})"
+              if reference else "no H100 measurement is committed (benchmarks/results/h100.json)")
+    return (fmt(table).to_string(index=False) + "\n\n" + fmt(totals(table)).to_string() + "\n\n" + source +
+            "; hours here from a probe of this machine's device; data loading not included.")
+
+
+def _human(n: float) -> str:
+    for unit, size in (("E", 1e18), ("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.1f}{unit}"
+    return f"{n:.0f}"

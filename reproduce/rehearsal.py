@@ -1,0 +1,126 @@
+"""A rehearsal of a GPU parameter set on the CPU: every notebook of the set executed as the GPU box would execute it,
+on data in the exact on-disk formats the set names, with every size knob scaled down.
+
+``python -m reproduce book --params params/imagenet-gpu.yml --rehearse --out runs/rehearsal`` writes, into
+``OUT/home``, what the set's paths point to: the CIFAR "python version" archive that torchvision downloads, an
+ImageFolder tree of JPEGs of mixed sizes with the oddities of ImageNet (a grayscale JPEG, a CMYK JPEG, a PNG named
+``.JPEG``), and a torchvision GoogLeNet state_dict (:mod:`reproduce.data.formats`). The notebooks then run with
+``HOME`` set to that folder, so that ``~/data/imagenet`` in the set reaches the generated data through the same path
+handling a user's run goes through. Every parameter of :data:`SCALE` replaces the set's value in each notebook the set
+names that has it (the others run with their CPU defaults anyway); everything else -- loaders, transforms, the
+checkpoints in ``runs_dir``, crop scoring, the report and the HTML -- runs as it would on the GPU box.
+
+What a rehearsal cannot show is what only the device does: speed, memory, synchronization. ``--plan`` estimates
+those (:mod:`reproduce.plan`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+#: The one override that scales a parameter set down to a rehearsal: each value replaces the parameter of that name
+#: in every notebook the set names that has it. The image size stays the set's, so that the crops, scales and
+#: strides of the real run are the ones rehearsed.
+SCALE: dict[str, Any] = {
+    "device": "cpu",
+    "epochs": 1,
+    "comparison_epochs": 1,
+    "members": 2,
+    "width": 0.25,
+    "batch_size": 16,
+    "eval_images": 16,
+    "test_images": 8,
+    "num_workers": 2,
+}
+#: The size of the generated data sets: CIFAR images per split, and ImageFolder classes and images per class.
+CIFAR_IMAGES = {"train": 160, "test": 32}
+IMAGE_FOLDER = {"classes": 4, "train_per_class": 12, "val_per_class": 4}
+REAL_DATASETS = ("cifar10", "cifar100", "imagefolder")
+
+
+def scaled(parameters: dict[str, dict[str, Any]], device: str = "cpu") -> dict[str, dict[str, Any]]:
+    """``parameters`` (a set: notebook -> {parameter: value}) with :data:`SCALE` applied to each notebook it names,
+    for the parameters that notebook has; ``device`` replaces SCALE's (a rehearsal on a GPU, scaled down alike)."""
+    from .book import notebook_defaults
+
+    scale = {**SCALE, "device": device}
+    rehearsal = {}
+    for name, given in parameters.items():
+        known = notebook_defaults(name)
+        rehearsal[name] = {**given, **{key: value for key, value in scale.items() if key in known}}
+    return rehearsal
+
+
+def home(out: str | Path) -> Path:
+    """The folder that stands in for ``~`` during a rehearsal in ``out``."""
+    return Path(out).resolve() / "home"
+
+
+def _under_home(path: str, fake_home: Path) -> Path:
+    """``path`` with a leading ``~`` read as ``fake_home`` (what ``expanduser`` gives while HOME is ``fake_home``)."""
+    with environment(HOME=str(fake_home)):
+        return Path(path).expanduser()
+
+
+def write_data(parameters: dict[str, dict[str, Any]], fake_home: Path) -> list[Path]:
+    """Write every data set and weights file the set's notebooks read, where their paths point with ``~`` being
+    ``fake_home``, each once; returns what was written."""
+    from .data import formats
+
+    written: dict[Path, Path] = {}
+    for values in parameters.values():
+        dataset, root = values.get("dataset"), values.get("data_root")
+        folder = _under_home(root, fake_home) if dataset in REAL_DATASETS and root else None
+        if folder is not None and folder not in written:
+            if dataset == "imagefolder":
+                written[folder] = formats.write_image_folder(folder, **IMAGE_FOLDER)
+            else:
+                written[folder] = formats.write_cifar(folder, 10 if dataset == "cifar10" else 100,
+                                                      train_images=CIFAR_IMAGES["train"],
+                                                      test_images=CIFAR_IMAGES["test"], archive_only=True)
+        weights = values.get("torchvision_weights")
+        if weights and _under_home(weights, fake_home) not in written:
+            path = _under_home(weights, fake_home)
+            written[path] = formats.write_torchvision_googlenet(path)
+    return list(written.values())
+
+
+@contextlib.contextmanager
+def environment(**values: str) -> Iterator[None]:
+    """Set environment variables for the duration of a ``with`` block (the notebooks' kernels inherit them)."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def rehearse(out: str | Path, parameters: dict[str, dict[str, Any]], *, jobs: Optional[int] = None,
+             build: bool = True, device: str = "cpu") -> dict[str, Any]:
+    """Rehearse the parameter set ``parameters`` in ``out``: write its data under ``out/home``, scale it down
+    (:func:`scaled`) and run the whole book with ``HOME`` there (:func:`reproduce.book.run`). Returns what the run
+    records, with the parameters executed under ``"rehearsed"``. ``device="cuda"`` rehearses the device paths on a
+    GPU, scaled down alike."""
+    from . import book
+
+    fake_home = home(out)
+    fake_home.mkdir(parents=True, exist_ok=True)
+    write_data(parameters, fake_home)
+    rehearsal = scaled(parameters, device)
+    # Caches that live under HOME stay where they are, so that nothing is rebuilt (matplotlib's font list, IPython's
+    # profile); only paths the parameter set writes with "~" move.
+    import matplotlib
+
+    keep = {"MPLCONFIGDIR": matplotlib.get_configdir(), "IPYTHONDIR": str(Path("~/.ipython").expanduser())}
+    with environment(HOME=str(fake_home), **keep):
+        summary = book.run(out, rehearsal, jobs=jobs, build=build)
+    return {**summary, "rehearsed": rehearsal}
+
