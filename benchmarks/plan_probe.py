@@ -8,6 +8,7 @@ runs on, with the peak device memory of each beside the plan's estimate of it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,10 +33,11 @@ def measure(device: torch.device, steps: int = 10) -> list[dict]:
                 torch.cuda.reset_peak_memory_stats(device)
             rate = plan.probe(network, device, training=training, batch=batch, steps=steps)
             stage = plan.Stage("probe", "train" if training else "inference", network, batch, batch, training)
-            rows.append({"network": name, "image_size": network.image_size, "training": training, "batch": batch,
+            rows.append({"network": name, "network_options": dataclasses.asdict(network),
+                         "image_size": network.image_size, "training": training, "batch": batch,
                          "images_per_second": rate, "flops_per_second": 2 * macs * (3 if training else 1) * rate,
                          "peak_memory_bytes": torch.cuda.max_memory_allocated(device) if device.type == "cuda"
-                         else None, "planned_memory_bytes": plan.stage_memory(stage, device)})
+                         else None, "planned_memory_bytes": plan.estimated_memory(stage, device)})
             print(f"{name} {'training' if training else 'inference'}: {rate:,.0f} images/s")
     return rows
 

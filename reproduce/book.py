@@ -9,8 +9,8 @@ git commit, the device, the library versions and the wall time.
 Notebooks run in parallel, ``jobs`` at a time (default: one per CPU core) with ``cpu_count // jobs`` threads each:
 on the 2-core machines that build this book, two single-threaded notebooks do nearly twice the work of one notebook
 with two threads. On a machine with GPUs the notebooks that use the device (those with a ``device`` parameter not set
-to ``"cpu"``) run one per GPU at a time, so that no two share a GPU and every throughput they print is the device's
-own; the others fill in beside them.
+to ``"cpu"``) run one at a time, each training on every GPU (:mod:`reproduce.training.launch`), so that no two share
+a GPU and every throughput they print is the devices' own; the others fill in beside them.
 """
 
 from __future__ import annotations
@@ -88,10 +88,10 @@ def uses_device(notebook: Path, parameters: dict[str, Any]) -> bool:
 
 
 def _device_slots() -> Optional[int]:
-    """How many device notebooks may run at once: one per GPU; None (no limit) without a GPU."""
+    """How many device notebooks may run at once: one, which trains on every GPU; None (no limit) without a GPU."""
     import torch
 
-    return torch.cuda.device_count() if torch.cuda.is_available() else None
+    return 1 if torch.cuda.is_available() else None
 
 
 def _git_commit() -> Optional[str]:

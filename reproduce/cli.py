@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import inspect
+import os
 import re
 import sys
 import typing
@@ -237,7 +238,7 @@ def _train(args: dict, argv: Optional[Sequence[str]]) -> int:
     except (RunMismatchError, FileExistsError) as error:
         print(f"python -m reproduce train: error: {error}", file=sys.stderr)
         return 2
-    if result.history:
+    if result.history and os.environ.get("RANK", "0") == "0":  # under torchrun: the first process reports
         last = result.history[-1]
         print(f"done: val top-1 {last['val_top1']:.2%}" +
               (f", Polyak {last['polyak_val_top1']:.2%}" if "polyak_val_top1" in last else "") +

@@ -101,46 +101,84 @@ def _network(p: dict[str, Any], classes: int) -> Network:
                    p.get("batch_norm", False))
 
 
-def _training_work(p: dict[str, Any]) -> list[Stage]:
-    """The Training chapter: the main run and the run without auxiliary heads for ``epochs``, the paper's SGD and the
-    paper's augmentation for ``comparison_epochs``; the raw and Polyak weights validated after every epoch and the
-    two long runs' both weights scored on the test split."""
-    train_n, val_n, classes = split_sizes(p["dataset"], p.get("data_root"))
-    net, name = _network(p, classes), "training.ipynb"
-    epochs = 2 * p["epochs"] + 2 * p["comparison_epochs"]
-    return [Stage(name, "train", net, epochs * train_n, p["batch_size"], training=True),
-            Stage(name, "validate", net, epochs * 2 * _capped(val_n, p.get("eval_images")), max(p["batch_size"], 64)),
-            Stage(name, "test", net, 4 * val_n, 256)]
+def _base_config(p: dict[str, Any]):
+    """The TrainConfig a notebook builds from its parameters (those named like TrainConfig's fields)."""
+    from .training.config import TrainConfig
+
+    fields = TrainConfig.__dataclass_fields__
+    return TrainConfig(**{key: value for key, value in p.items() if key in fields})
 
 
-def _evaluation_work(p: dict[str, Any]) -> list[Stage]:
-    """The Evaluation chapter: the shared start and the members, validated after every epoch; then every member on
-    every crop of the test images (their mean and max over crops kept on the host per crop setting)."""
+def _training_stages(name: str, p: dict[str, Any], runs: list, trained: dict[str, set[str]],
+                     validations: int) -> list[Stage]:
+    """The train and validate stages of ``runs`` (TrainConfigs); a run that another notebook trains into the same
+    ``runs_dir`` (the same :func:`~reproduce.training.store.run_key`) is counted once, by the first notebook."""
+    from .training.store import run_key
+
     train_n, val_n, classes = split_sizes(p["dataset"], p.get("data_root"))
-    net, name = _network(p, classes), "evaluation.ipynb"
-    epochs = p["shared_epochs"] + p["members"] * p["epochs"]
+    shared = trained.setdefault(str(p.get("runs_dir")), set()) if p.get("runs_dir") else set()
+    new = []
+    for run in runs:
+        key = run_key(run)
+        if key not in shared:
+            new.append(run)
+            if p.get("runs_dir"):
+                shared.add(key)
+    epochs = sum(run.epochs for run in new)
+    reused = len(runs) - len(new)
+    label = f"train ({len(new)} runs" + (f"; {reused} reused" if reused else "") + ")"
+    net = _network(p, classes)
+    return [Stage(name, label, net, epochs * _capped(train_n, p.get("train_images")), p["batch_size"],
+                  training=True),
+            Stage(name, "validate", net, epochs * validations * _capped(val_n, p.get("eval_images")),
+                  max(p["batch_size"], 64))]
+
+
+def _training_work(p: dict[str, Any], trained: dict[str, set[str]]) -> list[Stage]:
+    """The Training chapter: the four runs of :func:`~reproduce.training.ablation.training_chapter_runs`, the raw and
+    Polyak weights validated after every epoch, and the two long runs' both weights scored on the test split."""
+    from .training.ablation import training_chapter_runs
+
+    runs = training_chapter_runs(_base_config(p), comparison_epochs=p["comparison_epochs"], sgd_lr=p["sgd_lr"])
+    _, val_n, classes = split_sizes(p["dataset"], p.get("data_root"))
+    return (_training_stages("training.ipynb", p, list(runs.values()), trained, 2) +
+            [Stage("training.ipynb", "test", _network(p, classes), 4 * val_n, 256)])
+
+
+def _evaluation_work(p: dict[str, Any], trained: dict[str, set[str]]) -> list[Stage]:
+    """The Evaluation chapter: the members (after a shared start, where there is one), validated after every epoch;
+    then every member on every crop of the test images (their mean and max over crops kept on the host per crop
+    setting). Members trained from the initialization are runs another notebook may share."""
+    from .training.ensemble import member_configs
+
+    _, val_n, classes = split_sizes(p["dataset"], p.get("data_root"))
+    base = _base_config(p)
+    runs = member_configs(base, p["members"])
+    if p["shared_epochs"]:  # started from a shared run: not the runs of any other notebook
+        runs = [base.replace(epochs=p["shared_epochs"])] + runs
+        trained = {}
     test_n = _capped(val_n, p.get("test_images"))
     crops = sum(p["crop_counts"])
     kept = p["members"] * test_n * classes * 4 * 2 * len(p["crop_counts"])  # mean and max, float32
-    return [Stage(name, "train", net, epochs * train_n, p["batch_size"], training=True),
-            Stage(name, "validate", net, epochs * 2 * _capped(val_n, p.get("eval_images")), max(p["batch_size"], 64)),
-            Stage(name, "crops", net, p["members"] * test_n * crops, 512 if crops > 1 else 256, host_bytes=kept)]
+    return (_training_stages("evaluation.ipynb", p, runs, trained, 2) +
+            [Stage("evaluation.ipynb", "crops", _network(p, classes), p["members"] * test_n * crops,
+                   512 if crops > 1 else 256, host_bytes=kept)])
 
 
-def _beyond_work(p: dict[str, Any]) -> list[Stage]:
-    """Beyond v1: six runs of ``epochs`` each (the first row's network stands for all six), validated after every
-    epoch (twice with Polyak weights) and scored on the test split."""
-    train_n, val_n, classes = split_sizes(p["dataset"], p.get("data_root"))
-    net, name, runs = _network(p, classes), "beyond.ipynb", 6
-    validations = 2 if p.get("weights") == "polyak" else 1
-    return [Stage(name, "train", net, runs * p["epochs"] * _capped(train_n, p.get("train_images")), p["batch_size"],
-                  training=True),
-            Stage(name, "validate", net, runs * p["epochs"] * validations * _capped(val_n, p.get("eval_images")),
-                  max(p["batch_size"], 64)),
-            Stage(name, "test", net, runs * val_n, 256)]
+def _beyond_work(p: dict[str, Any], trained: dict[str, set[str]]) -> list[Stage]:
+    """Beyond v1: the six runs of :func:`~reproduce.training.ablation.inception_v3_ablation` (the first row's network
+    stands for all six in multiply-adds and memory), validated after every epoch (twice with Polyak weights) and
+    scored on the test split."""
+    from .training.ablation import inception_v3_ablation
+
+    _, val_n, classes = split_sizes(p["dataset"], p.get("data_root"))
+    polyak = p.get("weights") == "polyak"
+    runs = list(inception_v3_ablation(_base_config(p).replace(polyak="ema" if polyak else "none")).values())
+    return (_training_stages("beyond.ipynb", p, runs, trained, 2 if polyak else 1) +
+            [Stage("beyond.ipynb", "test", _network(p, classes), len(runs) * val_n, 256)])
 
 
-def _branches_work(p: dict[str, Any]) -> list[Stage]:
+def _branches_work(p: dict[str, Any], trained: dict[str, set[str]]) -> list[Stage]:
     """The branch attribution: torchvision's weights, or the Evaluation chapter's members, or networks trained here;
     every branch removed in turn on the test images."""
     train_n, val_n, classes = split_sizes(p["dataset"], p.get("data_root"))
@@ -164,8 +202,9 @@ def _reloaded_members(branches: dict[str, Any], evaluation: dict[str, Any]) -> d
     return {**branches, **{key: evaluation[key] for key in keys}}
 
 
-#: What each notebook that trains or scores networks does, from its parameters.
-WORK: dict[str, Callable[[dict[str, Any]], list[Stage]]] = {
+#: What each notebook that trains or scores networks does, from its parameters (and the runs that notebooks before
+#: it train into the same ``runs_dir``, by key), in the order the runner starts them.
+WORK: dict[str, Callable[[dict[str, Any], dict[str, set[str]]], list[Stage]]] = {
     "training.ipynb": _training_work, "evaluation.ipynb": _evaluation_work, "beyond.ipynb": _beyond_work,
     "branches.ipynb": _branches_work}
 
@@ -176,7 +215,8 @@ def stages(parameters: dict[str, dict[str, Any]]) -> list[Stage]:
 
     values = {name: {**notebook_defaults(name), **parameters.get(name, {})} for name in WORK}
     values["branches.ipynb"] = _reloaded_members(values["branches.ipynb"], values["evaluation.ipynb"])
-    return [stage for name, work in WORK.items() for stage in work(values[name])]
+    trained: dict[str, set[str]] = {}
+    return [stage for name, work in WORK.items() for stage in work(values[name], trained)]
 
 
 @functools.lru_cache(maxsize=None)
@@ -197,13 +237,35 @@ def memory_per_image(network: Network, *, bytes_per_value: int) -> int:
     return sum(torch.Size(shapes[name]).numel() for name in leaves) * bytes_per_value
 
 
-def stage_memory(stage: Stage, device: torch.device) -> int:
-    """Peak device bytes of a stage: the weights (x4 while training: gradients, momentum, Polyak average) and the
-    activations of one batch (x2 while training: their gradients)."""
+def estimated_memory(stage: Stage, device: torch.device) -> int:
+    """Peak device bytes of a stage as counted from the model: the weights (x4 while training: gradients, momentum,
+    Polyak average) and the activations of one batch (x2 while training: their gradients)."""
     model = stage.network.build()
     weights = sum(p.numel() for p in model.parameters()) * 4
     per_image = memory_per_image(stage.network, bytes_per_value=2 if device.type == "cuda" else 4)
     return weights * (4 if stage.training else 1) + stage.batch * per_image * (2 if stage.training else 1)
+
+
+def stage_memory(stage: Stage, device: torch.device) -> int:
+    """Peak device bytes of a stage: :func:`estimated_memory`, on CUDA scaled by what the H100 reference measured for
+    the same network against that estimate (:func:`calibration`)."""
+    return round(estimated_memory(stage, device) * calibration(stage, device))
+
+
+def calibration(stage: Stage, device: torch.device) -> float:
+    """Measured over estimated peak memory of the H100 reference (``benchmarks/results/h100.json``) for the same
+    network (input side, classes, stem, batch norm) in the same mode, on CUDA, never below 1: the estimate counts
+    weights and layer outputs, and a real step also keeps cuDNN's workspaces, autocast's bf16 copies of the weights,
+    dropout masks and the local response normalization's intermediates. 1 where nothing comparable was measured."""
+    reference = h100_reference()
+    if device.type != "cuda" or reference is None:
+        return 1.0
+    for row in reference["rates"]:
+        network = row.get("network_options")
+        if (row["training"] == stage.training and network is not None and row.get("peak_memory_bytes")
+                and Network(**network) == stage.network):
+            return max(1.0, row["peak_memory_bytes"] / row["planned_memory_bytes"])
+    return 1.0
 
 
 def probe(network: Network, device: torch.device, *, training: bool, batch: int, steps: int = 2) -> float:

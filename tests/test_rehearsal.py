@@ -3,12 +3,13 @@ the on-disk formats the set names (reached through the set's ``~`` paths), scale
 reproduce.rehearsal.SCALE, and the book built; and the README's GPU commands on the same data."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 import torch
 
-from reproduce import book, rehearsal
+from reproduce import book, plan, rehearsal
 from reproduce.cli import main
 
 ROOT = Path(__file__).parent.parent
@@ -33,8 +34,15 @@ def test_a_gpu_set_runs_every_notebook_and_builds_the_book(tmp_path, name):
             assert (home / "data" / "cifar100" / "cifar-100-python" / "train").is_file()  # extracted by the loader
         if values.get("dataset") == "imagefolder":
             assert any((home / "data" / "imagenet" / "train").rglob("*.JPEG"))
-    members = sorted((tmp_path / "run" / "checkpoints" / "evaluation" / "ensemble").glob("member-*/checkpoint.pt"))
+    runs = tmp_path / "run" / "notebooks" / parameters["evaluation.ipynb"]["runs_dir"]
+    members = sorted((runs / "ensemble").glob("member-*/checkpoint.pt"))
     assert len(members) == rehearsal.SCALE["members"]  # the runs_dir keeps every member, resumable
+    # every network was trained once, as the plan counts them: runs shared by notebooks are reloaded, not retrained
+    with rehearsal.environment(HOME=str(home)):
+        stages = plan.plan(summary["rehearsed"], "cpu", timed=False)["stage"]
+    planned = sum(int(re.match(r"train \((\d+) runs", s).group(1)) for s in stages if s.startswith("train ("))
+    folders = {p.resolve() for p in (tmp_path / "run" / "checkpoints").rglob("checkpoint.pt")}
+    assert len(folders) == planned
     state = torch.load(members[0], weights_only=True)
     assert state["config"]["dataset"] == parameters["evaluation.ipynb"]["dataset"]
     assert state["config"]["lr_schedule"] == parameters["evaluation.ipynb"].get("lr_schedule", "step")

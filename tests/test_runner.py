@@ -37,7 +37,7 @@ def _overlap(a: dict, b: dict) -> bool:
 
 
 @pytest.mark.parametrize("gpus", [1, None])
-def test_device_notebooks_run_one_per_gpu_and_the_others_beside_them(tmp_path, monkeypatch, gpus):
+def test_device_notebooks_run_one_at_a_time_and_the_others_beside_them(tmp_path, monkeypatch, gpus):
     folder = tmp_path / "notebooks"
     folder.mkdir()
     names = ["training", "evaluation", "beyond", "motivation", "architecture"]

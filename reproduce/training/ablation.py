@@ -76,6 +76,20 @@ def inception_v3_ablation(base: TrainConfig) -> dict[str, TrainConfig]:
     return configs
 
 
+def training_chapter_runs(base: TrainConfig, *, comparison_epochs: int, sgd_lr: float) -> dict[str, TrainConfig]:
+    """The four runs of the Training chapter (``{name: config}``): GoogLeNet as ``base`` says, the same network
+    without its auxiliary heads, and two runs of ``comparison_epochs`` that put back, one at a time, the parts of
+    Section 6 that the CPU defaults replace: the paper's SGD (momentum 0.9, ``sgd_lr``, weight decay 2e-4) and the
+    paper's augmentation (random crops, photometric distortions, random interpolation, flips)."""
+    return {
+        "GoogLeNet": base,
+        "without auxiliary heads": base.replace(aux_heads=False),
+        "paper's SGD": base.replace(optimizer="sgd", lr=sgd_lr, weight_decay=2e-4, epochs=comparison_epochs),
+        "paper's augmentation": base.replace(crop=True, crop_min_scale=0.08, photometric=True,
+                                             random_interpolation=True, flip=True, epochs=comparison_epochs),
+    }
+
+
 def changes(configs: dict[str, TrainConfig]) -> dict[str, dict[str, tuple[Any, Any]]]:
     """For each configuration after the first, the fields in which it differs from its parent row
     (``{name: {field: (parent's value, its value)}}``): what each row of the ablation changes."""

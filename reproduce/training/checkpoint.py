@@ -6,10 +6,12 @@ A checkpoint is a dict of tensors, numbers, strings, lists and dicts only, which
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 
@@ -47,3 +49,19 @@ def load(path: str | os.PathLike) -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     return torch.load(path, map_location="cpu", weights_only=True)
+
+
+@contextlib.contextmanager
+def run_lock(folder: str | os.PathLike) -> Iterator[None]:
+    """Hold ``folder``'s run for the duration of a ``with`` block: a second process that trains into the same folder
+    (another notebook training the same network, say) waits until the first has finished, then resumes or reloads
+    what it left instead of training beside it. An exclusive ``flock`` on ``folder/.lock``, released when the block
+    ends or the process dies."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

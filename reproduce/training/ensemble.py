@@ -17,6 +17,7 @@ it, and on the 2-core CPU the one-after-another loop wins (the Evaluation chapte
 from __future__ import annotations
 
 import copy
+import os
 import time
 from pathlib import Path
 from typing import Sequence
@@ -29,7 +30,9 @@ from tqdm import tqdm
 
 from ..models import GoogLeNetOutputs
 from .config import TrainConfig
+from .launch import train_on_all_devices
 from .loop import TrainResult, googlenet_loss, make_optimizer, train
+from .store import run_folder
 
 
 def member_configs(config: TrainConfig, members: int = 7) -> list[TrainConfig]:
@@ -42,8 +45,8 @@ def member_configs(config: TrainConfig, members: int = 7) -> list[TrainConfig]:
 
 
 def train_ensemble(config: TrainConfig, members: int = 7, out_dir: str | Path | None = None, *,
-                   shared_epochs: int = 0, resume: bool = True,
-                   datasets: tuple[Dataset, Dataset] | None = None) -> list[TrainResult]:
+                   shared_epochs: int = 0, resume: bool = True, datasets: tuple[Dataset, Dataset] | None = None,
+                   run_root: str | Path | None = None) -> list[TrainResult]:
     """Train the members of :func:`member_configs` one after another, ``config.epochs`` epochs each.
 
     ``shared_epochs=0`` is the paper's procedure. With ``shared_epochs > 0`` (not the paper's: a way to fit an
@@ -55,7 +58,15 @@ def train_ensemble(config: TrainConfig, members: int = 7, out_dir: str | Path | 
 
     With ``out_dir``, the shared run is kept in ``out_dir/shared`` and member k's in ``out_dir/member-k``; with
     ``resume`` (the default) a finished run is loaded instead of retrained and an interrupted one continues from its
-    last epoch."""
+    last epoch. With ``run_root`` too (and ``shared_epochs=0``), member k's run is kept by what it is, in
+    :func:`~reproduce.training.store.run_folder` of ``run_root``, and ``out_dir/member-k`` links to it: a member
+    another notebook trains into the same ``run_root`` (the Training chapter's GoogLeNet is member 1) is reloaded,
+    not trained again.
+
+    A run that only its config and folder define (no ``datasets``, no initial weights: the shared run, and the members
+    when ``shared_epochs=0``) trains on every GPU of the machine, one process per GPU
+    (:func:`~reproduce.training.launch.train_on_all_devices`); the others, and every run without ``out_dir``, train
+    in this process."""
     if not (isinstance(shared_epochs, int) and shared_epochs >= 0):
         raise ValueError(f"shared_epochs must be a non-negative integer, got {shared_epochs!r}")
     if shared_epochs and config.lr_schedule != "step":
@@ -63,20 +74,43 @@ def train_ensemble(config: TrainConfig, members: int = 7, out_dir: str | Path | 
                          f"lr_schedule={config.lr_schedule!r} (which anneals to 0 within the shared run); use "
                          f"shared_epochs=0")
     folder = (lambda name: Path(out_dir) / name) if out_dir is not None else (lambda name: None)
+
+    def run(run_config: TrainConfig, run_dir: Path | None, initial_weights=None) -> TrainResult:
+        # On every GPU (launch.train_on_all_devices) when nothing but the config and the folder defines the run: data
+        # sets and initial weights are Python objects that do not cross to torchrun's processes.
+        if datasets is None and initial_weights is None and run_dir is not None:
+            return train_on_all_devices(run_config, run_dir, resume=resume)
+        return train(run_config, run_dir, resume=resume, datasets=datasets, initial_weights=initial_weights)
+
     initial_weights, start = None, config
     if shared_epochs:
         if config.progress:
             tqdm.write(f"shared start: {shared_epochs} epochs (seed {config.seed})")
-        shared = train(config.replace(epochs=shared_epochs), folder("shared"), resume=resume, datasets=datasets)
+        shared = run(config.replace(epochs=shared_epochs), folder("shared"))
         initial_weights = {k: v.detach().cpu() for k, v in shared.model.state_dict().items()}
         start = config.replace(lr=shared.steps[-1]["lr"])  # the learning rate after its last step
     results = []
     for k, member in enumerate(member_configs(start, members), start=1):
         if config.progress:
             tqdm.write(f"ensemble member {k}/{members} (seed {member.seed}, initialization {member.init_seed})")
-        results.append(train(member, folder(f"member-{k}"), resume=resume, datasets=datasets,
-                             initial_weights=initial_weights))
+        member_dir = folder(f"member-{k}")
+        if run_root is not None and not shared_epochs and member_dir is not None:
+            member_dir = _linked(member_dir, run_folder(run_root, member))
+        results.append(run(member, member_dir, initial_weights))
     return results
+
+
+def _linked(link: Path, target: Path) -> Path:
+    """``link`` made a symbolic link to ``target`` (created if need be); returns ``target``. A folder already at
+    ``link`` that is not that link is refused by name (it holds another run)."""
+    target.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink() and link.resolve() == target.resolve():
+        return target
+    if link.exists() or link.is_symlink():
+        raise FileExistsError(f"{link} exists and is not a link to {target}, the run it stands for; move it away")
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(os.path.relpath(target, link.parent))
+    return target
 
 
 def load_members(out_dir: str | Path, *, which: str = "raw") -> list[nn.Module]:

@@ -21,6 +21,7 @@ One function, :func:`train`, runs a :class:`~reproduce.training.config.TrainConf
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import math
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -98,21 +100,12 @@ def epoch_seed(seed: int, epoch: int, rank: int = 0) -> int:
     return (seed * 1_000_003 + epoch * 7_919 + rank * 104_729) % (2 ** 63)
 
 
-_MASK64 = 2 ** 64 - 1
-
-
-def _splitmix64(x: int) -> int:
-    """SplitMix64's output function: a bijection of 64-bit integers that scatters nearby inputs."""
-    x = (x + 0x9E3779B97F4A7C15) & _MASK64
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return x ^ (x >> 31)
-
-
 def sample_seed(seed: int, epoch: int, index: int) -> int:
     """The seed of the augmentation of sample ``index`` of the train split in ``epoch``: the same in whichever
-    process (main, DataLoader worker, or rank of a distributed run) loads it."""
-    return _splitmix64(_splitmix64(epoch_seed(seed, epoch)) ^ index) >> 1
+    process (main, DataLoader worker, or rank of a distributed run) loads it. NumPy's ``SeedSequence`` mixes the
+    epoch's seed and the index, so that neighbouring samples get unrelated seeds."""
+    state = np.random.SeedSequence([epoch_seed(seed, epoch), index]).generate_state(1, dtype=np.uint64)
+    return int(state[0]) >> 1
 
 
 class SeededSampler(Sampler):
@@ -211,12 +204,20 @@ def _mean_over_processes(sums: dict[str, torch.Tensor], count: int,
     return {k: v / (count * processes.world_size) for k, v in zip(sums, total.tolist())}
 
 
+def effective_init_seed(values: dict[str, Any]) -> int:
+    """The seed the initialization of a run (a TrainConfig's values) is drawn with: ``init_seed``, or ``seed`` where
+    that is None (as :func:`build_model` does)."""
+    return values["seed"] if values.get("init_seed") is None else values["init_seed"]
+
+
 def _check_resumable(saved: dict[str, Any], config: TrainConfig) -> None:
     """Refuse to resume with other options. An option the checkpoint does not record (one added to TrainConfig since
     it was written) had its default value then."""
     saved = {**{f.name: f.default for f in dataclasses.fields(TrainConfig)
                 if f.default is not dataclasses.MISSING}, **saved}
     changed = {k for k, v in config.to_dict().items() if saved.get(k) != v} - RESUMABLE_CHANGES
+    if effective_init_seed(saved) == effective_init_seed(config.to_dict()):  # init_seed None means seed's
+        changed.discard("init_seed")
     if changed:
         details = ", ".join(f"{k}: {saved.get(k)!r} -> {getattr(config, k)!r}" for k in sorted(changed))
         raise RunMismatchError(f"cannot resume: the checkpoint was trained with other options ({details}); "
@@ -246,7 +247,7 @@ def train_step(net: nn.Module, optimizer: torch.optim.Optimizer, images: torch.T
 
 
 def build_model(config: TrainConfig, num_classes: int) -> GoogLeNet:
-    torch.manual_seed(config.seed if config.init_seed is None else config.init_seed)  # the same in every process
+    torch.manual_seed(effective_init_seed(config.to_dict()))  # the same in every process
     return googlenet(num_classes, **config.model_options())
 
 
@@ -270,9 +271,12 @@ def train(config: TrainConfig, out_dir: str | Path | None = None, *, resume: boo
     if device.type == "cuda":
         device = torch.device("cuda", processes.local_rank)
         torch.backends.cudnn.benchmark = True
+    locked = checkpoint.run_lock(out_dir) if out_dir is not None and processes.is_main else contextlib.nullcontext()
     try:
-        return _train(config, Path(out_dir) if out_dir is not None else None, resume, datasets, device, amp,
-                      channels_last, processes, initial_weights)
+        with locked:
+            distributed.barrier(processes)  # the other processes read the run only once the first one holds it
+            return _train(config, Path(out_dir) if out_dir is not None else None, resume, datasets, device, amp,
+                          channels_last, processes, initial_weights)
     finally:
         distributed.stop(processes)
 
