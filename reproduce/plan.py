@@ -166,14 +166,15 @@ def _evaluation_work(p: dict[str, Any], trained: dict[str, set[str]]) -> list[St
 
 
 def _beyond_work(p: dict[str, Any], trained: dict[str, set[str]]) -> list[Stage]:
-    """Beyond v1: the six runs of :func:`~reproduce.training.ablation.inception_v3_ablation` (the first row's network
-    stands for all six in multiply-adds and memory), validated after every epoch (twice with Polyak weights) and
+    """Beyond v1: the runs of :func:`~reproduce.training.ablation.inception_v3_ablation` (its ``rows``; the first
+    row's network stands for all in multiply-adds and memory), validated after every epoch (twice with Polyak weights) and
     scored on the test split."""
     from .training.ablation import inception_v3_ablation
 
     _, val_n, classes = split_sizes(p["dataset"], p.get("data_root"))
     polyak = p.get("weights") == "polyak"
-    runs = list(inception_v3_ablation(_base_config(p).replace(polyak="ema" if polyak else "none")).values())
+    runs = list(inception_v3_ablation(_base_config(p).replace(polyak="ema" if polyak else "none"),
+                                      p.get("rows")).values())
     return (_training_stages("beyond.ipynb", p, runs, trained, 2 if polyak else 1) +
             [Stage("beyond.ipynb", "test", _network(p, classes), len(runs) * val_n, 256)])
 

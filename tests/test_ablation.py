@@ -159,3 +159,27 @@ def test_a_tiny_ablation_trains_every_run(configs):
         result = train(config)
         assert len(result.history) == 1 and math.isfinite(result.history[0]["train_loss_main"]), name
         assert ("train_loss_aux1" in result.history[0]) == config.aux_heads
+
+
+def test_a_subset_of_rows_keeps_the_changes_of_the_rows_above_it():
+    base = TrainConfig(dataset="shapes", width=0.25, epochs=2, batch_norm=True)
+    chosen = inception_v3_ablation(base, ["+ label smoothing", "GoogLeNet (paper)"])
+    assert list(chosen) == ["GoogLeNet (paper)", "+ label smoothing"]  # the ablation's order
+    assert chosen == {name: inception_v3_ablation(base)[name] for name in chosen}
+    assert chosen["+ label smoothing"].batch_norm and chosen["+ label smoothing"].branch5x5 == "2x3x3"
+    with pytest.raises(ValueError, match=r"rows=\['\+ batchnorm'\] must name some of the ablation's rows"):
+        inception_v3_ablation(base, ["+ batchnorm"])
+
+
+def test_the_training_chapters_runs_put_back_one_part_of_section_6_each():
+    from reproduce.training.ablation import training_chapter_runs
+
+    base = TrainConfig(dataset="shapes", width=0.25, optimizer="adamw", lr=2e-3, weight_decay=0.05, crop=False,
+                       photometric=False, random_interpolation=False, epochs=8)
+    runs = training_chapter_runs(base, comparison_epochs=2, sgd_lr=0.05)
+    assert list(runs) == ["GoogLeNet", "without auxiliary heads", "paper's SGD", "paper's augmentation"]
+    differ = {name: {k for k, v in c.to_dict().items() if base.to_dict()[k] != v} for name, c in runs.items()}
+    assert differ == {"GoogLeNet": set(), "without auxiliary heads": {"aux_heads"},
+                      "paper's SGD": {"optimizer", "lr", "weight_decay", "epochs"},
+                      "paper's augmentation": {"crop", "photometric", "random_interpolation", "epochs"}}
+    assert runs["paper's SGD"].optimizer == "sgd" and runs["paper's SGD"].lr == 0.05

@@ -199,3 +199,15 @@ def test_the_figures_draw_the_committed_result():
     fig = figures.training_profile(result["training_profile"])
     assert len(fig.axes) == len(result["training_profile"])
     assert all(len(ax.patches) == 2 * (len(perf.PROFILE_GROUPS) + 1) for ax in fig.axes)
+
+
+def test_on_a_gpu_the_contenders_share_precision_and_layout_and_the_peak_is_the_models_dtype():
+    """On CUDA torchvision's GoogLeNet is timed in the same layout as reproduce's (channels_last; both under bf16
+    autocast), so the ratio measures the code alone; on the CPU it stays the NCHW baseline. A bf16 peak is measured
+    in bf16, so that a bf16 model's share of the peak cannot pass 100% by comparing against fp32."""
+    images = torch.randn(2, 3, 8, 8)
+    assert perf._like_reference(images, torch.device("cuda")).is_contiguous(memory_format=torch.channels_last)
+    assert perf._like_reference(images, torch.device("cpu")).is_contiguous()
+    peak = perf.matmul_peak(torch.device("cpu"), sizes=(64,), rounds=1, dtype=torch.bfloat16)
+    assert peak["dtype"] == "bfloat16" and peak["size"] == 64 and peak["flops_per_second"] > 0
+    assert perf.matmul_peak(torch.device("cpu"), sizes=(64,), rounds=1)["dtype"] == "float32"

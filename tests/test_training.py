@@ -273,7 +273,9 @@ class Stop(Exception):
     pass
 
 
-@pytest.mark.parametrize("rank, order", [(0, ["build", "barrier"]), (1, ["barrier", "build"])])
+# The first barrier waits until the first process holds the run (checkpoint.run_lock); then the first process builds
+# the data sets while the others wait at the second.
+@pytest.mark.parametrize("rank, order", [(0, ["barrier", "build", "barrier"]), (1, ["barrier", "barrier", "build"])])
 def test_the_first_process_builds_and_downloads_the_data_sets_before_the_others(monkeypatch, rank, order):
     calls = []
     monkeypatch.setattr(distributed, "start", lambda device_type: distributed.Processes(rank, 2, rank))
@@ -302,7 +304,8 @@ def test_every_process_waits_for_each_epoch_s_checkpoint(tmp_path, monkeypatch):
         torch.load(tmp_path / "checkpoint.pt", weights_only=True)["epoch"]
         if (tmp_path / "checkpoint.pt").exists() else None))
     train(tiny(epochs=2), tmp_path)
-    assert written == [None, 1, 2]  # after the data sets are built, then after each epoch's checkpoint
+    # once the first process holds the run, after the data sets are built, then after each epoch's checkpoint
+    assert written == [None, None, 1, 2]
 
 
 def test_cli_rejects_bad_arguments_by_name_with_the_valid_choices(tmp_path):

@@ -17,7 +17,7 @@ Rows 2-5 are cumulative, each adding one change to the row before; row 6 removes
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from .config import TrainConfig
 
@@ -64,16 +64,21 @@ V3_TABLE3 = (
 )
 
 
-def inception_v3_ablation(base: TrainConfig) -> dict[str, TrainConfig]:
-    """The six configurations of the ablation, in order (``{name: config}``), built from ``base``: every field
-    that is not part of a change (data, epochs, images, schedule, optimizer, seed, width, ...) is ``base``'s in
-    every run, so that the runs have equal training budgets. ``base``'s own model choices (``batch_norm``,
-    ``branch5x5``, ``label_smoothing``, ``aux_heads``, ``aux_batch_norm``) are replaced by the first row's."""
+def inception_v3_ablation(base: TrainConfig, rows: Sequence[str] | None = None) -> dict[str, TrainConfig]:
+    """The configurations of the ablation, in order (``{name: config}``), built from ``base``: every field that is
+    not part of a change (data, epochs, images, schedule, optimizer, seed, width, ...) is ``base``'s in every run, so
+    that the runs have equal training budgets. ``base``'s own model choices (``batch_norm``, ``branch5x5``,
+    ``label_smoothing``, ``aux_heads``, ``aux_batch_norm``) are replaced by the first row's. ``rows``: the names
+    (from :data:`STEPS`) of the rows to keep, all six when None; a row keeps every change of the rows above it,
+    trained or not."""
+    known = [step.name for step in STEPS]
+    if rows is not None and (not rows or set(rows) - set(known)):
+        raise ValueError(f"rows={list(rows)!r} must name some of the ablation's rows, {known}")
     configs: dict[str, TrainConfig] = {}
     for step in STEPS:
         parent = base if step.parent is None else configs[step.parent]
         configs[step.name] = parent.replace(**step.options)
-    return configs
+    return {name: config for name, config in configs.items() if rows is None or name in rows}
 
 
 def training_chapter_runs(base: TrainConfig, *, comparison_epochs: int, sgd_lr: float) -> dict[str, TrainConfig]:

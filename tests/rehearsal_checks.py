@@ -1,22 +1,18 @@
-"""The GPU parameter sets rehearsed on the CPU: every notebook executed as the GPU box would execute it, on data in
-the on-disk formats the set names (reached through the set's ``~`` paths), scaled down by
-reproduce.rehearsal.SCALE, and the book built; and the README's GPU commands on the same data."""
+"""What a rehearsal of a GPU parameter set must have done (tests/test_rehearsal_*.py, one file per set so that the
+two rehearsals run on different test workers)."""
 
-import json
 import re
 from pathlib import Path
 
-import pytest
 import torch
 
 from reproduce import book, plan, rehearsal
-from reproduce.cli import main
 
 ROOT = Path(__file__).parent.parent
 
 
-@pytest.mark.parametrize("name", ["cifar100-gpu.yml", "imagenet-gpu.yml"])
-def test_a_gpu_set_runs_every_notebook_and_builds_the_book(tmp_path, name):
+def rehearse_and_check(tmp_path: Path, name: str) -> None:
+    """Rehearse the parameter set ``name`` in ``tmp_path`` and check what it did."""
     parameters = book.load_parameters(ROOT / "params" / name)
     summary = rehearsal.rehearse(tmp_path / "run", parameters)
     notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
@@ -26,7 +22,7 @@ def test_a_gpu_set_runs_every_notebook_and_builds_the_book(tmp_path, name):
         executed = results[notebook.removesuffix(".ipynb")]["parameters"]
         assert executed == summary["rehearsed"][notebook]
         for key, value in given.items():
-            assert executed[key] == rehearsal.SCALE.get(key, value) or key not in rehearsal.SCALE
+            assert executed[key] == rehearsal.SCALE.get(key, value), (notebook, key)
     home = rehearsal.home(tmp_path / "run")
     for values in parameters.values():  # the data came through the set's "~" paths, in its formats
         if values.get("dataset") == "cifar100":
@@ -47,25 +43,3 @@ def test_a_gpu_set_runs_every_notebook_and_builds_the_book(tmp_path, name):
     assert state["config"]["dataset"] == parameters["evaluation.ipynb"]["dataset"]
     assert state["config"]["lr_schedule"] == parameters["evaluation.ipynb"].get("lr_schedule", "step")
     assert state["config"]["crop"] == parameters["evaluation.ipynb"].get("crop", False)
-
-
-def test_the_readmes_gpu_commands_on_an_image_folder(tmp_path, capsys):
-    """`reproduce train` on an ImageFolder, then `reproduce evaluate` of its checkpoint with the 144 crops and of
-    torchvision's weights with the torchvision preset, on the generated ImageNet-format data."""
-    from reproduce.data import formats
-
-    data = formats.write_image_folder(tmp_path / "imagenet", classes=3, train_per_class=8, val_per_class=3)
-    weights = formats.write_torchvision_googlenet(tmp_path / "googlenet-1378be20.pth")
-    run = tmp_path / "run"
-    assert main(["train", "--dataset", "imagefolder", "--data-root", str(data), "--image-size", "64", "--width",
-                 "0.25", "--batch-size", "8", "--epochs", "1", "--num-workers", "2", "--device", "cpu",
-                 "--lr-schedule", "poly", "--out", str(run), "--no-progress"]) == 0
-    assert main(["evaluate", "--checkpoint", str(run), "--data-root", str(data), "--crops", "144", "--device", "cpu",
-                 "--num-workers", "2", "--out", str(tmp_path / "ours.json"), "--no-progress"]) == 0
-    ours = json.loads((tmp_path / "ours.json").read_text())
-    assert ours["count"] == 9 and ours["forward_passes_per_image"] == 144
-    assert main(["evaluate", "--checkpoint", str(weights), "--preset", "torchvision", "--data-root", str(data),
-                 "--crops", "10", "--limit", "4", "--device", "cpu", "--out", str(tmp_path / "tv.json"),
-                 "--no-progress"]) == 0
-    theirs = json.loads((tmp_path / "tv.json").read_text())
-    assert theirs["count"] == 4 and theirs["size"] == 224
