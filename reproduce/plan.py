@@ -39,6 +39,8 @@ H100_RESULTS = ROOT / "benchmarks" / "results" / "h100.json"
 #: CIFAR's, and ImageNet's (ILSVRC 2012) for an ImageFolder that is not on disk.
 PUBLISHED_SIZES = {"shapes": (10_000, 2_000, 10), "cifar10": (50_000, 10_000, 10), "cifar100": (50_000, 10_000, 100),
                    "imagefolder": (1_281_167, 50_000, 1_000)}
+#: Multiply-adds of one forward pass of the batch the probe times on the CPU (the stage's own batch where smaller).
+PROBE_MACS = 2 * 10 ** 9
 #: Forward passes per test image of the branch attribution: every branch of the nine inception modules removed in
 #: turn (4 x 9), the intact network, and the pass that measures the branches' shares.
 BRANCH_PASSES = 4 * 9 + 2
@@ -167,8 +169,8 @@ def _evaluation_work(p: dict[str, Any], trained: dict[str, set[str]]) -> list[St
 
 def _beyond_work(p: dict[str, Any], trained: dict[str, set[str]]) -> list[Stage]:
     """Beyond v1: the runs of :func:`~reproduce.training.ablation.inception_v3_ablation` (its ``rows``; the first
-    row's network stands for all in multiply-adds and memory), validated after every epoch (twice with Polyak weights) and
-    scored on the test split."""
+    row's network stands for all in multiply-adds and memory), validated after every epoch (twice with Polyak
+    weights) and scored on the test split."""
     from .training.ablation import inception_v3_ablation
 
     _, val_n, classes = split_sizes(p["dataset"], p.get("data_root"))
@@ -335,8 +337,8 @@ def plan(parameters: dict[str, dict[str, Any]], device: str = "auto", *, probe_b
 
     Columns: notebook, stage, network (input side, width, classes), images, batch, multiply-adds, peak device GiB,
     host GiB (results kept), hours here, hours on one H100. ``probe_batch`` caps the batch the probe times (default:
-    4 on the CPU, the stage's own batch on a GPU); ``timed=False`` skips the probe (no hours here), which is how a
-    run checks that its plan fits before it spends any time."""
+    on the CPU as many images as :data:`PROBE_MACS` allows, on a GPU the stage's own batch); ``timed=False`` skips
+    the probe (no hours here), which is how a run checks that its plan fits before it spends any time."""
     from .training.loop import resolve_device
 
     target = resolve_device(device)
@@ -347,7 +349,9 @@ def plan(parameters: dict[str, dict[str, Any]], device: str = "auto", *, probe_b
         macs = forward_macs(stage.network) * (3 if stage.training else 1) * stage.images
         key = (stage.network, stage.training)
         if timed and key not in rates:
-            batch = min(stage.batch, probe_batch or (4 if target.type == "cpu" else stage.batch))
+            # on the CPU a batch of at most PROBE_MACS multiply-adds, so that probing a large network stays short
+            cpu_batch = max(1, min(stage.batch, PROBE_MACS // forward_macs(stage.network)))
+            batch = min(stage.batch, probe_batch or (cpu_batch if target.type == "cpu" else stage.batch))
             rates[key] = probe(stage.network, target, training=stage.training, batch=batch)
         h100 = None if reference is None else 2 * macs / reference_rate(reference, stage) / 3600
         net = stage.network
