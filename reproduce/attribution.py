@@ -220,9 +220,10 @@ def large_kernel_trend(frame: pd.DataFrame, value: str, *, relative: bool = Fals
 def sample(dataset, num_images: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """``num_images`` evenly spaced images of ``dataset`` (all when None; a class-sorted folder gives every class),
     stacked, and their labels."""
-    count = len(dataset) if num_images is None else min(num_images, len(dataset))
-    step = len(dataset) / count
-    images, labels = zip(*(dataset[int(i * step)] for i in range(count)))
+    from .data import evenly_spaced
+
+    chosen = evenly_spaced(dataset, num_images)
+    images, labels = zip(*(chosen[i] for i in range(len(chosen))))
     return torch.stack(images), torch.tensor(labels, dtype=torch.int64)
 
 

@@ -81,10 +81,9 @@ def write_data(parameters: dict[str, dict[str, Any]], fake_home: Path) -> list[P
                 written[folder] = formats.write_cifar(folder, 10 if dataset == "cifar10" else 100,
                                                       train_images=CIFAR_IMAGES["train"],
                                                       test_images=CIFAR_IMAGES["test"], archive_only=True)
-        weights = values.get("torchvision_weights")
-        if weights and _under_home(weights, fake_home) not in written:
-            path = _under_home(weights, fake_home)
-            written[path] = formats.write_torchvision_googlenet(path)
+        weights = _under_home(values["torchvision_weights"], fake_home) if values.get("torchvision_weights") else None
+        if weights is not None and weights not in written:
+            written[weights] = formats.write_torchvision_googlenet(weights)
     return list(written.values())
 
 

@@ -63,7 +63,7 @@ def evenly_spaced(dataset: Dataset, num_images: Optional[int]) -> Dataset:
     """``num_images`` images of a real data set, evenly spaced, so that a folder sorted by class (ImageFolder) gives
     every class: those at ``i * len(dataset) // num_images`` for ``i`` from 0 to ``num_images - 1`` (computed in
     whole numbers, so no rounding error skips or repeats an image). The whole data set when ``num_images`` is None or
-    not below its length; otherwise a ``Subset`` that keeps ``.classes`` and, where the data set has them,
+    not below its length; otherwise a ``Subset`` that keeps, where the data set has them, ``.classes`` and
     ``.targets`` (the labels of the kept images).
 
     (The embedded data set instead generates the first ``num_images`` of its split, which are balanced over the
@@ -75,7 +75,8 @@ def evenly_spaced(dataset: Dataset, num_images: Optional[int]) -> Dataset:
     if num_images < 0:
         raise ValueError(f"num_images={num_images!r} must be a non-negative number of images or None (all of them)")
     subset = Subset(dataset, [i * len(dataset) // num_images for i in range(num_images)])
-    subset.classes = dataset.classes
+    if hasattr(dataset, "classes"):
+        subset.classes = dataset.classes
     targets = getattr(dataset, "targets", None)
     if targets is not None:
         subset.targets = [int(targets[i]) for i in subset.indices]
