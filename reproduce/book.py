@@ -16,6 +16,7 @@ a GPU and every throughput they print is the devices' own; the others fill in be
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import os
 import platform
@@ -153,12 +154,84 @@ def read_results(results: str | Path) -> dict[str, dict[str, Any]]:
             if path.name != "run.json"}
 
 
+CACHE = ".cache"
+
+
+def package_digest() -> str:
+    """A digest of the package's source (every ``reproduce/**/*.py``, by path and content): what every notebook's
+    execution depends on besides its own source and parameters."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "reproduce").rglob("*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def inputs_of(notebook: str, parameters: dict[str, Any], stems: set[str]) -> tuple[str, ...]:
+    """The notebooks (stems, of ``stems``) whose outputs ``notebook`` reads: those it waits for
+    (:func:`waits_for`) and, for the notebooks of :data:`LAST`, every other one."""
+    if notebook in LAST:
+        return tuple(sorted(stems - set(LAST)))
+    return tuple(d for d in waits_for(notebook, parameters) if d in stems)
+
+
+def cache_key(notebook: Path, parameters: dict[str, Any], package: str, upstream: dict[str, str]) -> str:
+    """What an execution of ``notebook`` depends on: its source, its parameters, the package's digest, the
+    threads it runs with and the cache keys of the notebooks it reads (``upstream``, by stem)."""
+    record = {"notebook": notebook.read_text(), "parameters": parameters, "package": package,
+              "threads": os.environ.get("OMP_NUM_THREADS"), "upstream": upstream}
+    return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _restore(notebook: Path, key: str) -> Optional[dict[str, Any]]:
+    """The results of a cached execution of ``notebook`` with ``key``, its executed copy put back in place; None
+    when there is none."""
+    cached = notebook.parent.parent / CACHE / f"{notebook.stem}-{key}"
+    if not (cached / "notebook.json").is_file() or not (cached / "results.json").is_file():
+        return None
+    shutil.copy2(cached / "notebook.json", notebook)  # not named .ipynb: the book's build would find it
+    return json.loads((cached / "results.json").read_text())
+
+
+def _keep(notebook: Path, key: str) -> None:
+    """Keep the executed ``notebook`` and its results for :func:`_restore`, replacing older executions of it."""
+    cache = notebook.parent.parent / CACHE
+    for old in cache.glob(f"{notebook.stem}-*"):
+        shutil.rmtree(old)
+    cached = cache / f"{notebook.stem}-{key}"
+    cached.mkdir(parents=True)
+    shutil.copy2(notebook, cached / "notebook.json")
+    shutil.copy2(notebook.parent.parent / "results" / f"{notebook.stem}.json", cached / "results.json")
+
+
+def cache_keys(notebooks: list[Path], parameters: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """:func:`cache_key` of every notebook (by stem), the notebooks it reads keyed first."""
+    package, stems, keys = package_digest(), {n.stem for n in notebooks}, {}
+    while len(keys) < len(notebooks):
+        ready = [n for n in notebooks if n.stem not in keys and
+                 all(d in keys for d in inputs_of(n.stem, parameters.get(n.name, {}), stems))]
+        if not ready:
+            raise RuntimeError("the notebooks read each other's results in a cycle (see AFTER and LAST)")
+        for n in ready:
+            upstream = {d: keys[d] for d in inputs_of(n.stem, parameters.get(n.name, {}), stems)}
+            keys[n.stem] = cache_key(n, parameters.get(n.name, {}), package, upstream)
+    return keys
+
+
 def _stage(notebooks: list[Path], parameters: dict[str, dict[str, Any]], jobs: int,
-           environment: dict[str, Any]) -> dict[str, float]:
+           environment: dict[str, Any], keys: dict[str, str]) -> dict[str, float]:
     """Execute ``notebooks`` ``jobs`` at a time, each as soon as a worker is free and the notebooks it comes
-    :data:`AFTER` have finished, in the order given; record each one's results when it ends."""
+    :data:`AFTER` have finished, in the order given; record each one's results when it ends. A notebook with an
+    execution of the same cache key (``keys``) is restored instead, and takes no time."""
     seconds: dict[str, float] = {}
-    waiting, running = list(notebooks), {}
+    for notebook in list(notebooks):
+        record = _restore(notebook, keys[notebook.stem])
+        if record is not None:
+            (notebook.parent.parent / "results").mkdir(exist_ok=True)
+            (notebook.parent.parent / "results" / f"{notebook.stem}.json").write_text(
+                json.dumps({**record, "cached": True}, indent=1))
+            print(f"{notebook.name}: unchanged since its last execution here, restored", flush=True)
+            seconds[notebook.name] = 0.0
+    waiting, running = [n for n in notebooks if n.name not in seconds], {}
     stems = {n.stem for n in notebooks}
     slots = _device_slots()
     on_device = {n: uses_device(n, parameters.get(n.name, {})) for n in notebooks}
@@ -173,12 +246,16 @@ def _stage(notebooks: list[Path], parameters: dict[str, dict[str, Any]], jobs: i
                 if len(running) >= jobs or (on_device[notebook] and slots is not None and busy >= slots):
                     continue
                 waiting.remove(notebook)
+                print(f"{notebook.name}: executing", flush=True)
                 running[pool.submit(_execute, notebook, parameters.get(notebook.name, {}))] = notebook
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 notebook = running.pop(future)
                 seconds[notebook.name] = future.result()
                 _record(notebook, parameters.get(notebook.name, {}), seconds[notebook.name], environment)
+                _keep(notebook, keys[notebook.stem])
+                print(f"{notebook.name}: done in {seconds[notebook.name] / 60:.1f} min "
+                      f"({len(seconds)} of {len(notebooks)} in this stage)", flush=True)
     return seconds
 
 
@@ -221,8 +298,9 @@ def run(out: str | Path, parameters: dict[str, dict[str, Any]] | None = None, *,
     environment = _environment()
     started = time.perf_counter()
     seconds = {}
+    keys = cache_keys(notebooks, parameters)
     for stage in (first, last):
-        seconds.update(_stage(stage, parameters, jobs, environment))
+        seconds.update(_stage(stage, parameters, jobs, environment, keys))
     results = out / "results"
     summary = {"notebooks": seconds, "jobs": jobs, "execute_seconds": time.perf_counter() - started, **environment}
     if build:

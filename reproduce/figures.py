@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 import matplotlib.ticker
 import matplotlib.pyplot as plt
@@ -262,38 +264,36 @@ def fields_on_images(images, fields: dict[str, int], titles=None, *, size: float
 
 
 def ablation_curves(steps: pd.DataFrame, history: pd.DataFrame, table: pd.DataFrame, *,
-                    column: str = "polyak_val_top1", chance: float | None = None, smooth: int = 5) -> plt.Figure:
-    """The Inception-v3 ablation in three panels, one colour and marker per run: the main classifier's training loss
-    against the step (a centred rolling mean over ``smooth`` records), validation top-1 against the epoch
-    (``column`` of the history: the Polyak-averaged weights by default), and test top-1 (with its standard error)
-    against the inference network's multiply-adds. ``chance`` (e.g. 1 / classes) is drawn as a dotted line.
-    ``steps`` and ``history``: :func:`reproduce.report.run_frames`; ``table``: :func:`reproduce.report.ablation_table`.
-    """
-    from .report import human
+                    chance: float | None = None, smooth: int = 5) -> plt.Figure:
+    """The Inception-v3 ablation in two panels, one colour and marker per row: the main classifier's training loss
+    against the step for the first seed's run of every row (a centred rolling mean over ``smooth`` records), and
+    test top-1 (the mean over the row's seeds with its 95% interval) against the inference network's
+    multiply-adds. ``chance`` (e.g. 1 / classes) is drawn as a dotted line. ``steps``: :func:`reproduce.report.
+    run_frames` (runs named ``"<row> (seed k)"``); ``table``: :func:`reproduce.report.ablation_table`."""
+    from .report import configuration, human
 
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     palette = sns.color_palette("colorblind", n_colors=10)
     colours = {run: palette[i % len(palette)] for i, run in enumerate(table["run"])}
     markers = dict(zip(table["run"], "osD^vP*X"))
-    for run, rows in steps.groupby("run", sort=False):
+    first_seed = {run: run for run in steps["run"].unique() if run.endswith(" (seed 0)") or "(seed" not in run}
+    for run, rows in steps[steps["run"].isin(first_seed)].groupby("run", sort=False):
+        row = configuration(run)
         axes[0].plot(rows["step"], rows["loss_main"].rolling(smooth, center=True, min_periods=1).mean(),
-                     color=colours.get(run), marker=markers.get(run), markevery=max(len(rows) // 6, 1),
-                     markersize=5, label=run)
-    axes[0].set(title="training loss (main classifier)", xlabel="step", ylabel="cross-entropy")
-    for run, rows in history.groupby("run", sort=False):
-        axes[1].plot(rows["epoch"], rows[column], marker=markers.get(run, "o"), color=colours.get(run), label=run)
-    axes[1].set(title="validation top-1", xlabel="epoch", ylabel="top-1")
-    axes[1].xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+                     color=colours.get(row), marker=markers.get(row), markevery=max(len(rows) // 6, 1),
+                     markersize=5, label=row)
+    axes[0].set(title="training loss (main classifier), first seed", xlabel="step", ylabel="cross-entropy")
     for _, row in table.iterrows():
-        axes[2].errorbar(row["multiply-adds"], row["top-1"], yerr=row["top-1 s.e."], ls="none", capsize=3,
+        axes[1].errorbar(row["multiply-adds"], row["top-1"], capsize=3, ls="none",
+                         yerr=[[row["top-1"] - row["top-1 low"]], [row["top-1 high"] - row["top-1"]]],
                          marker=markers.get(row["run"], "o"), color=colours.get(row["run"]), label=row["run"])
-    axes[2].set(title="test top-1 against cost", xlabel="multiply-adds per image (inference)", ylabel="top-1")
-    axes[2].xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
-    axes[2].xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: human(x)))
-    for ax in axes[1:]:
-        if chance is not None:
-            ax.axhline(chance, color="grey", ls=":", lw=1, label="_chance")
-        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+    axes[1].set(title="test top-1 (mean over seeds, 95% interval) against cost",
+                xlabel="multiply-adds per image (inference)", ylabel="top-1")
+    axes[1].xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
+    axes[1].xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: human(x)))
+    if chance is not None:
+        axes[1].axhline(chance, color="grey", ls=":", lw=1, label="_chance")
+    axes[1].yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
     handles, labels = axes[1].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), frameon=False, fontsize=9)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
@@ -396,4 +396,30 @@ def training_profile(profiles: list[dict]) -> plt.Figure:
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, frameon=False, fontsize=9, ncol=5, loc="lower center")
     fig.tight_layout(rect=(0, 0.12 if len(profiles) > 1 else 0.2, 1, 1))
+    return fig
+
+
+def findings(found, *, title: str | None = None) -> plt.Figure:
+    """Each finding's difference (points) with its 95% interval as an error bar, against the zero line; the colour
+    gives the verdict (:class:`reproduce.findings.Finding`)."""
+    colours = {"supports": "tab:green", "contradicts": "tab:red", "inconclusive": "tab:grey", "one sample": "tab:blue"}
+    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(found) + 1.2))
+    if not found:
+        ax.text(0.5, 0.5, "no comparison: the rows it needs were not run", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    for i, finding in enumerate(found):
+        d = finding.difference
+        ax.errorbar(100 * d.estimate, i, xerr=[[100 * (d.estimate - d.low)], [100 * (d.high - d.estimate)]],
+                    fmt="o", capsize=4, color=colours[finding.verdict], label=finding.verdict)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(range(len(found)), [textwrap.fill(f.quantity, 45) for f in found], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("difference, percentage points (95% interval)")
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    ax.legend(unique.values(), unique.keys(), fontsize=8, loc="best")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
     return fig

@@ -137,14 +137,20 @@ def _training_stages(name: str, p: dict[str, Any], runs: list, trained: dict[str
 
 
 def _training_work(p: dict[str, Any], trained: dict[str, set[str]]) -> list[Stage]:
-    """The Training chapter: the four runs of :func:`~reproduce.training.ablation.training_chapter_runs`, the raw and
-    Polyak weights validated after every epoch, and the two long runs' both weights scored on the test split."""
-    from .training.ablation import training_chapter_runs
+    """The Training chapter: the runs of :func:`~reproduce.training.ablation.training_chapter_runs` and the other
+    seeds of the best SGD rate (counted at the first rate: the rates cost the same), the raw and Polyak weights
+    validated after every epoch, and both weights of every run scored on the test split."""
+    from .training.ablation import sgd_runs, training_chapter_runs
 
-    runs = training_chapter_runs(_base_config(p), comparison_epochs=p["comparison_epochs"], sgd_lr=p["sgd_lr"])
+    base = _base_config(p)
+    lrs = p["sgd_lrs"] if p["optimizer"] != "sgd" else []
+    runs = list(training_chapter_runs(base, seeds=p["seeds"], sgd_lrs=lrs,
+                                      augmentation=p["augmentation_run"]).values())
+    if lrs:
+        runs += list(sgd_runs(base, lrs[:1], seeds=p["seeds"], first_seed=1).values())
     _, val_n, classes = split_sizes(p["dataset"], p.get("data_root"))
-    return (_training_stages("training.ipynb", p, list(runs.values()), trained, 2) +
-            [Stage("training.ipynb", "test", _network(p, classes), 4 * val_n, 256)])
+    return (_training_stages("training.ipynb", p, runs, trained, 2) +
+            [Stage("training.ipynb", "test", _network(p, classes), 2 * len(runs) * val_n, 256)])
 
 
 def _evaluation_work(p: dict[str, Any], trained: dict[str, set[str]]) -> list[Stage]:
@@ -155,29 +161,31 @@ def _evaluation_work(p: dict[str, Any], trained: dict[str, set[str]]) -> list[St
 
     _, val_n, classes = split_sizes(p["dataset"], p.get("data_root"))
     base = _base_config(p)
-    runs = member_configs(base, p["members"])
+    runs = member_configs(base, p["members"], shared_init=p.get("shared_init", True))
     if p["shared_epochs"]:  # started from a shared run: not the runs of any other notebook
         runs = [base.replace(epochs=p["shared_epochs"])] + runs
         trained = {}
     test_n = _capped(val_n, p.get("test_images"))
-    crops = sum(p["crop_counts"])
-    kept = p["members"] * test_n * classes * 4 * 2 * len(p["crop_counts"])  # mean and max, float32
+    many_n = _capped(test_n, p.get("many_crop_images"))  # the images also scored with more than 10 crops
+    scored = [(c, test_n if c <= 10 else many_n) for c in p["crop_counts"]]
+    kept = p["members"] * classes * 4 * 2 * sum(n for _, n in scored)  # mean and max, float32
     return (_training_stages("evaluation.ipynb", p, runs, trained, 2) +
-            [Stage("evaluation.ipynb", "crops", _network(p, classes), p["members"] * test_n * crops,
-                   512 if crops > 1 else 256, host_bytes=kept)])
+            [Stage("evaluation.ipynb", "crops", _network(p, classes), p["members"] * sum(c * n for c, n in scored),
+                   512 if max(p["crop_counts"]) > 1 else 256, host_bytes=kept)])
 
 
 def _beyond_work(p: dict[str, Any], trained: dict[str, set[str]]) -> list[Stage]:
-    """Beyond v1: the runs of :func:`~reproduce.training.ablation.inception_v3_ablation` (its ``rows``; the first
-    row's network stands for all in multiply-adds and memory), validated after every epoch (twice with Polyak
-    weights) and scored on the test split."""
-    from .training.ablation import inception_v3_ablation
+    """Beyond v1: the runs of :func:`~reproduce.training.ablation.ablation_runs` (its ``rows`` and ``seeds``; the
+    first row's network stands for all in multiply-adds and memory) and the first row at the other ``paper_lrs``,
+    validated after every epoch (raw and Polyak weights) and scored on the test split."""
+    from .training.ablation import STEPS, ablation_runs, inception_v3_ablation
 
     _, val_n, classes = split_sizes(p["dataset"], p.get("data_root"))
-    polyak = p.get("weights") == "polyak"
-    runs = list(inception_v3_ablation(_base_config(p).replace(polyak="ema" if polyak else "none"),
-                                      p.get("rows")).values())
-    return (_training_stages("beyond.ipynb", p, runs, trained, 2 if polyak else 1) +
+    base = _base_config(p)
+    runs = list(ablation_runs(base, p.get("rows"), seeds=p["seeds"]).values())
+    paper_row = inception_v3_ablation(base)[STEPS[0].name]
+    runs += [paper_row.replace(lr=lr) for lr in p.get("paper_lrs") or []]
+    return (_training_stages("beyond.ipynb", p, runs, trained, 2) +
             [Stage("beyond.ipynb", "test", _network(p, classes), len(runs) * val_n, 256)])
 
 

@@ -27,7 +27,7 @@ from typing import Any, Iterator, Optional
 SCALE: dict[str, Any] = {
     "device": "cpu",
     "epochs": 1,
-    "comparison_epochs": 1,
+    "seeds": 1,
     "members": 2,
     "width": 0.25,
     "batch_size": 16,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 import pandas as pd
 
@@ -84,64 +83,227 @@ def style_table3(table: pd.DataFrame):
             .hide(axis="index"))
 
 
-def binomial_se(accuracy: float, n: int) -> float:
-    """Standard error of an accuracy measured on ``n`` independent test images: sqrt(p (1 - p) / n)."""
-    return math.sqrt(max(accuracy * (1 - accuracy), 0.0) / n)
+ABLATION_COLUMNS = ("run", "change", "seeds", "top-1", "top-1 low", "top-1 high", "top-1 vs row before",
+                    "vs row before low", "vs row before high", "verdict", "top-5", "params", "multiply-adds",
+                    "epochs", "images", "seconds", "images/s")
 
 
-def difference_se(a: float, b: float, n: int) -> float:
-    """Standard error of the difference of two accuracies, each on ``n`` test images, treated as independent (the
-    same test images make them positively correlated, so this overstates the noise a little: a conservative
-    yardstick)."""
-    return math.hypot(binomial_se(a, n), binomial_se(b, n))
+def ablation_table(results: dict, tests: dict[str, dict[str, float]], seconds: dict[str, float]) -> pd.DataFrame:
+    """The Inception-v3 ablation (:func:`reproduce.training.ablation.ablation_runs`) as one table, a row per
+    ablation row in the order of ``results``, each over its seeds.
 
-
-ABLATION_COLUMNS = ("run", "change", "top-1", "top-1 s.e.", "top-1 vs row before", "top-5", "params",
-                    "multiply-adds", "epochs", "images", "seconds", "images/s")
-
-
-def ablation_table(results: dict, tests: dict[str, dict[str, float]], seconds: dict[str, float], *,
-                   test_images: int, num_classes: int | None = None) -> pd.DataFrame:
-    """The Inception-v3 ablation (:func:`reproduce.training.ablation.inception_v3_ablation`) as one table, a row per
-    run in the order of ``results``.
-
-    ``results``: ``{name: TrainResult}`` (anything with ``config`` and ``history``); ``tests``: each run's
-    ``{"top1", "top5"}`` on the test split (``test_images`` images); ``seconds``: each run's measured wall time.
-    ``params`` and ``multiply-adds`` are those of the inference network (no auxiliary heads, one image at the run's
-    ``image_size``), counted with :mod:`reproduce.costs`; ``images`` are the training images the run saw and
-    ``images/s`` its mean training throughput. ``top-1 vs row before`` compares a row with the one it changes (the
-    ablation's parent row), ``top-1 s.e.`` is the binomial standard error of its top-1.
+    ``results``: ``{run name: TrainResult}`` (anything with ``config`` and ``history``), the names
+    ``"<row> (seed k)"``; ``tests``: each run's ``{"top1", "top5"}`` on the test split; ``seconds``: each run's wall
+    time. ``top-1`` is the mean over the row's seeds with its 95% interval (``low``, ``high``; Student's t);
+    ``top-1 vs row before`` the mean over seeds of the difference from the row it changes (the ablation's parent
+    row, seed by seed) with its interval and the verdict of :func:`reproduce.claims.ablation`. ``params`` and
+    ``multiply-adds`` are those of the inference network (no auxiliary heads, one image at the run's
+    ``image_size``), counted with :mod:`reproduce.costs`; ``images`` are the training images one run saw, ``seconds``
+    the rows' runs together and ``images/s`` their mean training throughput.
     """
+    from . import claims
+    from .findings import mean_over_seeds
     from .training.ablation import STEPS, inference_costs
 
     steps = {step.name: step for step in STEPS}
+    by_row: dict[str, list[str]] = {}
+    for name in results:
+        by_row.setdefault(configuration(name), []).append(name)
+    top1 = {row: [tests[n]["top1"] for n in sorted(names, key=lambda n: results[n].config.seed)]
+            for row, names in by_row.items()}
+    changes = {f.quantity.split("'")[1]: f for f in claims.ablation(top1)}
     rows = []
-    for name, result in results.items():
-        config, history = result.config, list(result.history)
-        classes = num_classes if num_classes is not None else result.model.fc.out_features
-        cost = inference_costs(config, classes)
-        step = steps.get(name)
-        top1 = tests[name]["top1"]
-        parent = step.parent if step is not None else None
+    for row, names in by_row.items():
+        first = results[names[0]]
+        config, history = first.config, list(first.history)
+        cost = inference_costs(config, first.model.fc.out_features)
+        interval = mean_over_seeds(top1[row])
+        change = changes.get(row)
+        histories = [h for n in names for h in results[n].history]
         rows.append({
-            "run": name, "change": step.change if step is not None else "",
-            "top-1": top1, "top-1 s.e.": binomial_se(top1, test_images),
-            "top-1 vs row before": top1 - tests[parent]["top1"] if parent in tests else float("nan"),
-            "top-5": tests[name]["top5"], "params": cost["params"], "multiply-adds": cost["macs"],
+            "run": row, "change": steps[row].change if row in steps else "", "seeds": len(names),
+            "top-1": interval.estimate, "top-1 low": interval.low, "top-1 high": interval.high,
+            "top-1 vs row before": change.difference.estimate if change else float("nan"),
+            "vs row before low": change.difference.low if change else float("nan"),
+            "vs row before high": change.difference.high if change else float("nan"),
+            "verdict": change.verdict if change else "",
+            "top-5": sum(tests[n]["top5"] for n in names) / len(names),
+            "params": cost["params"], "multiply-adds": cost["macs"],
             "epochs": len(history), "images": history[-1]["steps"] * config.batch_size if history else 0,
-            "seconds": seconds[name],
-            "images/s": sum(h["images_per_second"] for h in history) / len(history) if history else float("nan"),
+            "seconds": sum(seconds[n] for n in names),
+            "images/s": (sum(h["images_per_second"] for h in histories) / len(histories) if histories
+                         else float("nan")),
         })
     return pd.DataFrame(rows, columns=list(ABLATION_COLUMNS))
 
 
 def style_ablation(table: pd.DataFrame):
-    """:func:`ablation_table` for the book: accuracies in percent, the change from the row before in percentage
-    points, costs in K/M, seconds and images/s rounded, no index."""
-    return (table.style
-            .format("{:.1%}", subset=["top-1", "top-5"])
-            .format(lambda v: f"±{100 * v:.1f}", subset=["top-1 s.e."])
-            .format(lambda v: "" if pd.isna(v) else f"{100 * v:+.1f}", subset=["top-1 vs row before"])
+    """:func:`ablation_table` for the book: top-1 in percent with its interval, the change from the row before in
+    percentage points with its interval and verdict, costs in K/M, seconds and images/s rounded, no index."""
+    def interval(row, value, low, high, sign):
+        if pd.isna(row[value]):
+            return ""
+        fmt = "{:+.1f}" if sign else "{:.1f}"
+        text = fmt.format(100 * row[value])
+        return text if row["seeds"] < 2 else f"{text} ({fmt.format(100 * row[low])} to {fmt.format(100 * row[high])})"
+
+    shown = pd.DataFrame({
+        "run": table["run"], "change": table["change"], "seeds": table["seeds"],
+        "top-1 % (95% CI)": [interval(r, "top-1", "top-1 low", "top-1 high", False) for _, r in table.iterrows()],
+        "vs row before, points (95% CI)": [interval(r, "top-1 vs row before", "vs row before low",
+                                                    "vs row before high", True) for _, r in table.iterrows()],
+        "verdict": table["verdict"], "top-5": table["top-5"], "params": table["params"],
+        "multiply-adds": table["multiply-adds"], "images": table["images"], "seconds": table["seconds"],
+        "images/s": table["images/s"]})
+    return (shown.style
+            .format("{:.1%}", subset=["top-5"])
             .format(human, subset=["params", "multiply-adds"])
             .format("{:,.0f}", subset=["images", "seconds", "images/s"])
             .hide(axis="index"))
+
+
+def test_split_size(config) -> int:
+    """How many images the test split of ``config``'s data set holds (what :func:`reproduce.training.score`
+    scores)."""
+    from . import data
+
+    return len(data.evaluation_set(config.dataset, "test", root=config.data_root, image_size=config.image_size,
+                                   shapes_size=config.shapes_size, data_seed=config.data_seed, crop=config.crop))
+
+
+def configuration(run: str) -> str:
+    """A run's configuration: its name without the seed (``"GoogLeNet (seed 1)"`` -> ``"GoogLeNet"``)."""
+    return run.rsplit(" (seed ", 1)[0]
+
+
+def seed_summary(scores: pd.DataFrame, test_images: int) -> pd.DataFrame:
+    """Per configuration and weights: the seeds, and test top-1 as a mean over them with its 95% interval
+    (:func:`reproduce.findings.mean_over_seeds`). ``scores``: rows of :func:`reproduce.training.loop.score_runs`."""
+    from .findings import mean_over_seeds
+
+    rows = []
+    for (config, weights), group in scores.assign(configuration=scores["run"].map(configuration)).groupby(
+            ["configuration", "weights"], sort=False):
+        interval = mean_over_seeds(group.sort_values("seed")["top1"])
+        rows.append({"configuration": config, "weights": weights, "seeds": len(group),
+                     "test top-1 % (95% CI)": interval.text(), "test images": test_images})
+    return pd.DataFrame(rows)
+
+
+def style_seed_summary(table: pd.DataFrame):
+    return table.style.hide(axis="index")
+
+
+def optimizer_summary(scores: pd.DataFrame, base, best_lr) -> pd.DataFrame:
+    """The optimizer comparison of the Training chapter: the main runs (``base``'s optimizer) and the paper's SGD at
+    every rate tried, Polyak weights, test top-1 over their seeds."""
+    if best_lr is None:
+        return pd.DataFrame()
+    polyak = scores[scores["weights"] == "Polyak"]
+    keep = polyak["run"].map(configuration).map(lambda c: c == "GoogLeNet" or c.startswith("SGD, lr"))
+    table = seed_summary(polyak[keep], 0).drop(columns=["weights", "test images"])
+    table.insert(1, "optimizer", [base.optimizer if c == "GoogLeNet" else "sgd" for c in table["configuration"]])
+    table.insert(2, "lr", [f"{base.lr:g}" if c == "GoogLeNet" else c.split("lr ")[1]
+                           for c in table["configuration"]])
+    return table
+
+
+def optimizer_sentence(choice: dict, best_lr: float, base) -> str:
+    """What :func:`reproduce.claims.optimizer` found, in words, and what it means for the main run."""
+    from .claims import SGD_MARGIN
+
+    d = choice["difference"]
+    measured = (f"At its best learning rate here, {best_lr:g}, the paper's SGD reaches {choice['sgd'].text(unit='%')} "
+                f"test top-1 over {d.n} seeds, against {choice['adamw'].text(unit='%')} with {base.optimizer} at lr "
+                f"{base.lr:g}: "
+                f"SGD minus {base.optimizer} is {d.text(sign=True, unit=' points')}.")
+    if d.n < 2:
+        return measured + " One seed is a single sample: no decision."
+    if choice["use_sgd"]:
+        return (measured + f" The whole interval lies within {100 * SGD_MARGIN:.0f} points of {base.optimizer}, so "
+                           f"the main run could use the paper's optimizer at this budget.")
+    return (measured + f" The interval does not lie within {100 * SGD_MARGIN:.0f} points of {base.optimizer} (it "
+                       f"reaches below -{100 * SGD_MARGIN:.0f}), so the main run keeps {base.optimizer} at this "
+                       f"budget: that is the measured reason for this deviation from Section 6.")
+
+
+def _points(x: float) -> str:
+    """A share as signed percentage points, one decimal, never "-0.0"."""
+    return f"{round(100 * x, 1) + 0.0:+.1f}"
+
+
+def table3_intervals(correct: dict, findings: list) -> pd.DataFrame:
+    """Table 3's rows with intervals: for every ``(models, crops)`` of ``correct`` (per-image top-1 correctness) the
+    top-1 error with Wilson's 95% interval and, from ``findings`` (:func:`reproduce.claims.table3`, in the same
+    order, the base row left out), the paired change against one model with one crop, and the test images."""
+    from .findings import accuracy
+
+    rows = []
+    changes = iter(findings)
+    for (models, crops), row in correct.items():
+        acc = accuracy(row.tolist() if hasattr(row, "tolist") else row)
+        error = f"{100 * (1 - acc.estimate):.1f} ({100 * (1 - acc.high):.1f} to {100 * (1 - acc.low):.1f})"
+        change = "" if (models, crops) == (1, 1) else next(changes).difference
+        rows.append({"models": models, "crops": crops, "cost": models * crops,
+                     "top-1 error % (95% CI)": error,
+                     "change of error, points (95% CI)": "" if change == "" else
+                     f"{_points(-change.estimate)} ({_points(-change.high)} to {_points(-change.low)})",
+                     "test images": acc.n})
+    return pd.DataFrame(rows)
+
+
+def paper_table3_changes() -> str:
+    """The paper's own changes of Table 3 against one model with one crop, in words, for comparison (top-5 error on
+    ILSVRC 2014, points; computed from the table's errors)."""
+    from .paper import TABLE3
+
+    base = TABLE3[0].top5_error
+    parts = [f"{row.models} model{'s' if row.models > 1 else ''} x {row.crops} crop{'s' if row.crops > 1 else ''}: "
+             f"{row.top5_error - base:+.2f}" for row in TABLE3[1:]]
+    return (f"For comparison, the paper's changes of top-5 error against one model with one crop ({base:.2f}%), "
+            f"in points: {'; '.join(parts)}.")
+
+
+def learning_sentence(table: pd.DataFrame, chance: float, *, threshold: float = 0.5) -> str:
+    """Which rows of :func:`ablation_table` learned: those whose mean test top-1 over seeds reaches ``threshold``,
+    and those below it with their intervals, against ``chance``."""
+    def shown(row):
+        if row["seeds"] < 2:
+            return f"{100 * row['top-1']:.1f}%"
+        return f"{100 * row['top-1']:.1f}% (95% CI {100 * row['top-1 low']:.1f} to {100 * row['top-1 high']:.1f})"
+
+    above = table[table["top-1"] >= threshold]
+    below = table[table["top-1"] < threshold]
+    text = (f"Chance is {chance:.0%}. {len(above)} of the {len(table)} rows reach {threshold:.0%} mean test top-1 "
+            f"over their seeds")
+    if len(below):
+        text += "; below it: " + "; ".join(f"{row['run']}, {shown(row)}" for _, row in below.iterrows())
+        at_chance = below[below["top-1 high"] < chance + 0.05]
+        if len(at_chance):
+            text += (f". {', '.join(at_chance['run'])} {'is' if len(at_chance) == 1 else 'are'} within 5 points of "
+                     f"chance, so {'its' if len(at_chance) == 1 else 'their'} comparisons measure a network that "
+                     f"has not started to learn, not the change")
+    return text + "."
+
+
+def table3_report_values(correct: dict, findings: list) -> dict[str, str]:
+    """The reproduction report's Table 3 numbers (:data:`reproduce.summary.REPORTED`) from the rows of ``correct``
+    (per-image top-1 correctness by ``(models, crops)``, every row on the same images) and their ``findings``
+    (:func:`reproduce.claims.table3`): the errors of the first and the last row, and the changes of error of the most
+    crops, the ensemble and both, each with its 95% interval."""
+    from .findings import accuracy
+
+    def error(key):
+        acc = accuracy(correct[key].tolist() if hasattr(correct[key], "tolist") else correct[key])
+        return f"{100 * (1 - acc.estimate):.1f} (95% CI {100 * (1 - acc.high):.1f} to {100 * (1 - acc.low):.1f})"
+
+    members = max(m for m, _ in correct)
+    crops = max(c for _, c in correct)
+    changes = dict(zip([key for key in correct if key != (1, 1)], findings))
+    values = {"base_error": error((1, 1)), "best_error": error((members, crops))}
+    for name, key in (("crops_change", (1, crops)), ("ensemble_change", (members, 1)),
+                      ("both_change", (members, crops))):
+        d = changes[key].difference if key in changes else None
+        values[name] = "" if d is None else (f"{_points(-d.estimate)} (95% CI {_points(-d.high)} to "
+                                             f"{_points(-d.low)})")
+    return values

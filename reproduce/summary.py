@@ -63,16 +63,19 @@ _BASE = _table3(1, 1)
 #: What the report takes from each chapter's executed notebook, in the order it shows them.
 REPORTED = (
     Reported("data", "linear_test", "test top-1 of a linear classifier on raw pixels"),
-    Reported("training", "test_top1", "test top-1, GoogLeNet with auxiliary heads, Polyak-averaged weights"),
+    Reported("training", "test_top1", "test top-1, GoogLeNet with auxiliary heads, Polyak-averaged weights (mean over "
+                                      "seeds, 95% CI)"),
     Reported("training", "test_top1_raw", "the same, raw weights"),
     Reported("training", "test_top1_noaux", "the same network without auxiliary heads, Polyak-averaged"),
-    Reported("evaluation", "base_error", "top-1 error %, one model, one crop", f"{_BASE:.2f} (top-5)"),
-    Reported("evaluation", "crops_change", "change with 144 crops (points)", f"{_table3(1, 144) - _BASE:+.2f}"),
+    Reported("evaluation", "base_error", "top-1 error %, one model, one crop (95% CI)", f"{_BASE:.2f} (top-5)"),
+    Reported("evaluation", "crops_change", "change with 144 crops (points, paired 95% CI)",
+             f"{_table3(1, 144) - _BASE:+.2f}"),
     Reported("evaluation", "ensemble_change", "change with the ensemble (points)", f"{_table3(7, 1) - _BASE:+.2f}"),
     Reported("evaluation", "both_change", "change with both (points)", f"{_table3(7, 144) - _BASE:+.2f}"),
     Reported("evaluation", "best_error", "top-1 error %, the ensemble with 144 crops",
              f"{_table3(7, 144):.2f} (top-5)"),
-    Reported("beyond", "top1_paper", "test top-1, the paper's network (equal short budget for every row)"),
+    Reported("beyond", "top1_paper", "test top-1, the paper's network (equal short budget for every row; mean over "
+                                    "seeds, 95% CI)"),
     Reported("beyond", "top1_bn", "+ batch norm"),
     Reported("beyond", "top1_v3", "+ factorized 5x5, label smoothing, BN-auxiliary"),
     Reported("beyond", "top1_no_aux", "the same without auxiliary heads"),

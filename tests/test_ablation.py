@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
@@ -92,63 +93,78 @@ def test_factorization_is_18_25ths_at_equal_width_and_counted_per_branch(configs
         result["branches"]["2x3x3"] - result["branches"]["5x5"]
 
 
-def fake_results(configs):
-    """Constructed runs: two epochs each, numbers chosen by hand."""
-    results = {}
-    for i, (name, config) in enumerate(configs.items()):
-        history = [{"epoch": e, "steps": 4 * e, "images_per_second": 100.0 * (i + 1) + e, "val_top1": 0.1 * e + i / 100,
-                    "polyak_val_top1": 0.1 * e + i / 50} for e in (1, 2)]
-        steps = [{"epoch": 1 + (s > 4), "step": s, "loss_main": 2.3 - 0.1 * s - i / 10} for s in range(1, 9)]
-        results[name] = SimpleNamespace(config=config, history=history, steps=steps,
-                                        model=SimpleNamespace(fc=SimpleNamespace(out_features=10)))
-    tests = {name: {"top1": 0.5 + i / 20, "top5": 0.9 + i / 100} for i, name in enumerate(configs)}
-    seconds = {name: 10.0 + i for i, name in enumerate(configs)}
+def fake_results(configs, seeds=3):
+    """Constructed runs, ``seeds`` per row, two epochs each, numbers chosen by hand: row i, seed k has test top-1
+    0.5 + i / 20 + k / 100."""
+    results, tests, seconds = {}, {}, {}
+    for i, (row, config) in enumerate(configs.items()):
+        for k in range(seeds):
+            name = f"{row} (seed {k})"
+            history = [{"epoch": e, "steps": 4 * e, "images_per_second": 100.0 * (i + 1) + e + k,
+                        "val_top1": 0.1 * e + i / 100} for e in (1, 2)]
+            steps = [{"epoch": 1 + (s > 4), "step": s, "loss_main": 2.3 - 0.1 * s - i / 10} for s in range(1, 9)]
+            results[name] = SimpleNamespace(config=config.replace(seed=k), history=history, steps=steps,
+                                            model=SimpleNamespace(fc=SimpleNamespace(out_features=10)))
+            tests[name] = {"top1": 0.5 + i / 20 + k / 100 + (0.02 if i == 5 and k == 2 else 0),
+                           "top5": 0.9 + i / 100}
+            seconds[name] = 10.0 + i
     return results, tests, seconds
 
 
-def test_table_has_one_row_per_run_with_the_right_numbers(configs):
+def test_table_has_one_row_per_ablation_row_over_its_seeds(configs):
+    from scipy import stats
+
     results, tests, seconds = fake_results(configs)
-    table = report.ablation_table(results, tests, seconds, test_images=400)
+    table = report.ablation_table(results, tests, seconds)
     assert list(table.columns) == list(report.ABLATION_COLUMNS)
-    assert list(table["run"]) == NAMES
+    assert list(table["run"]) == NAMES and list(table["seeds"]) == [3] * 6
     assert list(table["change"]) == [step.change for step in STEPS]
     row = table.set_index("run").loc["+ label smoothing"]
-    assert row["top-1"] == pytest.approx(0.65) and row["top-5"] == pytest.approx(0.93)
+    values = [0.65, 0.66, 0.67]
+    half = stats.t.ppf(0.975, 2) * np.std(values, ddof=1) / np.sqrt(3)
+    assert row["top-1"] == pytest.approx(0.66) and row["top-5"] == pytest.approx(0.93)
+    assert (row["top-1 low"], row["top-1 high"]) == pytest.approx((0.66 - half, 0.66 + half))
+    # seed by seed, the row is 5 points above its parent every time: a zero-width interval that supports the claim
     assert row["top-1 vs row before"] == pytest.approx(0.05)
-    assert row["top-1 s.e."] == pytest.approx(math.sqrt(0.65 * 0.35 / 400))
+    assert (row["vs row before low"], row["vs row before high"]) == pytest.approx((0.05, 0.05))
+    assert row["verdict"] == "supports"
     assert row["epochs"] == 2 and row["images"] == 8 * BASE.batch_size
-    assert row["seconds"] == 13.0 and row["images/s"] == pytest.approx(401.5)
+    assert row["seconds"] == 3 * 13.0 and row["images/s"] == pytest.approx(402.5)
     cost = inference_costs(configs["+ label smoothing"], 10)
     assert (row["params"], row["multiply-adds"]) == (cost["params"], cost["macs"])
-    assert math.isnan(table.loc[0, "top-1 vs row before"])
-    # the last row is compared with the row it changes (+ BN-auxiliary), not only by position
-    assert table.loc[5, "top-1 vs row before"] == pytest.approx(tests[NAMES[5]]["top1"] - tests[NAMES[4]]["top1"])
+    assert math.isnan(table.loc[0, "top-1 vs row before"]) and table.loc[0, "verdict"] == ""
+    # the last row is compared with the row it changes (+ BN-auxiliary), seed by seed: +5, +5, +7 points, which
+    # contradicts the claim that removing the heads lowers accuracy
+    last = table.loc[5]
+    assert last["top-1 vs row before"] == pytest.approx(0.17 / 3) and last["verdict"] == "contradicts"
     html = report.style_ablation(table).to_html()
-    assert "65.0%" in html and "+5.0" in html and "±2.4" in html
+    assert f"66.0 ({100 * (0.66 - half):.1f} to {100 * (0.66 + half):.1f})" in html and "+5.0 (+5.0 to +5.0)" in html
 
 
-def test_difference_se_is_the_two_binomial_errors_in_quadrature():
-    assert report.binomial_se(0.5, 100) == pytest.approx(0.05)
-    assert report.difference_se(0.5, 0.5, 100) == pytest.approx(0.05 * math.sqrt(2))
-
-
-def test_figure_has_three_panels_with_a_line_or_point_per_run(configs):
+def test_figure_shows_the_first_seeds_losses_and_every_rows_interval(configs):
     results, tests, seconds = fake_results(configs)
-    table = report.ablation_table(results, tests, seconds, test_images=400)
+    table = report.ablation_table(results, tests, seconds)
     steps, history = report.run_frames(results)
     fig = figures.ablation_curves(steps, history, table, chance=0.1)
-    loss, accuracy, cost = fig.axes
-    runs = [line for line in accuracy.lines if not line.get_label().startswith("_")]
-    assert len(loss.lines) == len(runs) == 6
-    assert [line.get_label() for line in runs] == NAMES
-    assert [line.get_ydata()[0] for line in accuracy.lines if line.get_label() == "_chance"] == [0.1]
-    assert list(runs[3].get_ydata()) == pytest.approx([r["polyak_val_top1"] for r in
-                                                                  results[NAMES[3]].history])
-    assert len(cost.containers) == 6  # one error bar per run
+    loss, cost = fig.axes
+    assert [line.get_label() for line in loss.lines] == NAMES  # one line per row: its first seed
+    assert len(cost.containers) == 6  # one error bar per row
     assert cost.containers[2].lines[0].get_xydata()[0] == pytest.approx(
         [table.loc[2, "multiply-adds"], table.loc[2, "top-1"]])
-    assert "multiply-adds" in cost.get_xlabel() and accuracy.get_xlabel() == "epoch"
+    low, high = cost.containers[2].lines[2][0].get_segments()[0][:, 1]
+    assert (low, high) == pytest.approx((table.loc[2, "top-1 low"], table.loc[2, "top-1 high"]))
+    assert [line.get_ydata()[0] for line in cost.lines if line.get_label() == "_chance"] == [0.1]
     matplotlib.pyplot.close(fig)
+
+
+def test_ablation_runs_give_every_row_its_seeds():
+    from reproduce.training.ablation import ablation_runs
+
+    runs = ablation_runs(BASE.replace(seed=4), ["+ batch norm", "no auxiliary heads"], seeds=2)
+    assert list(runs) == ["+ batch norm (seed 0)", "+ batch norm (seed 1)", "no auxiliary heads (seed 0)",
+                          "no auxiliary heads (seed 1)"]
+    assert runs["no auxiliary heads (seed 1)"].seed == 5 and not runs["no auxiliary heads (seed 1)"].aux_heads
+    assert runs["+ batch norm (seed 1)"] == inception_v3_ablation(BASE)["+ batch norm"].replace(seed=5)
 
 
 def test_a_tiny_ablation_trains_every_run(configs):
@@ -171,15 +187,24 @@ def test_a_subset_of_rows_keeps_the_changes_of_the_rows_above_it():
         inception_v3_ablation(base, ["+ batchnorm"])
 
 
-def test_the_training_chapters_runs_put_back_one_part_of_section_6_each():
-    from reproduce.training.ablation import training_chapter_runs
+def test_the_training_chapters_runs_seeds_and_the_papers_optimizer_and_augmentation():
+    from reproduce.training.ablation import sgd_runs, training_chapter_runs
 
     base = TrainConfig(dataset="shapes", width=0.25, optimizer="adamw", lr=2e-3, weight_decay=0.05, crop=False,
-                       photometric=False, random_interpolation=False, epochs=8)
-    runs = training_chapter_runs(base, comparison_epochs=2, sgd_lr=0.05)
-    assert list(runs) == ["GoogLeNet", "without auxiliary heads", "paper's SGD", "paper's augmentation"]
+                       photometric=False, random_interpolation=False, epochs=1, seed=5)
+    runs = training_chapter_runs(base, seeds=2, sgd_lrs=[0.01, 0.1])
+    assert list(runs) == ["GoogLeNet (seed 0)", "GoogLeNet (seed 1)", "without auxiliary heads (seed 0)",
+                          "without auxiliary heads (seed 1)", "SGD, lr 0.01 (seed 0)", "SGD, lr 0.1 (seed 0)",
+                          "paper's augmentation (seed 0)"]
     differ = {name: {k for k, v in c.to_dict().items() if base.to_dict()[k] != v} for name, c in runs.items()}
-    assert differ == {"GoogLeNet": set(), "without auxiliary heads": {"aux_heads"},
-                      "paper's SGD": {"optimizer", "lr", "weight_decay", "epochs"},
-                      "paper's augmentation": {"crop", "photometric", "random_interpolation", "epochs"}}
-    assert runs["paper's SGD"].optimizer == "sgd" and runs["paper's SGD"].lr == 0.05
+    assert differ == {"GoogLeNet (seed 0)": set(), "GoogLeNet (seed 1)": {"seed"},
+                      "without auxiliary heads (seed 0)": {"aux_heads"},
+                      "without auxiliary heads (seed 1)": {"aux_heads", "seed"},
+                      "SGD, lr 0.01 (seed 0)": {"optimizer", "lr", "weight_decay"},
+                      "SGD, lr 0.1 (seed 0)": {"optimizer", "lr", "weight_decay"},
+                      "paper's augmentation (seed 0)": {"crop", "photometric", "random_interpolation"}}
+    sgd = runs["SGD, lr 0.01 (seed 0)"]
+    assert (sgd.optimizer, sgd.lr, sgd.momentum, sgd.weight_decay, sgd.seed) == ("sgd", 0.01, 0.9, 2e-4, 5)
+    assert runs["GoogLeNet (seed 1)"].seed == 6 and runs["GoogLeNet (seed 1)"].init_seed is None  # its own start
+    more = sgd_runs(base, [0.1], seeds=3, first_seed=1)
+    assert list(more) == ["SGD, lr 0.1 (seed 1)", "SGD, lr 0.1 (seed 2)"] and more["SGD, lr 0.1 (seed 2)"].seed == 7

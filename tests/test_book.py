@@ -98,7 +98,7 @@ def test_the_report_shows_the_numbers_of_this_run(built_book):
     page = BeautifulSoup((source / "_build" / "html" / "notebooks" / "report.html").read_text(),
                          "html.parser").get_text(" ")
     assert training["test_top1"] in page and results["evaluation"]["values"]["both_change"] in page
-    assert "epochs=1, comparison_epochs=1" in page  # what the training chapter was executed with
+    assert "train_images=512, eval_images=64, seeds=2" in page  # what the training chapter was executed with
     assert "5 of 8" in page and "imagenet-gpu.yml" in page and "cifar100-gpu.yml" in page
     assert results["training"]["git_commit"][:12] in page  # "These numbers come from the run of commit ..."
 

@@ -25,6 +25,18 @@ def test_members_differ_only_in_seed_and_share_the_initialization():
         member_configs(config, 0)
 
 
+def test_members_with_their_own_initialization_are_plain_seeds():
+    """Without a shared initialization member k is the run of seed ``seed + k`` itself (the Training chapter's
+    GoogLeNet seeds are then the ensemble's first members, trained once)."""
+    from reproduce.training.loop import effective_init_seed
+    from reproduce.training.store import run_key
+
+    config = TrainConfig(**TINY, seed=5)
+    members = member_configs(config, 3, shared_init=False)
+    assert [effective_init_seed(m.to_dict()) for m in members] == [5, 6, 7]
+    assert [run_key(m) for m in members] == [run_key(config.replace(seed=s)) for s in (5, 6, 7)]
+
+
 def test_train_ensemble_keeps_each_member_and_loads_finished_ones(tmp_path):
     config = TrainConfig(**TINY)
     first = train_ensemble(config, 2, tmp_path)

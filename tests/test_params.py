@@ -32,9 +32,11 @@ def test_the_gpu_sets_train_valid_configurations(name):
 
 
 def test_unknown_notebooks_and_parameters_are_refused_by_name(tmp_path):
-    assert book.load_parameters(ROOT / "params" / "cpu.yml") == {  # the branch attribution reuses the ensemble
-        "evaluation.ipynb": {"runs_dir": "../checkpoints"},
-        "branches.ipynb": {"ensemble_dir": "../checkpoints/ensemble"}}
+    published = book.load_parameters(ROOT / "params" / "cpu.yml")
+    assert {name: values.get("runs_dir") for name, values in published.items()} == {
+        "training.ipynb": "../checkpoints/runs", "evaluation.ipynb": "../checkpoints/runs",
+        "beyond.ipynb": "../checkpoints/runs", "branches.ipynb": None}
+    assert published["branches.ipynb"] == {"ensemble_dir": "../checkpoints/runs/ensemble"}  # reuses the ensemble
     bad = tmp_path / "bad.yml"
     bad.write_text("trainig.ipynb: {epochs: 1}\n")
     with pytest.raises(ValueError, match="trainig.ipynb"):
@@ -67,3 +69,22 @@ def test_the_gpu_sets_anneal_the_learning_rate(name):
             optimizer.step()
             scheduler.step()
         assert optimizer.param_groups[0]["lr"] < 0.3 * config.lr, (notebook, optimizer.param_groups[0]["lr"])
+
+
+def test_the_books_runs_are_shared_between_chapters_and_trained_once():
+    """In params/cpu.yml the Training chapter's GoogLeNet (seed k) is Beyond v1's "+ batch norm" row (seed k) and the
+    Evaluation chapter's member k + 1, one configuration kept in one runs_dir, trained once: the plan counts them
+    once. Every comparison about training has 3 seeds, and the ensemble the paper's 7 members."""
+    from reproduce import plan
+
+    published = book.load_parameters(ROOT / "params" / "cpu.yml")
+    table = plan.plan(published, "cpu", timed=False)
+    stages = table[table["stage"].str.startswith("train")].set_index("notebook")["stage"]
+    training = {**book.notebook_defaults("training.ipynb"), **published["training.ipynb"]}
+    beyond = {**book.notebook_defaults("beyond.ipynb"), **published["beyond.ipynb"]}
+    evaluation = {**book.notebook_defaults("evaluation.ipynb"), **published["evaluation.ipynb"]}
+    seeds = training["seeds"]
+    assert seeds == beyond["seeds"] == 3 and evaluation["members"] == 7 and not evaluation["shared_init"]
+    assert stages["evaluation.ipynb"] == f"train ({7 - seeds} runs; {seeds} reused)"
+    beyond_runs = 6 * seeds + len(beyond["paper_lrs"])
+    assert stages["beyond.ipynb"] == f"train ({beyond_runs - seeds} runs; {seeds} reused)"

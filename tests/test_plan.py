@@ -26,10 +26,11 @@ def test_the_imagenet_plan_counts_every_run_of_every_notebook_once(imagenet):
     rows = imagenet[imagenet["stage"].str.startswith("train")].set_index("notebook")
     training, evaluation, beyond = (values[n] for n in ("training.ipynb", "evaluation.ipynb", "beyond.ipynb"))
     assert training["runs_dir"] == evaluation["runs_dir"] == beyond["runs_dir"]  # one store of runs
-    # the Training chapter: GoogLeNet and the run without auxiliary heads; its two comparison runs are one network
-    # here (the set's recipe is already the paper's optimizer and augmentation), trained once
-    assert rows.loc["training.ipynb", "images"] == train_n * (2 * training["epochs"] + training["comparison_epochs"])
-    assert rows.loc["training.ipynb", "stage"] == "train (3 runs; 1 reused)"
+    # the Training chapter: GoogLeNet and the run without auxiliary heads, one seed each (the set's recipe is the
+    # paper's optimizer and augmentation already, so no comparison runs)
+    assert (training["seeds"], training["sgd_lrs"], training["augmentation_run"]) == (1, [], False)
+    assert rows.loc["training.ipynb", "images"] == train_n * 2 * training["epochs"]
+    assert rows.loc["training.ipynb", "stage"] == "train (2 runs)"
     # the ensemble's first member is the Training chapter's GoogLeNet, Beyond's first row too
     assert rows.loc["evaluation.ipynb", "images"] == train_n * (evaluation["members"] - 1) * evaluation["epochs"]
     assert rows.loc["evaluation.ipynb", "stage"] == f"train ({evaluation['members'] - 1} runs; 1 reused)"
@@ -49,7 +50,7 @@ def test_without_a_shared_runs_dir_every_notebook_trains_its_own(tmp_path):
     separate.write_text(yaml.safe_dump(values))
     table = plan.plan(book.load_parameters(separate), "cpu", timed=False)
     stages = table[table["stage"].str.startswith("train")].set_index("notebook")["stage"]
-    assert stages.to_dict() == {"training.ipynb": "train (3 runs; 1 reused)", "evaluation.ipynb": "train (7 runs)",
+    assert stages.to_dict() == {"training.ipynb": "train (2 runs)", "evaluation.ipynb": "train (7 runs)",
                                 "beyond.ipynb": "train (6 runs)"}
 
 
@@ -85,12 +86,12 @@ def test_a_plan_that_does_not_fit_is_refused_by_name(tmp_path, capsys):
     huge = tmp_path / "huge.yml"
     huge.write_text("training.ipynb: {batch_size: 4000000, image_size: 224, width: 1.0}\n")
     table = plan.plan(book.load_parameters(huge), "cpu", timed=False)
-    refused = r"training.ipynb, stage 'train \(4 runs\)': needs about [\d.]+ GiB"
+    refused = r"training.ipynb, stage 'train \(7 runs\)': needs about [\d.]+ GiB"
     with pytest.raises(plan.InfeasiblePlanError, match=refused):
         plan.check_feasible(table, "cpu")
     assert main(["book", "--params", str(huge), "--plan"]) == 2
     out, err = capsys.readouterr()
-    assert "error: training.ipynb, stage 'train (4 runs)'" in err and out == ""  # refused before any probe
+    assert "error: training.ipynb, stage 'train (7 runs)'" in err and out == ""  # refused before any probe
 
 
 def test_the_cli_prints_the_plan_of_a_set_that_fits_and_runs_nothing(tmp_path, capsys):

@@ -76,3 +76,11 @@ def test_the_average_refuses_another_architecture_and_a_bad_decay():
 def test_time_updates_returns_seconds_per_update_of_each():
     times = time_updates(torch.nn.Linear(8, 4), "cpu", updates=3, warmup=1)
     assert isinstance(times, UpdateTimes) and times.stock > 0 and times.polyak > 0
+
+
+def test_the_decay_is_the_time_constant_in_steps_and_never_negative():
+    from reproduce.training.loop import polyak_decay
+
+    assert polyak_decay(1.0, 100) == pytest.approx(0.99)  # a time constant of 100 steps
+    assert polyak_decay(0.1, 150) == pytest.approx(1 - 1 / 15)
+    assert polyak_decay(0.1, 8) == 0.0  # under one step: the average follows the weights (not a negative decay)

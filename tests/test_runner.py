@@ -47,7 +47,8 @@ def test_device_notebooks_run_one_at_a_time_and_the_others_beside_them(tmp_path,
     monkeypatch.setattr(book, "_device_slots", lambda: gpus)
     monkeypatch.setenv(LOG, str(tmp_path / "log.jsonl"))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    book._stage([folder / f"{n}.ipynb" for n in names], {"beyond.ipynb": {"device": "auto"}}, 3, {})
+    notebooks, parameters = [folder / f"{n}.ipynb" for n in names], {"beyond.ipynb": {"device": "auto"}}
+    book._stage(notebooks, parameters, 3, {}, book.cache_keys(notebooks, parameters))
     runs = {r["notebook"]: r for r in map(json.loads, (tmp_path / "log.jsonl").read_text().splitlines())}
     assert set(runs) == set(names)
     device = ["training", "evaluation", "beyond"]
@@ -64,3 +65,45 @@ def test_a_notebook_on_the_cpu_does_not_take_the_gpu():
     assert book.uses_device(notebook, {}) and book.uses_device(notebook, {"device": "cuda"})
     assert not book.uses_device(notebook, {"device": "cpu"})
     assert not book.uses_device(ROOT / "notebooks" / "architecture.ipynb", {})
+
+
+def test_executions_are_cached_by_source_parameters_package_and_what_they_read(tmp_path, monkeypatch):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    names = ["evaluation", "branches", "motivation"]
+    for name in names:
+        shutil.copy(ROOT / "notebooks" / f"{name}.ipynb", folder)
+    log = tmp_path / "log.jsonl"
+    monkeypatch.setattr(book, "_execute", _pretend_to_execute)
+    monkeypatch.setattr(book, "_device_slots", lambda: None)
+    monkeypatch.setenv(LOG, str(log))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    parameters = {"branches.ipynb": {"ensemble_dir": "../checkpoints/ensemble"}}  # branches reads evaluation's runs
+
+    def executed(params=parameters):
+        log.write_text("")
+        notebooks = [folder / f"{n}.ipynb" for n in names]
+        seconds = book._stage(notebooks, params, 2, {}, book.cache_keys(notebooks, params))
+        assert set(seconds) == {f"{n}.ipynb" for n in names}
+        records = book.read_results(tmp_path / "results")
+        assert set(records) == set(names)  # every notebook's results are there, executed or restored
+        return {json.loads(line)["notebook"] for line in log.read_text().splitlines()}
+
+    assert executed() == set(names)
+    assert executed() == set()  # nothing changed: everything restored
+    assert book.read_results(tmp_path / "results")["motivation"]["cached"] is True
+    evaluation = folder / "evaluation.ipynb"
+    evaluation.write_text(evaluation.read_text().replace("Table 3", "Table 3 of the paper", 1))
+    assert executed() == {"evaluation", "branches"}  # it, and the notebook that reads its runs
+    assert executed({**parameters, "motivation.ipynb": {"book_width": 0.5}}) == {"motivation"}  # other parameters
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert executed() == set(names)  # other threads: other numbers
+    monkeypatch.setattr(book, "package_digest", lambda: "another package")
+    assert executed() == set(names)
+
+
+def test_the_report_reads_every_other_notebook():
+    stems = {"training", "evaluation", "report", "branches"}
+    assert book.inputs_of("report", {}, stems) == ("branches", "evaluation", "training")
+    assert book.inputs_of("branches", {"ensemble_dir": "../e"}, stems) == ("evaluation",)
+    assert book.inputs_of("training", {}, stems) == ()

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from reproduce.baselines import linear_classifier_accuracy
-from reproduce.data.synthetic import CLASSES, EmbeddedShapes, generate, render
+from reproduce.data.synthetic import CLASSES, SCALE_RANGE, EmbeddedShapes, generate, render
 
 
 def test_the_same_seed_gives_the_same_images_and_other_seeds_or_splits_do_not():
@@ -33,14 +33,25 @@ def test_the_same_scene_is_drawn_at_any_resolution():
     assert (other - small).abs().mean() > 40
 
 
-def test_objects_appear_at_scales_at_least_4x_apart():
+def _disk_radii(**options):
     labels = torch.zeros(400, dtype=torch.long)  # disks on a flat background, no clutter or noise
-    images = render(labels, 96, torch.Generator().manual_seed(0), clutter=0, noise=0.0, texture=0.0)
+    images = render(labels, 96, torch.Generator().manual_seed(0), clutter=0, noise=0.0, texture=0.0, **options)
     background = images[:, :, :1, :1]
     area = ((images.int() - background.int()).abs().amax(1) > 8).float().sum((1, 2))
-    radius = (area / torch.pi).sqrt()
+    return (area / torch.pi).sqrt() / 96
+
+
+def test_objects_appear_at_scales_at_least_4x_apart_with_a_wide_scale_range():
+    radius = _disk_radii(scale_range=(0.12, 0.5))
     assert radius.max() / radius.min() > 3.5  # log-uniform over 0.12-0.5: the extremes are rarely drawn
     assert radius.quantile(0.95) / radius.quantile(0.05) > 2.5
+
+
+def test_default_objects_span_the_default_scale_range():
+    radius = _disk_radii() / 0.95  # the disk's radius is 0.95 of the object's
+    low, high = SCALE_RANGE
+    assert (low, high) == (0.3, 0.5)
+    assert radius.min() == pytest.approx(low, abs=0.02) and radius.max() == pytest.approx(high, abs=0.02)
 
 
 def test_every_object_stands_out_from_its_background():
@@ -66,7 +77,7 @@ def test_data_sets_made_alike_share_their_images_and_others_do_not():
     a = EmbeddedShapes("val", image_size=16, num_images=40)
     b = EmbeddedShapes("val", image_size=16, num_images=40, transform=lambda x: x)
     assert a.images is b.images  # the runs of a notebook generate each split once
-    c = EmbeddedShapes("val", image_size=16, num_images=40, clutter=0)
+    c = EmbeddedShapes("val", image_size=16, num_images=40, clutter=2)
     assert c.images is not a.images and not torch.equal(c.images, a.images)
 
 

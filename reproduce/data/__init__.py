@@ -74,13 +74,23 @@ def evenly_spaced(dataset: Dataset, num_images: Optional[int]) -> Dataset:
         return dataset
     if num_images < 0:
         raise ValueError(f"num_images={num_images!r} must be a non-negative number of images or None (all of them)")
-    subset = Subset(dataset, [i * len(dataset) // num_images for i in range(num_images)])
+    subset = Subset(dataset, evenly_spaced_indices(len(dataset), num_images))
     if hasattr(dataset, "classes"):
         subset.classes = dataset.classes
     targets = getattr(dataset, "targets", None)
     if targets is not None:
         subset.targets = [int(targets[i]) for i in subset.indices]
     return subset
+
+
+def evenly_spaced_indices(length: int, num_images: Optional[int]) -> list[int]:
+    """The indices :func:`evenly_spaced` keeps: ``i * length // num_images`` for ``i`` below ``num_images`` (all of
+    ``range(length)`` when ``num_images`` is None or not below ``length``)."""
+    if num_images is None or num_images >= length:
+        return list(range(length))
+    if num_images < 0:
+        raise ValueError(f"num_images={num_images!r} must be a non-negative number of images or None (all of them)")
+    return [i * length // num_images for i in range(num_images)]
 
 
 def _split(name, split, num_images, transform, *, root, image_size, download, shapes_size, data_seed) -> Dataset:

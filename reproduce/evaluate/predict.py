@@ -69,6 +69,10 @@ class CropProbabilities:
         index = [index] if isinstance(index, int) else index
         return CropProbabilities(self.mean[index], self.max[index], self.crops)
 
+    def images(self, index: Union[slice, Sequence[int]]) -> "CropProbabilities":
+        """The same models on the images ``index`` selects (a subset of the test images)."""
+        return CropProbabilities(self.mean[:, index], self.max[:, index], self.crops)
+
     def reduced(self, reduce: str) -> torch.Tensor:
         """``"mean"`` or ``"max"``: (models, N, classes)."""
         if reduce not in REDUCTIONS:

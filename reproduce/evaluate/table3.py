@@ -45,3 +45,13 @@ def table3(probabilities: Mapping[int, CropProbabilities], targets: torch.Tensor
     for metric in ("top1", "top5"):
         table[f"{metric}_vs_base"] = table[f"{metric}_error"] - table[f"{metric}_error"].iloc[0]
     return table[COLUMNS]
+
+
+def correct_per_image(probabilities: Mapping[int, CropProbabilities], targets: torch.Tensor, *,
+                      models: Sequence[int] | None = None, reduce: str = "mean") -> dict[tuple[int, int], torch.Tensor]:
+    """Top-1 correctness (0/1 per image) of every row of :func:`table3` (``{(models, crops): (N,)}``): the
+    per-image outcomes that paired comparisons of the rows need (:mod:`reproduce.findings`)."""
+    available = next(iter(probabilities.values())).models
+    models = (1, available) if models is None else tuple(models)
+    return {(m, crops): (combine(per_crop[:m], reduce).argmax(1) == targets).long()
+            for m in dict.fromkeys(models) for crops, per_crop in probabilities.items()}

@@ -81,18 +81,44 @@ def inception_v3_ablation(base: TrainConfig, rows: Sequence[str] | None = None) 
     return {name: config for name, config in configs.items() if rows is None or name in rows}
 
 
-def training_chapter_runs(base: TrainConfig, *, comparison_epochs: int, sgd_lr: float) -> dict[str, TrainConfig]:
-    """The four runs of the Training chapter (``{name: config}``): GoogLeNet as ``base`` says, the same network
-    without its auxiliary heads, and two runs of ``comparison_epochs`` that put back, one at a time, the parts of
-    Section 6 that the CPU defaults replace: the paper's SGD (momentum 0.9, ``sgd_lr``, weight decay 2e-4) and the
-    paper's augmentation (random crops, photometric distortions, random interpolation, flips)."""
-    return {
-        "GoogLeNet": base,
-        "without auxiliary heads": base.replace(aux_heads=False),
-        "paper's SGD": base.replace(optimizer="sgd", lr=sgd_lr, weight_decay=2e-4, epochs=comparison_epochs),
-        "paper's augmentation": base.replace(crop=True, crop_min_scale=0.08, photometric=True,
-                                             random_interpolation=True, flip=True, epochs=comparison_epochs),
-    }
+def ablation_runs(base: TrainConfig, rows: Sequence[str] | None = None, *, seeds: int = 1) -> dict[str, TrainConfig]:
+    """:func:`inception_v3_ablation` with ``seeds`` runs of every row (seeds ``base.seed, base.seed + 1, ...``),
+    named ``"<row> (seed k)"``: run ``k`` of every row shares its seed, so the rows are compared seed by seed."""
+    return {run_name(row, k): config.replace(seed=base.seed + k)
+            for row, config in inception_v3_ablation(base, rows).items() for k in range(seeds)}
+
+
+def training_chapter_runs(base: TrainConfig, *, seeds: int, sgd_lrs: Sequence[float] = (),
+                          augmentation: bool = True) -> dict[str, TrainConfig]:
+    """The Training chapter's runs (``{name: config}``): GoogLeNet as ``base`` says and the same network without its
+    auxiliary heads, each with seeds ``base.seed, base.seed + 1, ...`` (``seeds`` of them; a seed sets the
+    initialization, the order of the images, the augmentation and the dropout); the paper's SGD (momentum 0.9,
+    weight decay 2e-4) at each of ``sgd_lrs`` with the first seed (:func:`sgd_runs` adds the other seeds for the
+    best rate); with ``augmentation``, the paper's augmentation (random crops, photometric distortions, random
+    interpolation, flips) with the first seed. Every run has ``base``'s budget."""
+    runs = {}
+    for k in range(seeds):
+        runs[run_name("GoogLeNet", k)] = base.replace(seed=base.seed + k)
+    for k in range(seeds):
+        runs[run_name("without auxiliary heads", k)] = base.replace(seed=base.seed + k, aux_heads=False)
+    runs.update(sgd_runs(base, sgd_lrs, seeds=1))
+    if augmentation:
+        runs[run_name("paper's augmentation", 0)] = base.replace(crop=True, crop_min_scale=0.08, photometric=True,
+                                                                 random_interpolation=True, flip=True)
+    return runs
+
+
+def sgd_runs(base: TrainConfig, lrs: Sequence[float], *, seeds: int, first_seed: int = 0) -> dict[str, TrainConfig]:
+    """``base`` with the paper's optimizer (SGD, momentum 0.9, weight decay 2e-4) at each learning rate of ``lrs``,
+    seeds ``first_seed`` to ``seeds - 1`` (counted from ``base.seed``)."""
+    return {run_name(f"SGD, lr {lr:g}", k): base.replace(optimizer="sgd", lr=lr, momentum=0.9, weight_decay=2e-4,
+                                                         seed=base.seed + k)
+            for lr in lrs for k in range(first_seed, seeds)}
+
+
+def run_name(label: str, seed: int) -> str:
+    """``"GoogLeNet (seed 1)"``: a run's name in the chapters' tables, with its seed counted from the base's."""
+    return f"{label} (seed {seed})"
 
 
 def changes(configs: dict[str, TrainConfig]) -> dict[str, dict[str, tuple[Any, Any]]]:

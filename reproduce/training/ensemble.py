@@ -35,19 +35,22 @@ from .loop import TrainResult, googlenet_loss, make_optimizer, train
 from .store import run_folder
 
 
-def member_configs(config: TrainConfig, members: int = 7) -> list[TrainConfig]:
+def member_configs(config: TrainConfig, members: int = 7, *, shared_init: bool = True) -> list[TrainConfig]:
     """The configurations of ``members`` ensemble members: ``config`` with seeds ``seed, seed + 1, ...`` (the order
-    of the images, augmentation and dropout) and one shared initialization (``init_seed``, ``seed`` unless set)."""
+    of the images, augmentation and dropout) and, with ``shared_init`` (Section 7's members), one shared
+    initialization (``init_seed``, ``seed`` unless set); without it, each member's initialization is drawn with its
+    own seed."""
     if not (isinstance(members, int) and members >= 1):
         raise ValueError(f"members must be a positive integer, got {members!r}")
-    init_seed = config.seed if config.init_seed is None else config.init_seed
+    init_seed = (config.seed if config.init_seed is None else config.init_seed) if shared_init else None
     return [config.replace(seed=config.seed + k, init_seed=init_seed) for k in range(members)]
 
 
 def train_ensemble(config: TrainConfig, members: int = 7, out_dir: str | Path | None = None, *,
                    shared_epochs: int = 0, resume: bool = True, datasets: tuple[Dataset, Dataset] | None = None,
-                   run_root: str | Path | None = None) -> list[TrainResult]:
-    """Train the members of :func:`member_configs` one after another, ``config.epochs`` epochs each.
+                   run_root: str | Path | None = None, shared_init: bool = True) -> list[TrainResult]:
+    """Train the members of :func:`member_configs` (``shared_init`` as it says) one after another,
+    ``config.epochs`` epochs each.
 
     ``shared_epochs=0`` is the paper's procedure. With ``shared_epochs > 0`` (not the paper's: a way to fit an
     ensemble into a small budget) one run of ``shared_epochs`` epochs, with ``config``'s seed, is trained first,
@@ -90,7 +93,7 @@ def train_ensemble(config: TrainConfig, members: int = 7, out_dir: str | Path | 
         initial_weights = {k: v.detach().cpu() for k, v in shared.model.state_dict().items()}
         start = config.replace(lr=shared.steps[-1]["lr"])  # the learning rate after its last step
     results = []
-    for k, member in enumerate(member_configs(start, members), start=1):
+    for k, member in enumerate(member_configs(start, members, shared_init=shared_init), start=1):
         if config.progress:
             tqdm.write(f"ensemble member {k}/{members} (seed {member.seed}, initialization {member.init_seed})")
         member_dir = folder(f"member-{k}")

@@ -228,6 +228,13 @@ def _check_resumable(saved: dict[str, Any], config: TrainConfig) -> None:
                                f"followed another schedule; start a new run")
 
 
+def polyak_decay(polyak_epochs: float, steps_per_epoch: int) -> float:
+    """The decay of the Polyak average per step for a time constant of ``polyak_epochs`` epochs: ``1 - 1 / T`` with
+    ``T`` that time constant in steps, at least one step (a shorter one would be a negative decay; one step is an
+    average that follows the weights)."""
+    return 1 - 1 / max(1.0, polyak_epochs * steps_per_epoch)
+
+
 def train_step(net: nn.Module, optimizer: torch.optim.Optimizer, images: torch.Tensor, targets: torch.Tensor,
                config: TrainConfig, *, amp: bool = False):
     """One optimizer step on one batch (already on the device, in the model's memory format): the forward pass
@@ -309,7 +316,7 @@ def _train(config, out_dir, resume, datasets, device, amp, channels_last, proces
     model = model.to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    decay = 1 - 1 / (config.polyak_epochs * steps_per_epoch)
+    decay = polyak_decay(config.polyak_epochs, steps_per_epoch)
     averaged = PolyakAverage(model, decay) if config.polyak == "ema" else None
     optimizer = make_optimizer(config, model.parameters())
     scheduler = build_scheduler(optimizer, config, steps_per_epoch)
@@ -436,3 +443,16 @@ def load_trained(path: str | Path, *, which: str = "polyak") -> tuple[GoogLeNet,
         raise ValueError(f"which={which!r} is not one of ('polyak', 'raw')")
     model.load_state_dict(weights)
     return model.eval(), state
+
+
+def score_runs(results: dict[str, TrainResult], split: str = "test") -> list[dict[str, Any]]:
+    """:func:`score` for every run (``{name: TrainResult}``), raw weights and, where the run has them, the Polyak
+    average: one row per run and weights, with the run's name, seed, top-1 and top-5."""
+    rows = []
+    for name, result in results.items():
+        for weights, model in (("raw", result.model), ("Polyak", result.averaged)):
+            if model is not None:
+                scored = score(model, result.config, split)
+                rows.append({"run": name, "seed": result.config.seed, "weights": weights, "top1": scored["top1"],
+                             "top5": scored["top5"]})
+    return rows

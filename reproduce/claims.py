@@ -1,0 +1,90 @@
+"""The claims the chapters check, each turned into a :class:`~reproduce.findings.Finding` from the chapter's
+measurements: which runs or rows are compared, in which direction the paper predicts, and on what (seeds or paired
+test images). The notebooks train and score; this module decides what the numbers say.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .findings import Finding, Interval, mean_over_seeds, paired_images, paired_seeds
+from .training.ablation import STEPS
+
+#: Seeds of every comparison about training (issue: one seed is one sample).
+SEEDS = 3
+#: How close (in top-1) the paper's SGD must come to AdamW for the book's main run to use it.
+SGD_MARGIN = 0.03
+
+
+def training(top1: Mapping[str, Sequence[float]]) -> list[Finding]:
+    """The Training chapter's two claims, over seeds (run ``k`` of each configuration shares seed ``k``).
+    ``top1``: test top-1 per seed of ``"heads, Polyak"``, ``"heads, raw"`` and ``"no heads, Polyak"``."""
+    return [
+        paired_seeds(top1["heads, Polyak"], top1["no heads, Polyak"],
+                     claim="Do the auxiliary classifiers raise the main classifier's accuracy (Section 5)",
+                     quantity="test top-1 with the heads minus without", expected=+1),
+        paired_seeds(top1["heads, Polyak"], top1["heads, raw"],
+                     claim="Does Polyak averaging give a better model for inference (Section 6)",
+                     quantity="test top-1 of the averaged weights minus the raw", expected=+1),
+    ]
+
+
+def optimizer(sgd: Sequence[float], adamw: Sequence[float], *, margin: float = SGD_MARGIN) -> dict:
+    """Whether the paper's SGD (its best learning rate, per seed) comes within ``margin`` of AdamW's test top-1
+    (the same seeds): the difference SGD - AdamW with its interval over seeds, and ``use_sgd``, true when the whole
+    interval lies above ``-margin``."""
+    difference = paired_seeds(sgd, adamw, claim=f"Does the paper's SGD come within {margin:.0%} of AdamW",
+                              quantity="test top-1, SGD minus AdamW", expected=+1).difference
+    return {"difference": difference, "use_sgd": difference.n >= 2 and difference.low >= -margin,
+            "sgd": mean_over_seeds(sgd), "adamw": mean_over_seeds(adamw)}
+
+
+#: The direction the Inception-v3 paper (and the BN paper, for batch norm) reports for each row's change.
+ABLATION_CLAIMS = {
+    "+ batch norm": ("Does batch norm raise accuracy (BN paper; v3 Table 3)", +1),
+    "+ factorized 5x5": ("Does factorizing 5x5 into two 3x3 keep or raise accuracy (v3 Section 3.1, Table 3)", +1),
+    "+ label smoothing": ("Does label smoothing raise accuracy (v3 Section 7)", +1),
+    "+ BN-auxiliary": ("Does batch-normalizing the auxiliary heads raise accuracy (v3 Table 3)", +1),
+    "no auxiliary heads": ("Does removing the auxiliary heads lower accuracy (v3 Section 4: they regularize)", -1),
+}
+assert set(ABLATION_CLAIMS) == {step.name for step in STEPS if step.parent is not None}
+
+
+def ablation(top1: Mapping[str, Sequence[float]]) -> list[Finding]:
+    """The Beyond-v1 chapter's claims: each row against its parent row (``top1``: test top-1 per seed of every
+    trained row), for the rows whose parent was trained too."""
+    found = []
+    for step in STEPS:
+        if step.parent is None or step.name not in top1 or step.parent not in top1:
+            continue
+        claim, expected = ABLATION_CLAIMS[step.name]
+        found.append(paired_seeds(top1[step.name], top1[step.parent], claim=claim,
+                                  quantity=f"test top-1, {step.name!r} minus {step.parent!r}", expected=expected))
+    return found
+
+
+def rows_that_learn(top1: Mapping[str, Sequence[float]], *, threshold: float = 0.5) -> dict[str, Interval]:
+    """Each row's mean test top-1 over its seeds with the interval; the chapter marks those below ``threshold``."""
+    return {name: mean_over_seeds(values) for name, values in top1.items()}
+
+
+def table3(correct: Mapping[tuple[int, int], Sequence]) -> list[Finding]:
+    """Section 7's claims on Table 3's rows, paired on the same test images: every row of ``correct`` (per-image top-1
+    correctness, 0/1, of ``(models, crops)``, all on the same images) against one model with one crop."""
+    base = np.asarray(correct[(1, 1)])
+    found = []
+    for (models, crops), row in correct.items():
+        if (models, crops) == (1, 1):
+            continue
+        if models == 1:
+            claim = f"Do {crops} crops beat one crop (Section 7)"
+        elif crops == 1:
+            claim = f"Does an ensemble of {models} beat one model (Section 7)"
+        else:
+            claim = f"Do {models} models with {crops} crops each beat one model with one crop (Section 7)"
+        found.append(paired_images(np.asarray(row), base, claim=claim,
+                                   quantity=f"top-1, {models} model{'s' if models > 1 else ''} x {crops} "
+                                            f"crop{'s' if crops > 1 else ''} minus 1 x 1", expected=+1))
+    return found

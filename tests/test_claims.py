@@ -1,0 +1,122 @@
+"""The chapters' claims (reproduce.claims) and the tables and figures built from them, on constructed results."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from reproduce import claims, figures, report  # noqa: E402
+from reproduce.evaluate.predict import CropProbabilities  # noqa: E402
+from reproduce.evaluate.table3 import correct_per_image, table3  # noqa: E402
+from reproduce.training import TrainConfig  # noqa: E402
+
+
+def test_training_claims_compare_seed_by_seed():
+    found = claims.training({"heads, Polyak": [0.80, 0.82, 0.84], "heads, raw": [0.78, 0.79, 0.815],
+                             "no heads, Polyak": [0.81, 0.80, 0.86]})
+    heads, polyak = found
+    assert heads.difference.estimate == pytest.approx(np.mean([-0.01, 0.02, -0.02]))
+    assert heads.verdict == "inconclusive" and heads.expected == 1
+    assert polyak.difference.estimate == pytest.approx(np.mean([0.02, 0.03, 0.025]))
+    assert polyak.verdict == "supports"
+
+
+@pytest.mark.parametrize("sgd, use", [([0.795, 0.805, 0.80], True), ([0.60, 0.62, 0.61], False),
+                                      ([0.79], False)])
+def test_the_main_run_uses_sgd_only_when_its_whole_interval_is_within_3_points(sgd, use):
+    adamw = [0.80, 0.81, 0.80][:len(sgd)]
+    choice = claims.optimizer(sgd, adamw)
+    assert choice["use_sgd"] is use
+    assert choice["difference"].estimate == pytest.approx(np.mean(np.subtract(sgd, adamw)))
+    sentence = report.optimizer_sentence(choice, 0.03, TrainConfig(optimizer="adamw", lr=2e-3))
+    if use:
+        assert "could use the paper's optimizer" in sentence
+    elif len(sgd) > 1:
+        assert "keeps adamw" in sentence and "measured reason" in sentence
+    else:
+        assert "no decision" in sentence
+
+
+def test_ablation_claims_pair_each_row_with_its_parent_and_skip_rows_not_trained():
+    top1 = {"GoogLeNet (paper)": [0.1, 0.1, 0.1], "+ batch norm": [0.7, 0.75, 0.72],
+            "+ label smoothing": [0.7, 0.7, 0.7]}  # its parent, "+ factorized 5x5", was not trained
+    found = claims.ablation(top1)
+    assert [f.claim for f in found] == [claims.ABLATION_CLAIMS["+ batch norm"][0]]
+    assert found[0].difference.estimate == pytest.approx(np.mean([0.6, 0.65, 0.62])) and found[0].verdict == "supports"
+    assert claims.ABLATION_CLAIMS["no auxiliary heads"][1] == -1  # removing the heads is predicted to cost accuracy
+
+
+def test_table3_claims_are_paired_on_the_same_images_against_one_model_one_crop():
+    # one member, 4 images, 2 classes: one crop gets image 0 wrong, ten crops get it right
+    single = torch.tensor([[[0.4, 0.6], [0.9, 0.1], [0.2, 0.8], [0.7, 0.3]]])
+    ten = torch.tensor([[[0.6, 0.4], [0.9, 0.1], [0.2, 0.8], [0.7, 0.3]]])
+    probabilities = {1: CropProbabilities(single, single, 1), 10: CropProbabilities(ten, ten, 10)}
+    targets = torch.tensor([0, 0, 1, 0])
+    correct = correct_per_image(probabilities, targets, models=[1])
+    assert correct[(1, 1)].tolist() == [0, 1, 1, 1] and correct[(1, 10)].tolist() == [1, 1, 1, 1]
+    # the same outcomes as the table's errors
+    errors = table3(probabilities, targets, models=[1]).set_index("crops")["top1_error"]
+    assert errors[1] == 100 * (1 - correct[(1, 1)].float().mean()) and errors[10] == 0
+    (finding,) = claims.table3(correct)
+    assert finding.difference.estimate == pytest.approx(0.25) and finding.difference.n == 4
+    assert "10 crops" in finding.claim
+    table = report.table3_intervals(correct, [finding])
+    assert list(table["test images"]) == [4, 4]
+    assert table.loc[0, "change of error, points (95% CI)"] == ""
+    assert table.loc[1, "change of error, points (95% CI)"].startswith("-25.0 (")
+    assert table.loc[1, "top-1 error % (95% CI)"].startswith("0.0 (0.0 to ")
+
+
+def test_crop_probabilities_select_images():
+    mean = torch.arange(2 * 5 * 3, dtype=torch.float32).reshape(2, 5, 3)
+    p = CropProbabilities(mean, -mean, 10)
+    chosen = p.images([0, 4])
+    assert torch.equal(chosen.mean, mean[:, [0, 4]]) and torch.equal(chosen.max, -mean[:, [0, 4]])
+    assert chosen.crops == 10 and chosen.models == 2
+
+
+def test_seed_summary_means_and_intervals_per_configuration():
+    scores = pd.DataFrame([{"run": f"GoogLeNet (seed {k})", "seed": k, "weights": "Polyak", "top1": v, "top5": 1.0}
+                           for k, v in enumerate([0.7, 0.8, 0.9])] +
+                          [{"run": "paper's augmentation (seed 0)", "seed": 0, "weights": "Polyak", "top1": 0.5,
+                            "top5": 1.0}])
+    table = report.seed_summary(scores, 2000)
+    assert list(table["configuration"]) == ["GoogLeNet", "paper's augmentation"]
+    assert list(table["seeds"]) == [3, 1]
+    assert table.loc[0, "test top-1 % (95% CI)"].startswith("80.0 (95% CI 55.2 to 104.8)")
+    assert table.loc[1, "test top-1 % (95% CI)"] == "50.0"  # one seed: its value, no interval
+
+
+def test_learning_sentence_names_the_rows_below_the_threshold():
+    table = pd.DataFrame({"run": ["a", "b", "c"], "seeds": [3, 3, 1], "top-1": [0.8, 0.3, 0.11],
+                          "top-1 low": [0.75, 0.2, 0.11], "top-1 high": [0.85, 0.4, 0.11]})
+    text = report.learning_sentence(table, 0.1)
+    assert text.startswith("Chance is 10%. 1 of the 3 rows reach 50%")
+    assert "b, 30.0% (95% CI 20.0 to 40.0)" in text and "c, 11.0%;" not in text and "c, 11.0%" in text
+    assert "c is within 5 points of chance" in text
+
+
+def test_paper_changes_are_computed_from_table_3():
+    text = report.paper_table3_changes()
+    assert "7 models x 144 crops: -3.40" in text and "1 model x 10 crops: -0.92" in text
+
+
+def test_findings_figure_draws_each_interval_and_the_verdicts():
+    found = claims.training({"heads, Polyak": [0.80, 0.82, 0.84], "heads, raw": [0.78, 0.79, 0.815],
+                             "no heads, Polyak": [0.81, 0.80, 0.86]})
+    fig = figures.findings(found)
+    ax = fig.axes[0]
+    assert len(ax.containers) == 2
+    x, y = ax.containers[1].lines[0].get_xydata()[0]
+    assert (x, y) == pytest.approx((100 * found[1].difference.estimate, 1))
+    low, high = ax.containers[1].lines[2][0].get_segments()[0][:, 0]
+    assert (low, high) == pytest.approx((100 * found[1].difference.low, 100 * found[1].difference.high))
+    assert {t.get_text() for t in ax.get_legend().get_texts()} == {"inconclusive", "supports"}
+    matplotlib.pyplot.close(fig)
+    empty = figures.findings([])
+    assert "no comparison" in empty.axes[0].texts[0].get_text()
+    matplotlib.pyplot.close(empty)
