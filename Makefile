@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh machine with Python 3.11:
-#   make book   create the environment, execute the notebooks with their default parameters (several at a time, into
-#               runs/book-cpu), render the HTML there
+#   make book   create the environment, execute the notebooks with the book's sizes (params/cpu.yml; several at a
+#               time, into runs/book-cpu; unchanged notebooks restored from an earlier build), render the HTML there
 #   make test   create the environment and Debian's chromium, run the unit tests, execute the notebooks (nbval) and
 #               open every page of the built book in headless Chromium
 PYTHON ?= python3.11

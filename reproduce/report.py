@@ -307,3 +307,29 @@ def table3_report_values(correct: dict, findings: list) -> dict[str, str]:
         values[name] = "" if d is None else (f"{_points(-d.estimate)} (95% CI {_points(-d.high)} to "
                                              f"{_points(-d.low)})")
     return values
+
+
+def sgd_plateau(results: dict) -> tuple[pd.DataFrame, str]:
+    """What ``benchmarks/sgd_plateau.py`` measured (its JSON, read): a table of validation top-1 at each logged step
+    of every experiment, and a paragraph that states the measurements (one seed each)."""
+    experiments = results["experiments"]
+    table = pd.DataFrame([{"experiment": e["experiment"],
+                           **{f"step {point['step']}": f"{point['val_top1']:.1%}" for point in e["curve"]}}
+                          for e in experiments])
+    final = {e["experiment"]: e["curve"][-1] for e in experiments}
+
+    def top1(name):
+        return f"{final[name]['val_top1']:.1%}"
+
+    hard_sgd = [name for name in final if name.startswith("hard data, SGD") and name.count(",") == 1]
+    steps = experiments[0]["curve"][-1]["step"]
+    text = (f"One seed each, {steps} steps of {results['batch_size']} images, validation top-1: on the generator's "
+            f"earlier settings SGD with momentum ends at "
+            f"{', '.join(f'{top1(n)} (lr {n.split()[-1]})' for n in hard_sgd)} against "
+            f"{top1('hard data, AdamW 2e-3')} with AdamW; without the auxiliary heads and dropout SGD at 0.1 ends at "
+            f"{top1('hard data, SGD 0.1, no auxiliary heads or dropout')}, and with the classifiers initialized at "
+            f"1/sqrt(fan-in) instead of 0.01 at {top1('hard data, SGD 0.1, classifiers N(0, 1/fan-in)')}. On the "
+            f"generator's defaults (larger objects on flat backgrounds) SGD at 0.01 ends at "
+            f"{top1('default data, SGD 0.01')} and at 0.03 at {top1('default data, SGD 0.03')}, AdamW at "
+            f"{top1('default data, AdamW 2e-3')}.")
+    return table, text

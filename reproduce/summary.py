@@ -103,3 +103,19 @@ def chapter_times(results: dict[str, dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame([{"notebook": name, "minutes": record["seconds"] / 60, "device": record["device"],
                           "threads": record["threads"], "git commit": record["git_commit"][:12]}
                          for name, record in results.items()])
+
+
+def findings_table(results: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """Every finding the chapters glued (``values["findings"]`` of each notebook's results), one row each: the
+    chapter, the claim, what was measured, the difference with its 95% interval (points), on how many seeds or
+    images, and the verdict."""
+    import json
+
+    from .findings import from_dict
+
+    rows = []
+    for notebook, record in results.items():
+        text = record.get("values", {}).get("findings")
+        for values in json.loads(text) if text else []:
+            rows.append({"chapter": notebook, **from_dict(values).row()})
+    return pd.DataFrame(rows, columns=["chapter", "claim", "measured", "difference (points)", "n", "verdict"])

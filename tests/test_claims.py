@@ -120,3 +120,17 @@ def test_findings_figure_draws_each_interval_and_the_verdicts():
     empty = figures.findings([])
     assert "no comparison" in empty.axes[0].texts[0].get_text()
     matplotlib.pyplot.close(empty)
+
+
+def test_the_sgd_plateau_paragraph_states_each_measurement():
+    names = ["hard data, AdamW 2e-3", "hard data, SGD 0.01", "hard data, SGD 0.1",
+             "hard data, SGD 0.1, no auxiliary heads or dropout", "hard data, SGD 0.1, classifiers N(0, 1/fan-in)",
+             "default data, AdamW 2e-3", "default data, SGD 0.01", "default data, SGD 0.03"]
+    results = {"batch_size": 32, "experiments": [
+        {"experiment": name, "curve": [{"step": 300, "val_top1": 0.1 + i / 100}, {"step": 600, "val_top1": 0.2 + i / 100}]}
+        for i, name in enumerate(names)]}
+    table, text = report.sgd_plateau(results)
+    assert list(table.columns) == ["experiment", "step 300", "step 600"] and table.loc[2, "step 600"] == "22.0%"
+    assert "ends at 21.0% (lr 0.01), 22.0% (lr 0.1) against 20.0% with AdamW" in text
+    assert "without the auxiliary heads and dropout SGD at 0.1 ends at 23.0%" in text
+    assert "SGD at 0.01 ends at 26.0% and at 0.03 at 27.0%, AdamW at 25.0%" in text and text.startswith("One seed")

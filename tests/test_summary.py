@@ -56,7 +56,8 @@ def test_miniature_results_take_each_value_from_its_notebook_beside_the_paper():
     results = {"training": _record({"test_top1": "89.6%", "test_top1_raw": "88.3%"}, {"epochs": 1}),
                "evaluation": _record({"base_error": "23.0", "both_change": "-16.0"})}
     table = summary.miniature_results(results).set_index(["chapter", "result"])
-    training = table.loc[("training", "test top-1, GoogLeNet with auxiliary heads, Polyak-averaged weights")]
+    training = table.loc[("training", "test top-1, GoogLeNet with auxiliary heads, Polyak-averaged weights (mean over "
+                                      "seeds, 95% CI)")]
     assert training["this book"] == "89.6%" and training["parameters"] == "epochs=1"
     assert pd.isna(table.loc[("training", "the same network without auxiliary heads, Polyak-averaged"), "this book"])
     both = table.loc[("evaluation", "change with both (points)")]
@@ -72,3 +73,15 @@ def test_chapter_times_and_their_figure():
     assert times["minutes"].tolist() == [10.0, 0.5] and times["git commit"].tolist() == ["0123456789ab"] * 2
     bars = [p.get_width() for p in figures.chapter_times(times).axes[0].patches]
     assert bars == pytest.approx([10.0, 0.5])
+
+
+def test_findings_table_lists_every_chapters_findings_with_verdicts():
+    from reproduce import findings
+
+    found = [findings.paired_seeds([0.8, 0.82, 0.81], [0.7, 0.71, 0.69], claim="Do heads help", quantity="q",
+                                   expected=1)]
+    results = {"training": {"values": {"findings": findings.findings_json(found)}}, "data": {"values": {}}}
+    table = summary.findings_table(results)
+    assert list(table["chapter"]) == ["training"] and table.loc[0, "verdict"] == "supports"
+    assert table.loc[0, "n"] == "3 seeds" and table.loc[0, "difference (points)"].startswith("+11.0 (95% CI")
+    assert summary.findings_table({}).empty
