@@ -422,7 +422,7 @@ def data_comparison(config: TrainConfig, *, images: int = 1024, rounds: int = 3,
 #: The book's training run (the Training chapter's defaults): the data comparison's consumer and the ensemble's
 #: members.
 BOOK_CONFIG = TrainConfig(image_size=64, width=0.25, batch_norm=True, optimizer="adamw", lr=2e-3, weight_decay=0.05,
-                          batch_size=64, crop=False, photometric=False, random_interpolation=False, flip=True)
+                          batch_size=32, crop=False, photometric=False, random_interpolation=False, flip=True)
 #: Section 6's augmentation, all of it (the book's runs use flips only; see the Training chapter).
 PAPER_AUGMENTATION = dict(crop=True, photometric=True, random_interpolation=True, flip=True)
 

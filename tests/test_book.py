@@ -62,7 +62,8 @@ def test_book_builds_with_warnings_as_errors(built_book):
     assert "epoch 1/1" not in training_page  # the progress bars stay out of the book
     assert "Polyak average" in training_page and "without auxiliary heads" in training_page
     evaluation_page = (html / "notebooks" / "evaluation.html").read_text()
-    assert evaluation_page.count('<figure class="align-default" id="fig-') == 3
+    assert evaluation_page.count('<figure class="align-default" id="fig-') == 4  # with the findings' intervals
+    assert 'id="fig-table3-findings"' in evaluation_page
     assert "&lt;Figure size" not in evaluation_page and "paper: top-5 error %" in evaluation_page
     assert "10.07" in evaluation_page and "-3.40" in evaluation_page  # the paper's Table 3 beside this book's
     assert "paper_crops_144" in (html / "book" / "evaluation.html").read_text()
@@ -94,7 +95,7 @@ def test_the_report_shows_the_numbers_of_this_run(built_book):
     assert list(summary["notebooks"])[-1] == "report.ipynb"  # run last, from the others' results
     results = book.read_results(source / "results")
     training = results["training"]["values"]
-    assert training["test_top1"].endswith("%") and results["evaluation"]["values"]["base_error"]
+    assert "% (95% CI " in training["test_top1"] and results["evaluation"]["values"]["base_error"]
     page = BeautifulSoup((source / "_build" / "html" / "notebooks" / "report.html").read_text(),
                          "html.parser").get_text(" ")
     assert training["test_top1"] in page and results["evaluation"]["values"]["both_change"] in page
