@@ -47,7 +47,7 @@ ABLATION_CLAIMS = {
     "+ factorized 5x5": ("Does factorizing 5x5 into two 3x3 keep or raise accuracy (v3 Section 3.1, Table 3)", +1),
     "+ label smoothing": ("Does label smoothing raise accuracy (v3 Section 7)", +1),
     "+ BN-auxiliary": ("Does batch-normalizing the auxiliary heads raise accuracy (v3 Table 3)", +1),
-    "no auxiliary heads": ("Does removing the auxiliary heads lower accuracy (v3 Section 4: they regularize)", -1),
+    "no auxiliary heads": ("Does removing the auxiliary heads lower accuracy (GoogLeNet Section 5; v3 Section 4)", -1),
 }
 assert set(ABLATION_CLAIMS) == {step.name for step in STEPS if step.parent is not None}
 

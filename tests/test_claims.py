@@ -122,15 +122,68 @@ def test_findings_figure_draws_each_interval_and_the_verdicts():
     matplotlib.pyplot.close(empty)
 
 
-def test_the_sgd_plateau_paragraph_states_each_measurement():
-    names = ["hard data, AdamW 2e-3", "hard data, SGD 0.01", "hard data, SGD 0.1",
-             "hard data, SGD 0.1, no auxiliary heads or dropout", "hard data, SGD 0.1, classifiers N(0, 1/fan-in)",
-             "default data, AdamW 2e-3", "default data, SGD 0.01", "default data, SGD 0.03"]
-    results = {"batch_size": 32, "experiments": [
-        {"experiment": name, "curve": [{"step": 300, "val_top1": 0.1 + i / 100}, {"step": 600, "val_top1": 0.2 + i / 100}]}
-        for i, name in enumerate(names)]}
-    table, text = report.sgd_plateau(results)
-    assert list(table.columns) == ["experiment", "step 300", "step 600"] and table.loc[2, "step 600"] == "22.0%"
-    assert "ends at 21.0% (lr 0.01), 22.0% (lr 0.1) against 20.0% with AdamW" in text
-    assert "without the auxiliary heads and dropout SGD at 0.1 ends at 23.0%" in text
-    assert "SGD at 0.01 ends at 26.0% and at 0.03 at 27.0%, AdamW at 25.0%" in text and text.startswith("One seed")
+def _convergence_results(values):
+    """A constructed convergence file: ``values`` maps a group (its changes to the book's configuration) to its
+    top-1 per seed."""
+    book = {"optimizer": "adamw", "lr": 2e-3, "epochs": 2, "batch_size": 32, "batch_norm": True, "momentum": 0.9,
+            "weight_decay": 0.05}
+    runs = [{"group": str(changes), "seed": k, "polyak_val_top1": top1, "options": {**book, **dict(changes)}}
+            for changes, seeds in values.items() for k, top1 in enumerate(seeds)]
+    return {"book": book, "train_images": 4800, "runs": runs}
+
+
+SGD = (("optimizer", "sgd"), ("momentum", 0.9), ("weight_decay", 2e-4))
+
+
+def test_the_convergence_sentences_state_each_group_and_the_optimizer_rule():
+    values = {(("epochs", 2),): [0.7, 0.8, 0.9], (("epochs", 3),): [0.9, 0.95, 1.0], (("epochs", 4),): [0.99, 1.0],
+              (("epochs", 8),): [0.99, 1.0, 1.0],
+              (*SGD, ("epochs", 4), ("lr", 0.01)): [0.2, 0.3], (*SGD, ("epochs", 4), ("lr", 0.1)): [0.1, 0.1],
+              (*SGD, ("epochs", 8), ("lr", 0.01)): [0.5, 0.6], (*SGD, ("epochs", 8), ("lr", 0.03)): [0.6, 0.7],
+              (("batch_norm", False), ("epochs", 4)): [0.2, 0.3],
+              (("batch_norm", False), ("epochs", 3), ("lr", 5e-4)): [0.7, 0.8],
+              (("batch_norm", False), ("epochs", 4), ("lr", 5e-4)): [0.9, 0.92]}
+    table, text = report.convergence(_convergence_results(values))
+    assert len(table) == len(values) and set(table["seeds"]) == {2, 3}
+    row = table[(table["configuration"] == "SGD lr 0.03") & (table["steps"] == 1200)].iloc[0]
+    assert (row["val top-1, mean"], row["lowest"], row["highest"]) == pytest.approx((0.65, 0.6, 0.7))
+    assert "no batch norm (the paper's network)" in set(table["configuration"].str.split(", ").sum())
+    assert text["steps"] == ("AdamW at the book's settings reaches a validation top-1 of 80.0% (runs 70.0 to 90.0) "
+                             "after 300 steps, 95.0% (runs 90.0 to 100.0) after 450 steps, 99.5% (runs 99.0 to "
+                             "100.0) after 600 steps, 99.7% (runs 99.0 to 100.0) after 1,200 steps.")
+    assert ("after 600 steps ends at 25.0% (runs 20.0 to 30.0) with lr 0.01; 10.0% (runs 10.0 to 10.0) with lr 0.1;"
+            in text["sgd"])
+    # the best rate over 1,200 steps is 0.03, paired with AdamW's first two seeds: -0.39 and -0.30
+    assert "Its best setting, lr 0.03 over 1,200 steps, ends 34.5 points below AdamW" in text["sgd"]
+    from scipy import stats
+
+    half = stats.t.ppf(0.975, 1) * np.std([-0.39, -0.30], ddof=1) / np.sqrt(2)
+    assert (f"(95% CI {100 * (-0.345 - half):+.1f} to {100 * (-0.345 + half):+.1f}, paired over 2 seeds); each of its "
+            f"runs ends below every AdamW run. The interval does not lie above -3 points") in text["sgd"]
+    assert text["sgd"].endswith("so the main run keeps AdamW.")
+    assert "at AdamW's 2e-3, ends at 25.0% (runs 20.0 to 30.0) after 600 steps" in text["no_bn"]
+    close = dict(values) | {(*SGD, ("epochs", 8), ("lr", 0.03)): [0.985, 0.995]}  # within 3 points on both seeds
+    assert report.convergence(_convergence_results(close))[1]["sgd"].endswith("follow the paper's optimizer, so it "
+                                                                                "does.")
+
+
+def test_the_committed_convergence_results_are_the_benchmarks_groups():
+    import json
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "benchmarks"))
+    try:
+        import convergence
+    finally:
+        sys.path.remove(str(root / "benchmarks"))
+    results = json.loads((root / "benchmarks" / "results" / "convergence.json").read_text())
+    assert results["book"] == convergence.BOOK
+    expected = {(sweep, group, seed) for sweep, groups in convergence.SWEEPS.items() for group, seeds, _ in groups
+                for seed in seeds}
+    assert {(run["sweep"], run["group"], run["seed"]) for run in results["runs"]} == expected
+    for run in results["runs"]:
+        assert run["options"] == convergence.options(run["sweep"], run["group"])
+    table, text = report.convergence(results)  # every sentence finds its groups
+    assert set(text) == {"steps", "sgd", "no_bn"}

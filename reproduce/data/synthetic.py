@@ -18,9 +18,9 @@ else; everything a real photo varies and a classifier must learn to ignore is ra
 
 The defaults are chosen so that every run of the book, a few hundred steps each, leaves chance: training begins
 with a plateau at chance loss whose length grows with the difficulty of the images (small objects, gratings and
-strokes), and SGD stays on it far longer than AdamW. The Training chapter measures both; the measurements that set
-these defaults (from the earlier radius 0.12-0.5 with gratings up to 0.25, two strokes and noise up to 0.04, where
-the book's networks were at 13-15% top-1 after 156 steps) are in its text.
+strokes), and SGD stays on it far longer than AdamW. With the earlier defaults (radius 0.12-0.5, gratings up to 0.25,
+two strokes, noise up to 0.04) the book's networks were still at chance after a few hundred steps; with these, AdamW
+ends its runs near the ceiling (``benchmarks/convergence.py``, shown in the Training chapter).
 
 Rendering is vectorized with signed distance functions (negative inside a shape), evaluated on the pixel grid of a
 whole block of images at once, with one pixel of anti-aliasing. Shapes are described in the object's own

@@ -18,7 +18,7 @@ from ..models.init import INIT_CHOICES
 DEVICES = ("auto", "cpu", "cuda")
 POLYAK_CHOICES = ("ema", "none")
 #: ``"sgd"``: the paper's (momentum 0.9). ``"adamw"``: not the paper's; the CPU-sized runs of the book use it, because
-#: at a few hundred steps SGD has not yet left the plateau at chance (measured in the Training chapter).
+#: at the book's few hundred steps SGD is still near chance (benchmarks/convergence.py; the Training chapter).
 OPTIMIZER_CHOICES = ("sgd", "adamw")
 #: ``"step"``: Section 6's, ``lr_gamma`` every ``lr_step_epochs`` epochs. ``"poly"``: Caffe's bvlc_googlenet
 #: quick_solver (``lr_policy: "poly"``, ``power: 0.5``), the base lr times ``(1 - iteration / iterations) ** lr_power``
