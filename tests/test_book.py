@@ -52,6 +52,11 @@ def test_book_builds_with_warnings_as_errors(built_book):
     assert "Going Deeper with Convolutions" in intro
     assert "self.inception3a = inception(64, 96, 128, 16, 32, 32)" in chapter  # the model's code, included
     assert "6,998,552" in notebook and "13,378,280" in notebook  # glued from the executed notebook
+    for page in html.rglob("*.html"):  # every glue role rendered, none left as literal text (or code) in a page
+        text = BeautifulSoup(page.read_text(), "html.parser")
+        for code in text.select("div.cell_input, div.highlight"):  # notebook code may mention the role
+            code.decompose()
+        assert "{glue" not in text.get_text(), page.name
     assert notebook.count('<figure class="align-default" id="fig-') == 3
     assert notebook.count("<img") >= 3 and "&lt;Figure size" not in notebook
     data_page = (html / "notebooks" / "data.html").read_text()
