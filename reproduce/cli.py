@@ -60,8 +60,9 @@ def parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     train.add_argument("--out", required=True, help="folder for the checkpoint and the metrics history")
     train.add_argument("--resume", action="store_true",
-                       help="continue the run in --out, with its options; flags given change them (only those a "
-                            "resumed run may change: see reproduce.training.loop.RESUMABLE_CHANGES)")
+                       help="continue the run in --out (an error if it holds none), with its options; flags given "
+                            "change them (only those a resumed run may change: see "
+                            "reproduce.training.loop.RESUMABLE_CHANGES)")
     _add_config_flags(train)
     evaluate = commands.add_parser(
         "evaluate", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -219,10 +220,15 @@ def _book(args: dict) -> int:
 
 def _train(args: dict, argv: Optional[Sequence[str]]) -> int:
     from .training import train
+    from .training.checkpoint import UnreadableCheckpointError
     from .training.loop import RunMismatchError
 
     out, resume = args.pop("out"), args.pop("resume")
     saved = Path(out) / CHECKPOINT
+    if resume and not saved.exists():  # a typo'd folder must not start a fresh run under the user's eyes
+        print(f"python -m reproduce train: error: --resume: {out} holds no run to continue (no {CHECKPOINT} "
+              f"there); check the folder, or leave out --resume to start a new run in it", file=sys.stderr)
+        return 2
     try:
         if resume and saved.exists():  # the run's own options, with the flags given on this command line
             given = _given_flags(argv)
@@ -235,7 +241,7 @@ def _train(args: dict, argv: Optional[Sequence[str]]) -> int:
         return 2
     try:
         result = train(config, out, resume=resume)
-    except (RunMismatchError, FileExistsError) as error:
+    except (RunMismatchError, FileExistsError, UnreadableCheckpointError) as error:
         print(f"python -m reproduce train: error: {error}", file=sys.stderr)
         return 2
     if result.history and os.environ.get("RANK", "0") == "0":  # under torchrun: the first process reports

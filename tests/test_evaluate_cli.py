@@ -80,6 +80,30 @@ def test_a_runs_checkpoint_is_scored_and_bad_inputs_are_reported(folder, tmp_pat
     assert "Expected layout" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("preset", ["reproduce", "torchvision"])
+def test_a_truncated_checkpoint_is_reported_by_file_and_cause_without_a_traceback(folder, tmp_path, capsys, preset):
+    from reproduce.training import TrainConfig, train
+
+    if preset == "reproduce":
+        config = TrainConfig(shapes_size=32, image_size=32, train_images=32, eval_images=16, width=0.125,
+                             batch_size=16, epochs=1, crop=False, progress=False)
+        path = train(config, tmp_path / "run").out_dir / "checkpoint.pt"
+    else:
+        path = tmp_path / "googlenet.pth"
+        torch.save(torchvision.models.googlenet(num_classes=2, aux_logits=True, init_weights=True).state_dict(), path)
+    whole = path.read_bytes()
+    path.write_bytes(whole[:len(whole) // 2])  # a copy that did not finish
+    assert main(["evaluate", "--checkpoint", str(path), "--preset", preset, "--data-root", str(folder),
+                 "--no-progress"]) == 2
+    error = capsys.readouterr().err
+    assert f"cannot read {path} ({len(whole) // 2:,} bytes)" in error and "truncated" in error
+    assert "Traceback" not in error
+    if preset == "reproduce":  # resuming the run reads the same file: the same error, by the train command
+        assert main(["train", "--out", str(path.parent), "--resume", "--no-progress"]) == 2
+        error = capsys.readouterr().err
+        assert f"cannot read {path}" in error and "Traceback" not in error
+
+
 def test_on_cuda_the_images_are_read_by_worker_processes_and_cudnn_autotunes(folder, tmp_path, monkeypatch):
     """--num-workers "auto": none on the CPU, one per core up to 8 on CUDA, where cuDNN's autotuner is also on. The
     device is faked (no GPU here) and the scoring replaced by a recorder."""

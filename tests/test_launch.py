@@ -80,6 +80,7 @@ def test_a_run_resumes_through_the_command_line_with_every_flag_given(tmp_path, 
     assert len(first.history) == 1
     resumed = train_on_all_devices(config, folder, processes=2)  # the checkpoint's run, continued to epoch 2
     assert commands[0][:5] == [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    assert "--resume" not in commands[0]  # nothing to resume: the command line would refuse --resume
     assert commands[1][commands[1].index("--out"):][:3] == ["--out", str(folder), "--resume"]
     assert "--epochs=2" in commands[1] and "--no-crop" in commands[1] and "--lr=0.01" in commands[1]
     whole = train(config, tmp_path / "whole")  # the same process, uninterrupted: exactly the same weights

@@ -330,6 +330,16 @@ def test_cli_resume_continues_with_the_runs_own_options(tmp_path):
     assert main(["train", "--out", str(tmp_path), "--resume", "--epochs", "3", "--width", "0.25"]) == 2  # refused
 
 
+def test_cli_resume_on_a_folder_with_no_run_is_an_error_that_names_it(tmp_path, capsys):
+    from reproduce.cli import main
+
+    typo = tmp_path / "runs" / "tpyo"
+    assert main(["train", "--out", str(typo), "--resume", "--no-progress"]) == 2
+    error = capsys.readouterr().err
+    assert f"--resume: {typo} holds no run to continue (no checkpoint.pt there)" in error
+    assert not typo.exists()  # nothing started, nothing written
+
+
 def test_cli_help_describes_every_option_once_with_its_default():
     from reproduce.cli import parser
 

@@ -43,7 +43,9 @@ def load_model(checkpoint: str | Path, *, preset: str = "reproduce", which: str 
         model, state = load_trained(path, which=which)
         return model, {"classes": state["classes"], "image_size": state["config"]["image_size"],
                        "crop": bool(state["config"].get("crop", True))}
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    from ..training import checkpoint as checkpoint_file
+
+    state = checkpoint_file.load(path)  # an unreadable file: an error that names it and the cause
     if "fc.weight" not in state:
         raise ValueError(f"{path} is not a torchvision GoogLeNet state_dict (it has no 'fc.weight'); for a run of "
                          f"reproduce.training use preset='reproduce'")

@@ -44,11 +44,24 @@ def save_csv(rows: list[dict[str, Any]], path: str | os.PathLike) -> None:
     _replace_atomically(Path(path), lambda f: f.write(pd.DataFrame(rows).to_csv(index=False).encode()))
 
 
+class UnreadableCheckpointError(ValueError):
+    """A checkpoint or state_dict file that ``torch.load`` cannot read: truncated, corrupt, or not a torch file."""
+
+
 def load(path: str | os.PathLike) -> dict[str, Any]:
+    """A checkpoint (or any file ``torch.save`` wrote: a state_dict), read on the CPU with ``weights_only=True``. A
+    missing file is a ``FileNotFoundError``; one that cannot be read an :class:`UnreadableCheckpointError` that names
+    the file and the cause."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises RuntimeError, UnpicklingError, EOFError, ... by what is wrong
+        cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UnreadableCheckpointError(
+            f"cannot read {path} ({path.stat().st_size:,} bytes): {cause}; the file is truncated, corrupt or not "
+            f"a file torch.save wrote (a copy that did not finish?)") from error
 
 
 @contextlib.contextmanager

@@ -90,7 +90,8 @@ def config_flags(config: TrainConfig) -> list[str]:
 
 
 def launch_command(config: TrainConfig, out_dir: str | Path, processes: int, *, resume: bool) -> list[str]:
-    """The command that trains ``config`` into ``out_dir`` with ``processes`` processes on this machine."""
+    """The command that trains ``config`` into ``out_dir`` with ``processes`` processes on this machine; ``resume``:
+    continue the run there (the command line refuses ``--resume`` on a folder that holds none)."""
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
             "-m", "reproduce", "train", "--out", str(out_dir), *(["--resume"] if resume else []),
             *config_flags(config)]
@@ -141,7 +142,7 @@ def train_on_all_devices(config: TrainConfig, out_dir: str | Path | None, *, res
             return dataclasses.replace(load_result(out_dir), config=config)
         del saved
 
-    command = launch_command(config, out_dir, count, resume=resume)
+    command = launch_command(config, out_dir, count, resume=saved_path.exists())  # --resume: a run to continue
     code = _run(command)
     if code != 0:
         raise RuntimeError(f"training with {count} processes failed (exit code {code}); the command was: "
