@@ -18,16 +18,29 @@ import torch
 CHECKPOINT = "checkpoint.pt"
 
 
+class WriteFailedError(OSError):
+    """A checkpoint or results file could not be written (a full disk, say); the previous file is unchanged."""
+
+
 def _replace_atomically(path: Path, write) -> None:
     """Write to a temporary file beside ``path``, flush it to disk, then rename it over ``path``: a reader (or a run
-    resumed after a crash) sees the old file or the new one, never half of one."""
+    resumed after a crash) sees the old file or the new one, never half of one. When the write fails (or is
+    interrupted), the temporary file is removed and ``path`` keeps its previous content; a failure is raised as
+    :class:`WriteFailedError`, naming the file and the cause."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as error:
+        tmp.unlink(missing_ok=True)
+        if not isinstance(error, Exception):  # KeyboardInterrupt, SystemExit: cleaned up, passed on
+            raise
+        kept = f"the previous {path.name} is unchanged" if path.exists() else f"no {path.name} was written"
+        raise WriteFailedError(f"could not write {path} ({type(error).__name__}: {error}); {kept}") from error
 
 
 def save(state: dict[str, Any], path: str | os.PathLike) -> None:
