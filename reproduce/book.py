@@ -24,6 +24,8 @@ import shutil
 import subprocess
 import sys
 import time
+import types
+import typing
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Optional
@@ -65,7 +67,78 @@ def load_parameters(path: str | Path | None) -> dict[str, dict[str, Any]]:
         if set(given) - set(known):
             raise ValueError(f"{path}: {name} has no parameters {sorted(set(given) - set(known))}; "
                              f"its parameters are {sorted(known)}")
+        problem = bad_value(name, given)
+        if problem:
+            raise ValueError(f"{path}: {problem}")
     return values
+
+
+def _is_a(value: Any, kind: Any) -> bool:
+    """Whether ``value`` (from YAML) is of the type ``kind``: a class, ``Optional[...]``/``X | None``, ``list[...]``,
+    ``tuple[...]`` or ``dict[...]``; an int is a float, a bool is neither."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_a(value, arg) for arg in args)
+    if kind is type(None):
+        return value is None
+    if origin is not None:
+        return isinstance(value, (list, tuple) if origin in (list, tuple) else origin)
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return kind is Any or isinstance(value, kind)
+
+
+def _describe(kind: Any) -> str:
+    """``int`` -> "an integer", ``Optional[int]`` -> "an integer or None", ``list[float]`` -> "a list"."""
+    args = [a for a in typing.get_args(kind) if a is not type(None)]
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in args) + (" or None" if type(None) in typing.get_args(kind) else "")
+    names = {int: "an integer", float: "a number", bool: "true or false", str: "a string", list: "a list",
+             dict: "a mapping"}
+    return names.get(typing.get_origin(kind) or kind, f"a {getattr(kind, '__name__', kind)}")
+
+
+def bad_value(notebook: str, given: dict[str, Any]) -> Optional[str]:
+    """What is wrong with a notebook's parameter values, before anything runs (None: nothing). A parameter that is a
+    field of :class:`~reproduce.training.TrainConfig` must have the field's type, and the notebook's values together
+    must make a valid configuration (its choices and ranges); any other parameter must have its default's type (an
+    integer for an integer, a number for a float, a list for a list; anything where the default is None), or be None
+    where the parameter's comment says what None means."""
+    import dataclasses
+
+    from .training.config import TrainConfig
+
+    import papermill
+
+    defaults = notebook_defaults(notebook)
+    helps = {key: info["help"] for key, info in papermill.inspect_notebook(ROOT / "notebooks" / notebook).items()}
+    hints = typing.get_type_hints(TrainConfig)
+    for key, value in given.items():
+        if value is None and "None" in helps.get(key, ""):  # the parameter's comment says what None means
+            continue
+        expected = hints.get(key)
+        if expected is None and defaults.get(key) is not None:
+            expected = list if type(defaults[key]) is tuple else type(defaults[key])
+        if expected is not None and not _is_a(value, expected):
+            hint = ""
+            if isinstance(value, str) and _is_a(0.5, expected):
+                try:
+                    hint = f"; YAML reads {value} as text: write it with a decimal point, as {float(value)!r}"
+                except ValueError:
+                    pass
+            return (f"{notebook}: {key}={value!r} is not {_describe(expected)} (the notebook's default is "
+                    f"{defaults.get(key)!r}){hint}")
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    values = {key: value for key, value in {**defaults, **given}.items() if key in fields}
+    try:
+        TrainConfig(**values)
+    except (ValueError, TypeError) as error:
+        named = [key for key in given if key in str(error)]
+        prefix = f"{named[0]}={given[named[0]]!r}: " if named and not str(error).startswith(named[0]) else ""
+        return f"{notebook}: {prefix}{error}"
+    return None
 
 
 def notebook_defaults(name: str) -> dict[str, Any]:
@@ -281,6 +354,10 @@ def run(out: str | Path, parameters: dict[str, dict[str, Any]] | None = None, *,
 
     out = Path(out).resolve()
     parameters = parameters or {}
+    for name, given in parameters.items():  # a bad value is refused before the first notebook starts
+        problem = bad_value(name, given)
+        if problem:
+            raise ValueError(problem)
     out.mkdir(parents=True, exist_ok=True)
     for name in SOURCES:
         target = out / name

@@ -20,6 +20,39 @@ def test_a_parameter_set_names_notebooks_and_their_parameters(path):
     book.load_parameters(path)  # raises on any unknown notebook or parameter
 
 
+@pytest.mark.parametrize("line, message", [
+    ("architecture.ipynb: {width: wide}", "architecture.ipynb: width='wide' is not a number \\(the notebook's default is"),
+    ("training.ipynb: {seeds: '3'}", "training.ipynb: seeds='3' is not an integer"),
+    ("evaluation.ipynb: {members: 2.5}", "evaluation.ipynb: members=2.5 is not an integer"),
+    ("training.ipynb: {seeds: null}", "training.ipynb: seeds=None is not an integer"),
+    ("training.ipynb: {flip: 1}", "training.ipynb: flip=1 is not true or false"),
+    ("training.ipynb: {train_images: many}", "training.ipynb: train_images='many' is not an integer or None"),
+    ("training.ipynb: {sgd_lrs: 0.1}", "training.ipynb: sgd_lrs=0.1 is not a list"),
+    ("beyond.ipynb: {lr: 1e-3}", "beyond.ipynb: lr='1e-3' is not a number .*YAML reads 1e-3 as text.* 0.001"),
+    ("training.ipynb: {epochs: 0}", "training.ipynb: epochs must be positive, got 0"),  # TrainConfig's range
+    ("training.ipynb: {optimizer: adam}", r"training.ipynb: optimizer='adam' is not one of \('sgd', 'adamw'\)"),
+    ("training.ipynb: {dataset: cifar100}", "training.ipynb: dataset='cifar100' needs data_root"),
+])
+def test_a_bad_value_is_refused_by_notebook_name_and_value_before_anything_runs(tmp_path, line, message):
+    from reproduce.cli import main
+
+    bad = tmp_path / "bad.yml"
+    bad.write_text(line + "\n")
+    with pytest.raises(ValueError, match=message):
+        book.load_parameters(bad)
+    out = tmp_path / "run"
+    assert main(["book", "--params", str(bad), "--out", str(out)]) == 2
+    assert not out.exists()  # refused before the first notebook (or the run folder)
+    with pytest.raises(ValueError, match=message):  # the runner's own entry point checks the same
+        book.run(out, {line.split(":")[0]: __import__("yaml").safe_load(line)[line.split(":")[0]]}, build=False)
+    assert not out.exists()
+
+
+def test_values_that_are_right_are_accepted():
+    assert book.bad_value("training.ipynb", {"lr": 1, "train_images": None, "sgd_lrs": [], "epochs": 3}) is None
+    assert book.bad_value("evaluation.ipynb", {"test_images": None, "many_crop_images": 200}) is None
+
+
 @pytest.mark.parametrize("name", ["cifar100-gpu.yml", "imagenet-gpu.yml"])
 def test_the_gpu_sets_train_valid_configurations(name):
     """The training parameters of a GPU set make a valid TrainConfig (the notebooks build theirs from them)."""
