@@ -192,12 +192,24 @@ def _environment() -> dict[str, Any]:
             "device": torch.cuda.get_device_name(0) if cuda else f"CPU ({os.cpu_count()} cores)"}
 
 
+class NotebookFailedError(RuntimeError):
+    """A notebook stopped with an error (its message names the cell and the exception); or, raised by the runner,
+    some notebooks did."""
+
+
 def _execute(notebook: Path, parameters: dict[str, Any]) -> float:
+    """Execute ``notebook`` in place with ``parameters``; its wall time. A cell that raises ends it with
+    :class:`NotebookFailedError` naming the cell and the exception (the executed copy, with the error in its cell,
+    is what papermill leaves at ``notebook``)."""
     import papermill
 
     started = time.perf_counter()
-    papermill.execute_notebook(notebook, notebook, parameters=parameters, cwd=notebook.parent, progress_bar=False,
-                               kernel_name="python3")
+    try:
+        papermill.execute_notebook(notebook, notebook, parameters=parameters, cwd=notebook.parent,
+                                   progress_bar=False, kernel_name="python3")
+    except papermill.PapermillExecutionError as error:  # not passed on as it is: it does not survive a process pool
+        raise NotebookFailedError(f"cell {error.cell_index} (execution count {error.exec_count}) raised "
+                                  f"{error.ename}: {error.evalue}") from None
     return time.perf_counter() - started
 
 
@@ -231,6 +243,8 @@ def read_results(results: str | Path) -> dict[str, dict[str, Any]]:
 
 
 CACHE = ".cache"
+#: Where the executed copy of a notebook that failed is kept (RUN/failed/<notebook>), until the next run.
+FAILED = "failed"
 
 
 def package_digest() -> str:
@@ -299,6 +313,7 @@ def _stage(notebooks: list[Path], parameters: dict[str, dict[str, Any]], jobs: i
     :data:`AFTER` have finished, in the order given; record each one's results when it ends. A notebook with an
     execution of the same cache key (``keys``) is restored instead, and takes no time."""
     seconds: dict[str, float] = {}
+    failed: dict[str, str] = {}  # notebook name -> what went wrong
     for notebook in list(notebooks):
         record = _restore(notebook, keys[notebook.stem])
         if record is not None:
@@ -313,6 +328,15 @@ def _stage(notebooks: list[Path], parameters: dict[str, dict[str, Any]], jobs: i
     on_device = {n: uses_device(n, parameters.get(n.name, {})) for n in notebooks}
     with ProcessPoolExecutor(jobs) as pool:
         while waiting or running:
+            for notebook in list(waiting):  # a notebook that reads a failed one's results is not run
+                broken = [f"{d}.ipynb" for d in waits_for(notebook.stem, parameters.get(notebook.name, {}))
+                          if f"{d}.ipynb" in failed]
+                if broken:
+                    waiting.remove(notebook)
+                    failed[notebook.name] = f"not run: it reads the results of {', '.join(broken)}"
+                    print(f"{notebook.name}: {failed[notebook.name]}", flush=True)
+            if not waiting and not running:
+                break
             ready = [n for n in waiting if all(f"{d}.ipynb" in seconds or d not in stems
                                                for d in waits_for(n.stem, parameters.get(n.name, {})))]
             if not ready and not running:
@@ -327,11 +351,24 @@ def _stage(notebooks: list[Path], parameters: dict[str, dict[str, Any]], jobs: i
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 notebook = running.pop(future)
-                seconds[notebook.name] = future.result()
+                try:
+                    seconds[notebook.name] = future.result()
+                except NotebookFailedError as error:  # the others go on; their results are kept
+                    kept = notebook.parent.parent / FAILED / notebook.name
+                    kept.parent.mkdir(exist_ok=True)
+                    shutil.copy2(notebook, kept)  # the executed copy, with the error in its cell
+                    failed[notebook.name] = f"{error}; the executed notebook with the error is {kept}"
+                    print(f"{notebook.name}: FAILED: {failed[notebook.name]}", flush=True)
+                    continue
                 _record(notebook, parameters.get(notebook.name, {}), seconds[notebook.name], environment)
                 _keep(notebook, keys[notebook.stem])
                 print(f"{notebook.name}: done in {seconds[notebook.name] / 60:.1f} min "
                       f"({len(seconds)} of {len(notebooks)} in this stage)", flush=True)
+    if failed:
+        raise NotebookFailedError(
+            "; ".join(f"{name}: {why}" for name, why in failed.items()) + f". The results of the other "
+            f"{len(seconds)} notebooks are kept: run the same command again to execute only the failed notebooks and "
+            f"those that read their results.")
     return seconds
 
 
@@ -367,6 +404,7 @@ def run(out: str | Path, parameters: dict[str, dict[str, Any]] | None = None, *,
         copy(ROOT / name, target, **({"ignore": shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")}
                                      if (ROOT / name).is_dir() else {}))
     shutil.rmtree(out / "results", ignore_errors=True)  # a report must not read an earlier run's numbers
+    shutil.rmtree(out / FAILED, ignore_errors=True)
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     notebooks = sorted((out / "notebooks").glob("*.ipynb"), key=lambda n: (rank.get(n.stem, len(rank)), n.name))
     first = [n for n in notebooks if n.stem not in LAST]

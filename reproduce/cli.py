@@ -210,7 +210,11 @@ def _book(args: dict) -> int:
         print(plan.formatted(plan.plan(parameters)), flush=True)
         if args["plan"]:
             return 0
-        summary = book.run(args["out"], parameters, jobs=args["jobs"], build=args["build"])
+        try:
+            summary = book.run(args["out"], parameters, jobs=args["jobs"], build=args["build"])
+        except book.NotebookFailedError as problem:
+            print(f"python -m reproduce book: {problem}", file=sys.stderr)
+            return 1
     for name, seconds in summary["notebooks"].items():
         print(f"{name}: {seconds / 60:.1f} min")
     print(f"executed in {summary['execute_seconds'] / 60:.1f} min ({summary['jobs']} at a time)" +

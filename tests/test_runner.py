@@ -107,3 +107,67 @@ def test_the_report_reads_every_other_notebook():
     assert book.inputs_of("report", {}, stems) == ("branches", "evaluation", "training")
     assert book.inputs_of("branches", {"ensemble_dir": "../e"}, stems) == ("evaluation",)
     assert book.inputs_of("training", {}, stems) == ()
+
+
+def _fail_evaluation(notebook: Path, parameters: dict) -> float:
+    """As :func:`_pretend_to_execute`, but the Evaluation chapter fails (as papermill's failure reaches the runner)."""
+    if notebook.stem == "evaluation" and not os.environ.get("FIXED"):
+        with open(os.environ[LOG], "a") as log:
+            log.write(json.dumps({"notebook": notebook.stem, "start": 0, "end": 0}) + "\n")
+        raise book.NotebookFailedError("cell 7 (execution count 5) raised ValueError: boom")
+    return _pretend_to_execute(notebook, parameters)
+
+
+def test_a_failing_notebook_keeps_the_others_and_a_rerun_executes_only_it_and_its_readers(tmp_path, monkeypatch):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    names = ["evaluation", "branches", "motivation", "architecture"]
+    for name in names:
+        shutil.copy(ROOT / "notebooks" / f"{name}.ipynb", folder)
+    log = tmp_path / "log.jsonl"
+    monkeypatch.setattr(book, "_execute", _fail_evaluation)
+    monkeypatch.setattr(book, "_device_slots", lambda: None)
+    monkeypatch.setenv(LOG, str(log))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    parameters = {"branches.ipynb": {"ensemble_dir": "../checkpoints/ensemble"}}  # branches reads evaluation's runs
+    notebooks = [folder / f"{n}.ipynb" for n in names]
+
+    def executed():
+        log.write_text("")
+        try:
+            book._stage(notebooks, parameters, 2, {}, book.cache_keys(notebooks, parameters))
+        finally:
+            ran = {json.loads(line)["notebook"] for line in log.read_text().splitlines()}
+        return ran
+
+    with pytest.raises(book.NotebookFailedError) as failure:
+        executed()
+    message = str(failure.value)
+    kept = tmp_path / book.FAILED / "evaluation.ipynb"
+    assert (f"evaluation.ipynb: cell 7 (execution count 5) raised ValueError: boom; the executed notebook with the "
+            f"error is {kept}") in message
+    assert "branches.ipynb: not run: it reads the results of evaluation.ipynb" in message
+    assert "run the same command again" in message and kept.is_file()
+    assert set(book.read_results(tmp_path / "results")) == {"motivation", "architecture"}  # the others' results
+    log.write_text("")
+    with pytest.raises(book.NotebookFailedError):  # not fixed yet: the same failure, and nothing else re-executed
+        executed()
+    assert {json.loads(line)["notebook"] for line in log.read_text().splitlines()} == {"evaluation"}
+    monkeypatch.setenv("FIXED", "1")
+    assert executed() == {"evaluation", "branches"}  # fixed: what failed and what reads it, nothing else
+    assert set(book.read_results(tmp_path / "results")) == set(names)
+
+
+def test_papermills_failure_names_the_cell_and_the_exception(tmp_path):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"),
+                                               nbformat.v4.new_code_cell("raise ValueError(f'bad value {x}')")])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(notebook, path)
+    with pytest.raises(book.NotebookFailedError, match=r"cell 1 \(execution count 2\) raised ValueError: bad value 1"):
+        book._execute(path, {})
+    executed = nbformat.read(path, as_version=4)  # the executed copy, with the error in its cell
+    errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.get("output_type") == "error"]
+    assert [(o["ename"], o["evalue"]) for o in errors] == [("ValueError", "bad value 1")]
