@@ -88,18 +88,18 @@ ABLATION_COLUMNS = ("run", "change", "seeds", "top-1", "top-1 low", "top-1 high"
                     "epochs", "images", "seconds", "images/s")
 
 
-def ablation_table(results: dict, tests: dict[str, dict[str, float]], seconds: dict[str, float]) -> pd.DataFrame:
+def ablation_table(results: dict, tests: dict[str, dict[str, float]]) -> pd.DataFrame:
     """The Inception-v3 ablation (:func:`reproduce.training.ablation.ablation_runs`) as one table, a row per
     ablation row in the order of ``results``, each over its seeds.
 
     ``results``: ``{run name: TrainResult}`` (anything with ``config`` and ``history``), the names
-    ``"<row> (seed k)"``; ``tests``: each run's ``{"top1", "top5"}`` on the test split; ``seconds``: each run's wall
-    time. ``top-1`` is the mean over the row's seeds with its 95% interval (``low``, ``high``; Student's t);
+    ``"<row> (seed k)"``; ``tests``: each run's ``{"top1", "top5"}`` on the test split. ``top-1`` is the mean over the row's seeds with its 95% interval (``low``, ``high``; Student's t);
     ``top-1 vs row before`` the mean over seeds of the difference from the row it changes (the ablation's parent
     row, seed by seed) with its interval and the verdict of :func:`reproduce.claims.ablation`. ``params`` and
     ``multiply-adds`` are those of the inference network (no auxiliary heads, one image at the run's
     ``image_size``), counted with :mod:`reproduce.costs`; ``images`` are the training images one run saw, ``seconds``
-    the rows' runs together and ``images/s`` their mean training throughput.
+    the training time of the row's runs together, as each run recorded it (a run another chapter trained and this
+    one reloaded counts its own training), and ``images/s`` their mean training throughput.
     """
     from . import claims
     from .findings import mean_over_seeds
@@ -130,7 +130,7 @@ def ablation_table(results: dict, tests: dict[str, dict[str, float]], seconds: d
             "top-5": sum(tests[n]["top5"] for n in names) / len(names),
             "params": cost["params"], "multiply-adds": cost["macs"],
             "epochs": len(history), "images": history[-1]["steps"] * config.batch_size if history else 0,
-            "seconds": sum(seconds[n] for n in names),
+            "seconds": sum(h.get("train_seconds", float("nan")) for h in histories),
             "images/s": (sum(h["images_per_second"] for h in histories) / len(histories) if histories
                          else float("nan")),
         })

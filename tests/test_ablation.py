@@ -108,26 +108,25 @@ def test_factorization_is_18_25ths_at_equal_width_and_counted_per_branch(configs
 def fake_results(configs, seeds=3):
     """Constructed runs, ``seeds`` per row, two epochs each, numbers chosen by hand: row i, seed k has test top-1
     0.5 + i / 20 + k / 100."""
-    results, tests, seconds = {}, {}, {}
+    results, tests = {}, {}
     for i, (row, config) in enumerate(configs.items()):
         for k in range(seeds):
             name = f"{row} (seed {k})"
             history = [{"epoch": e, "steps": 4 * e, "images_per_second": 100.0 * (i + 1) + e + k,
-                        "val_top1": 0.1 * e + i / 100} for e in (1, 2)]
+                        "val_top1": 0.1 * e + i / 100, "train_seconds": (10.0 + i) / 2} for e in (1, 2)]
             steps = [{"epoch": 1 + (s > 4), "step": s, "loss_main": 2.3 - 0.1 * s - i / 10} for s in range(1, 9)]
             results[name] = SimpleNamespace(config=config.replace(seed=k), history=history, steps=steps,
                                             model=SimpleNamespace(fc=SimpleNamespace(out_features=10)))
             tests[name] = {"top1": 0.5 + i / 20 + k / 100 + (0.02 if i == 5 and k == 2 else 0),
                            "top5": 0.9 + i / 100}
-            seconds[name] = 10.0 + i
-    return results, tests, seconds
+    return results, tests
 
 
 def test_table_has_one_row_per_ablation_row_over_its_seeds(configs):
     from scipy import stats
 
-    results, tests, seconds = fake_results(configs)
-    table = report.ablation_table(results, tests, seconds)
+    results, tests = fake_results(configs)
+    table = report.ablation_table(results, tests)
     assert list(table.columns) == list(report.ABLATION_COLUMNS)
     assert list(table["run"]) == NAMES and list(table["seeds"]) == [3] * 6
     assert list(table["change"]) == [step.change for step in STEPS]
@@ -154,8 +153,8 @@ def test_table_has_one_row_per_ablation_row_over_its_seeds(configs):
 
 
 def test_figure_shows_the_first_seeds_losses_and_every_rows_interval(configs):
-    results, tests, seconds = fake_results(configs)
-    table = report.ablation_table(results, tests, seconds)
+    results, tests = fake_results(configs)
+    table = report.ablation_table(results, tests)
     steps, history = report.run_frames(results)
     fig = figures.ablation_curves(steps, history, table, chance=0.1)
     loss, cost = fig.axes
