@@ -225,7 +225,7 @@ def _book(args: dict) -> int:
 def _train(args: dict, argv: Optional[Sequence[str]]) -> int:
     from .training import train
     from .training.checkpoint import UnreadableCheckpointError
-    from .training.loop import RunMismatchError
+    from .training.loop import RunMismatchError, TrainingStopped
 
     out, resume = args.pop("out"), args.pop("resume")
     saved = Path(out) / CHECKPOINT
@@ -248,6 +248,9 @@ def _train(args: dict, argv: Optional[Sequence[str]]) -> int:
     except (RunMismatchError, FileExistsError, UnreadableCheckpointError) as error:
         print(f"python -m reproduce train: error: {error}", file=sys.stderr)
         return 2
+    except TrainingStopped as stopped:  # SIGTERM or Ctrl-C: saved at the step reached
+        print(f"python -m reproduce train: {stopped}", file=sys.stderr)
+        return 128 + stopped.signal
     if result.history and os.environ.get("RANK", "0") == "0":  # under torchrun: the first process reports
         last = result.history[-1]
         print(f"done: val top-1 {last['val_top1']:.2%}" +

@@ -119,6 +119,102 @@ def test_a_resumed_run_ends_with_exactly_the_weights_of_an_uninterrupted_one(tmp
     assert metrics(resumed.history) == metrics(whole.history)
 
 
+class SignalAt(InterruptAfter):
+    """The train split, which sends this process ``signal`` (a preemption's SIGTERM, a Ctrl-C's SIGINT) while it
+    loads its n-th item: in the middle of a step, as a real signal arrives."""
+
+    def __init__(self, dataset, n, signal):
+        super().__init__(dataset, n)
+        self.signal = signal
+
+    def __getitem__(self, index):
+        self.calls += 1
+        if self.calls == self.n:
+            os.kill(os.getpid(), self.signal)
+        return self.dataset[index]
+
+
+@pytest.mark.parametrize("signal_name, workers", [("SIGTERM", 0), ("SIGINT", 0), ("SIGTERM", 2)])
+def test_a_signal_mid_epoch_saves_the_step_and_resuming_ends_as_an_uninterrupted_run(tmp_path, monkeypatch,
+                                                                                     signal_name, workers):
+    import signal
+
+    number = getattr(signal, signal_name)
+    config = tiny(optimizer="adamw", lr=2e-3, num_workers=workers)
+    whole = train(config, tmp_path / "whole", datasets=tiny_datasets(config))
+    train_set, eval_set = tiny_datasets(config)
+    saves = []
+    real_save = loop.checkpoint.save
+
+    def save_and_signal_again(state, path):  # a second signal while the step is saved changes nothing
+        saves.append(state["partial"])
+        if state["partial"] is not None:
+            os.kill(os.getpid(), number)
+        real_save(state, path)
+
+    monkeypatch.setattr(loop.checkpoint, "save", save_and_signal_again)
+    # 4 steps of 16 an epoch: item 64 + 20 is loaded in epoch 2's second step (in the main process, or a worker's)
+    cut = SignalAt(train_set, 64 + 20, number) if workers == 0 else train_set
+    if workers:  # a worker cannot signal its parent in a way the test controls: the signal comes from a step
+        real_step = loop.train_step
+        count = {"steps": 0}
+
+        def step_then_signal(*args, **kwargs):
+            count["steps"] += 1
+            if count["steps"] == 4 + 2:
+                os.kill(os.getpid(), number)
+            return real_step(*args, **kwargs)
+
+        monkeypatch.setattr(loop, "train_step", step_then_signal)
+    with pytest.raises(loop.TrainingStopped, match=rf"{signal_name} stopped the run in epoch 2 after step 2 of 4; "
+                                                   rf"it is saved in .*--resume") as stopped:
+        train(config, tmp_path / "cut", datasets=(cut, eval_set))
+    assert stopped.value.signal == number
+    assert signal.getsignal(number) in (signal.default_int_handler, signal.SIG_DFL)  # the handlers are put back
+    monkeypatch.undo()
+    saved = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)
+    assert saved["epoch"] == 1 and (saved["partial"]["epoch"], saved["partial"]["step"]) == (2, 2)
+    assert [p is None for p in saves] == [True, False]  # epoch 1's checkpoint, then the step's
+    resumed = train(config, tmp_path / "cut", resume=True, datasets=tiny_datasets(config))
+    for name, value in whole.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[name]), name
+    for name, value in whole.averaged.state_dict().items():
+        assert torch.equal(value, resumed.averaged.state_dict()[name]), name
+    for name, value in whole.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[name]), name
+
+    def metrics(history):  # everything but wall time
+        return [{k: v for k, v in row.items() if k not in ("train_seconds", "images_per_second")} for row in history]
+
+    assert metrics(resumed.history) == metrics(whole.history) and resumed.steps == whole.steps
+    assert torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)["partial"] is None
+
+
+def test_the_command_line_says_how_to_resume_a_stopped_run(tmp_path, monkeypatch, capsys):
+    import signal
+
+    from reproduce.cli import main
+
+    real_step = loop.train_step
+    calls = {"n": 0}
+
+    def step_then_signal(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "train_step", step_then_signal)
+    options = ["--shapes-size", "32", "--image-size", "32", "--train-images", "64", "--eval-images", "32",
+               "--width", "0.125", "--batch-size", "16", "--epochs", "2", "--no-progress"]
+    assert main(["train", "--out", str(tmp_path), *options]) == 128 + signal.SIGTERM
+    assert (f"SIGTERM stopped the run in epoch 1 after step 2 of 4; it is saved in {tmp_path}: continue it with "
+            f"`python -m reproduce train --out {tmp_path} --resume`") in capsys.readouterr().err
+    monkeypatch.undo()
+    assert main(["train", "--out", str(tmp_path), "--resume", "--no-progress"]) == 0
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["epoch"] == 2
+
+
 def test_adamw_replaces_sgd_only_when_asked():
     sgd, adamw = train(tiny(epochs=1)), train(tiny(epochs=1, optimizer="adamw", lr=2e-3, weight_decay=0.05))
     assert sgd.history[-1]["val_loss"] != adamw.history[-1]["val_loss"]

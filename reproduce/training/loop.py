@@ -12,6 +12,9 @@ One function, :func:`train`, runs a :class:`~reproduce.training.config.TrainConf
   ``(seed, epoch, sample index)`` whichever process loads it, dropout from ``(seed, epoch, rank)``), a resumed run
   ends with exactly the weights of an uninterrupted one on the CPU, with or without DataLoader workers, which
   therefore persist from one epoch to the next;
+- SIGTERM (a preemption) or SIGINT (Ctrl-C) during a run that keeps a checkpoint saves it at the step reached, with
+  each process's random state and running sums, and stops with :class:`TrainingStopped`; resuming continues that
+  epoch from the next step (the sampler skips what was trained on) and ends with the weights of an uninterrupted run;
 - a non-finite loss stops the run with :class:`NonFiniteLossError` and leaves the last good checkpoint in place;
 - under ``torchrun`` it runs DistributedDataParallel over the processes (:mod:`.distributed`); the first process
   builds (and downloads) the data sets before the others;
@@ -57,6 +60,44 @@ class RunMismatchError(ValueError):
 
 class NonFiniteLossError(RuntimeError):
     """The loss became NaN or infinite; the run stopped and the last checkpoint is the last good one."""
+
+
+class TrainingStopped(RuntimeError):
+    """SIGTERM or SIGINT (Ctrl-C) stopped the run; it was saved at the step it had reached (the message says where
+    and how to resume). ``signal`` is the signal's number."""
+
+    def __init__(self, message: str, signal: int):
+        super().__init__(message)
+        self.signal = signal
+
+
+class _StopRequest:
+    """Catches SIGTERM (a preemption, a scheduler's kill) and SIGINT (Ctrl-C) while a run that keeps a checkpoint
+    trains: the first one asks the loop to save at the end of the current step and stop; a second one, while it
+    saves, changes nothing (the checkpoint is written atomically, so the last good one survives in any case). Only
+    in the main thread, where Python delivers signals; elsewhere nothing is caught."""
+
+    SIGNALS = ("SIGTERM", "SIGINT")
+
+    def __init__(self, active: bool):
+        import signal
+        import threading
+
+        self.signal: Optional[int] = None
+        self._previous = {}
+        if active and threading.current_thread() is threading.main_thread():
+            for name in self.SIGNALS:
+                number = getattr(signal, name)
+                self._previous[number] = signal.signal(number, self._catch)
+
+    def _catch(self, number, frame) -> None:
+        self.signal = self.signal or number
+
+    def restore(self) -> None:
+        import signal
+
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
 
 
 @dataclass
@@ -114,14 +155,17 @@ class SeededSampler(Sampler):
     (the sampler runs in the main process, so persistent DataLoader workers see every epoch's seeds)."""
 
     def __init__(self, sampler: DistributedSampler, seed: int):
-        self.sampler, self.seed, self.epoch = sampler, seed, 0
+        self.sampler, self.seed, self.epoch, self.skip = sampler, seed, 0, 0
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+    def set_epoch(self, epoch: int, skip: int = 0) -> None:
+        """This epoch's order; ``skip``: the number of its first indices to leave out (a run resumed mid-epoch
+        continues where it stopped without loading what it already trained on)."""
+        self.epoch, self.skip = epoch, skip
         self.sampler.set_epoch(epoch)
 
     def __iter__(self):
-        return ((index, sample_seed(self.seed, self.epoch, index)) for index in self.sampler)
+        indices = itertools.islice(iter(self.sampler), self.skip, None)
+        return ((index, sample_seed(self.seed, self.epoch, index)) for index in indices)
 
     def __len__(self) -> int:
         return len(self.sampler)
@@ -330,6 +374,7 @@ def _train(config, out_dir, resume, datasets, device, amp, channels_last, proces
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         history, steps, start_epoch = state["history"], state["steps"], state["epoch"] + 1
+    partial = state.get("partial") if state is not None else None  # a run stopped mid-epoch: where it stopped
 
     net: nn.Module = model
     if processes.distributed:
@@ -337,30 +382,75 @@ def _train(config, out_dir, resume, datasets, device, amp, channels_last, proces
     if config.compile:
         net = torch.compile(net, mode=config.compile_mode)
 
-    def save_run(epoch: int) -> None:
+    def save_run(epoch: int, partial: Optional[dict] = None) -> None:
+        """The run after ``epoch`` whole epochs and, with ``partial``, the steps of the next one it has taken."""
         if path is None or not processes.is_main:
             return
         checkpoint.save({"model": model.state_dict(),
                          "averaged": averaged.state_dict() if averaged is not None else None,
                          "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                          "epoch": epoch, "config": config.to_dict(), "num_classes": num_classes,
-                         "classes": list(train_set.classes), "history": history, "steps": steps}, path)
+                         "classes": list(train_set.classes), "history": history, "steps": steps,
+                         "partial": partial}, path)
         checkpoint.save_csv(history, out_dir / "history.csv")
         checkpoint.save_json({"config": config.to_dict(), "history": history}, out_dir / "history.json")
         checkpoint.save_csv(steps, out_dir / "steps.csv")
 
+    def save_mid_epoch(epoch: int, step: int, lr: float, seconds: float, sums, window, hits) -> None:
+        """Everything the rest of the epoch needs to continue exactly as if never stopped: each process's random
+        state (dropout) and running sums, with the step reached (the sampler skips what was trained on)."""
+        mine = {"rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                "sums": {k: v.detach().cpu() for k, v in sums.items()},
+                "window": {k: v.detach().cpu() for k, v in window.items()}, "hits": hits.detach().cpu()}
+        gathered = [mine]
+        if processes.distributed:
+            gathered = [None] * processes.world_size
+            torch.distributed.all_gather_object(gathered, mine)
+        save_run(epoch - 1, partial={"epoch": epoch, "step": step, "lr": lr, "seconds": seconds,
+                                     "processes": gathered})
+        distributed.barrier(processes)
+
+    stop = _StopRequest(active=path is not None)
+    try:
+        return _epochs(config, out_dir, processes, device, amp, channels_last, net, model, averaged, optimizer,
+                       scheduler, train_loader, eval_loader, steps_per_epoch, start_epoch, partial, history, steps,
+                       save_run, save_mid_epoch, stop)
+    finally:
+        stop.restore()
+
+
+def _epochs(config, out_dir, processes, device, amp, channels_last, net, model, averaged, optimizer, scheduler,
+            train_loader, eval_loader, steps_per_epoch, start_epoch, partial, history, steps, save_run,
+            save_mid_epoch, stop) -> TrainResult:
+    """The epochs of :func:`train`, from ``start_epoch`` (and, with ``partial``, from the step it stopped at)."""
+    path = out_dir / checkpoint.CHECKPOINT if out_dir is not None else None
+    local_batch = config.batch_size // processes.world_size
     for epoch in range(start_epoch, config.epochs + 1):
+        resumed = partial if partial is not None and partial["epoch"] == epoch else None
+        done = resumed["step"] if resumed is not None else 0
         torch.manual_seed(epoch_seed(config.seed, epoch, processes.rank))  # dropout
-        train_loader.sampler.set_epoch(epoch)  # the sample order, the same in every process, and the augmentation
+        # the sample order, the same in every process, and the augmentation; a resumed epoch skips what it trained on
+        train_loader.sampler.set_epoch(epoch, skip=done * local_batch)
         lr = optimizer.param_groups[0]["lr"]
         started = time.perf_counter()
         net.train()
         sums: dict[str, torch.Tensor] = {}
         window: dict[str, torch.Tensor] = {}
         hits = torch.zeros((), device=device)
-        bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch}/{config.epochs}", leave=False, mininterval=1.0,
-                   disable=not (config.progress and processes.is_main))
-        for step, (images, targets) in enumerate(itertools.islice(train_loader, steps_per_epoch), start=1):
+        if resumed is not None:  # as the epoch was when it stopped
+            mine = resumed["processes"][processes.rank]
+            torch.set_rng_state(mine["rng"])
+            if device.type == "cuda" and mine["cuda_rng"] is not None:
+                torch.cuda.set_rng_state(mine["cuda_rng"], device)
+            sums = {k: v.to(device) for k, v in mine["sums"].items()}
+            window = {k: v.to(device) for k, v in mine["window"].items()}
+            hits = mine["hits"].to(device)
+            lr, started = resumed["lr"], time.perf_counter() - resumed["seconds"]
+        bar = tqdm(total=steps_per_epoch, initial=done, desc=f"epoch {epoch}/{config.epochs}", leave=False,
+                   mininterval=1.0, disable=not (config.progress and processes.is_main))
+        batches = itertools.islice(train_loader, steps_per_epoch - done)
+        for step, (images, targets) in enumerate(batches, start=done + 1):
             images, targets = _to_device(images, targets, device, channels_last)
             outputs, loss, parts = train_step(net, optimizer, images, targets, config, amp=amp)
             scheduler.step()
@@ -386,6 +476,10 @@ def _train(config, out_dir, resume, datasets, device, amp, channels_last, proces
                 window = {}
                 bar.set_postfix(loss=f"{record['total']:.3f}")
             bar.update()
+            if step < steps_per_epoch and _stop_agreed(stop, step, processes, device):
+                save_mid_epoch(epoch, step, lr, time.perf_counter() - started, sums, window, hits)
+                bar.close()
+                raise _stopped(stop, out_dir, f"in epoch {epoch} after step {step} of {steps_per_epoch}")
         bar.close()
         seen = torch.tensor(float(steps_per_epoch * config.batch_size), device=device)
         train_hits = distributed.sum_over_processes(hits.float(), processes) / seen
@@ -408,8 +502,31 @@ def _train(config, out_dir, resume, datasets, device, amp, channels_last, proces
             polyak = f", Polyak {row['polyak_val_top1']:.1%}" if averaged is not None else ""
             tqdm.write(f"epoch {epoch}/{config.epochs}: loss {row['train_loss_total']:.3f}, val top-1 "
                        f"{row['val_top1']:.1%}{polyak} ({seconds:.0f} s, {row['images_per_second']:.0f} images/s)")
+        if epoch < config.epochs and _stop_agreed(stop, 0, processes, device):  # stopped while it finished the epoch
+            raise _stopped(stop, out_dir, f"at the end of epoch {epoch}")
 
     return TrainResult(config, model, averaged.module if averaged is not None else None, history, steps, out_dir)
+
+
+def _stop_agreed(stop: _StopRequest, step: int, processes: distributed.Processes, device: torch.device) -> bool:
+    """Whether to stop now. One process stops as soon as it is asked; the processes of a distributed run agree every
+    :data:`LOG_EVERY` steps (and at an epoch's end, ``step`` 0), where the loop synchronizes anyway, and stop
+    together if any of them was asked."""
+    if not processes.distributed:
+        return stop.signal is not None
+    if step % LOG_EVERY:
+        return False
+    asked = torch.tensor(float(stop.signal is not None), device=device)
+    return bool(distributed.sum_over_processes(asked, processes).item() > 0)
+
+
+def _stopped(stop: _StopRequest, out_dir: Path, where: str) -> TrainingStopped:
+    import signal
+
+    number = stop.signal or signal.SIGTERM
+    return TrainingStopped(f"{signal.Signals(number).name} stopped the run {where}; it is saved in {out_dir}: "
+                           f"continue it with `python -m reproduce train --out {out_dir} --resume` (or "
+                           f"train(..., resume=True)), which ends with the weights of an uninterrupted run", number)
 
 
 def score(model: nn.Module, config: TrainConfig, split: str = "test", *, batch_size: int = 256) -> dict[str, float]:
