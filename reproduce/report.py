@@ -93,7 +93,8 @@ def ablation_table(results: dict, tests: dict[str, dict[str, float]]) -> pd.Data
     ablation row in the order of ``results``, each over its seeds.
 
     ``results``: ``{run name: TrainResult}`` (anything with ``config`` and ``history``), the names
-    ``"<row> (seed k)"``; ``tests``: each run's ``{"top1", "top5"}`` on the test split. ``top-1`` is the mean over the row's seeds with its 95% interval (``low``, ``high``; Student's t);
+    ``"<row> (seed k)"``; ``tests``: each run's ``{"top1", "top5"}`` on the test split. ``top-1`` is the mean over
+    the row's seeds with its 95% interval (``low``, ``high``; Student's t);
     ``top-1 vs row before`` the mean over seeds of the difference from the row it changes (the ablation's parent
     row, seed by seed) with its interval and the verdict of :func:`reproduce.claims.ablation`. ``params`` and
     ``multiply-adds`` are those of the inference network (no auxiliary heads, one image at the run's

@@ -21,7 +21,8 @@ def test_a_parameter_set_names_notebooks_and_their_parameters(path):
 
 
 @pytest.mark.parametrize("line, message", [
-    ("architecture.ipynb: {width: wide}", "architecture.ipynb: width='wide' is not a number \\(the notebook's default is"),
+    ("architecture.ipynb: {width: wide}",
+     "architecture.ipynb: width='wide' is not a number \\(the notebook's default is"),
     ("training.ipynb: {seeds: '3'}", "training.ipynb: seeds='3' is not an integer"),
     ("evaluation.ipynb: {members: 2.5}", "evaluation.ipynb: members=2.5 is not an integer"),
     ("training.ipynb: {seeds: null}", "training.ipynb: seeds=None is not an integer"),
@@ -107,7 +108,8 @@ def test_the_gpu_sets_anneal_the_learning_rate(name):
 def test_the_books_runs_are_shared_between_chapters_and_trained_once():
     """In params/cpu.yml the Training chapter's GoogLeNet (seed k) is Beyond v1's "+ batch norm" row (seed k) and the
     Evaluation chapter's member k + 1, and its GoogLeNet without auxiliary heads (seed k) is Beyond v1's last row,
-    each one configuration kept in one runs_dir, trained once: the plan counts them once. Every comparison about training has 3 seeds, and the ensemble the paper's 7 members."""
+    each one configuration kept in one runs_dir, trained once: the plan counts them once. Every comparison about
+    training has 3 seeds, and the ensemble the paper's 7 members."""
     from reproduce import plan
 
     published = book.load_parameters(ROOT / "params" / "cpu.yml")
