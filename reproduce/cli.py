@@ -229,6 +229,11 @@ def _train(args: dict, argv: Optional[Sequence[str]]) -> int:
 
     out, resume = args.pop("out"), args.pop("resume")
     saved = Path(out) / CHECKPOINT
+    # torchrun --max-restarts: after a process died, every process starts again with the same command line, and
+    # continues the run from its last checkpoint (or starts it, when it died before the first one)
+    restarted = int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") or 0) > 0
+    if restarted:
+        resume = saved.exists()
     if resume and not saved.exists():  # a typo'd folder must not start a fresh run under the user's eyes
         print(f"python -m reproduce train: error: --resume: {out} holds no run to continue (no {CHECKPOINT} "
               f"there); check the folder, or leave out --resume to start a new run in it", file=sys.stderr)

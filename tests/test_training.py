@@ -340,6 +340,32 @@ def run_cli(args, nproc=None, timeout=300):
                           cwd=Path(__file__).parent.parent)
 
 
+def test_a_process_that_dies_is_restarted_by_torchrun_and_the_run_ends_as_an_uninterrupted_one(tmp_path):
+    """Two gloo processes on the CPU under ``torchrun --max-restarts=1``; the second dies in the middle of epoch 2
+    (tests/die_once.py). torchrun restarts both with the same command line, which continues from epoch 1's
+    checkpoint: the run ends with exactly the weights of an uninterrupted two-process run."""
+    args = ["--dataset", "shapes", "--shapes-size", "32", "--image-size", "32", "--train-images", "64",
+            "--eval-images", "32", "--width", "0.125", "--batch-size", "16", "--epochs", "3", "--lr", "0.01",
+            "--no-crop", "--no-photometric", "--no-random-interpolation", "--no-progress"]
+    whole = run_cli(args + ["--out", str(tmp_path / "whole")], nproc=2)
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    marker = tmp_path / "died"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               "--max-restarts=1", str(Path(__file__).parent / "die_once.py"), *args, "--out", str(tmp_path / "cut")]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "DIE_ONCE_MARKER": str(marker)}
+    restarted = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env,
+                               cwd=Path(__file__).parent.parent)
+    assert restarted.returncode == 0, restarted.stderr[-3000:]
+    assert marker.exists()  # it did die once
+    one = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=True)
+    two = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)
+    assert one["epoch"] == two["epoch"] == 3
+    for part in ("model", "averaged"):
+        for name, value in one[part].items():
+            assert torch.equal(two[part][name], value), (part, name)
+    assert [row["val_loss"] for row in one["history"]] == [row["val_loss"] for row in two["history"]]
+
+
 def test_two_processes_take_the_same_steps_as_one_with_the_same_global_batch(tmp_path):
     # No randomness but the sample order, which both runs share: no augmentation, no dropout. The gradients of the
     # two differ by float rounding (the order of the all-reduce's sums); at lr 0.01 that stays at 1e-8 over the 8

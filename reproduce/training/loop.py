@@ -12,12 +12,13 @@ One function, :func:`train`, runs a :class:`~reproduce.training.config.TrainConf
   ``(seed, epoch, sample index)`` whichever process loads it, dropout from ``(seed, epoch, rank)``), a resumed run
   ends with exactly the weights of an uninterrupted one on the CPU, with or without DataLoader workers, which
   therefore persist from one epoch to the next;
-- SIGTERM (a preemption) or SIGINT (Ctrl-C) during a run that keeps a checkpoint saves it at the step reached, with
-  each process's random state and running sums, and stops with :class:`TrainingStopped`; resuming continues that
+- SIGTERM (a preemption) or SIGINT (Ctrl-C) during a one-process run that keeps a checkpoint saves it at the step
+  reached, with its random state and running sums, and stops with :class:`TrainingStopped`; resuming continues that
   epoch from the next step (the sampler skips what was trained on) and ends with the weights of an uninterrupted run;
 - a non-finite loss stops the run with :class:`NonFiniteLossError` and leaves the last good checkpoint in place;
 - under ``torchrun`` it runs DistributedDataParallel over the processes (:mod:`.distributed`); the first process
-  builds (and downloads) the data sets before the others;
+  builds (and downloads) the data sets before the others; a process that dies is restarted by
+  ``torchrun --max-restarts``, and the command line continues from the last epoch's checkpoint;
 - on CUDA it uses bf16 autocast, channels_last and cuDNN autotuning, and optionally ``torch.compile`` (with
   ``compile_mode="reduce-overhead"``, CUDA graphs); on the CPU it stays fp32.
 """
@@ -397,21 +398,18 @@ def _train(config, out_dir, resume, datasets, device, amp, channels_last, proces
         checkpoint.save_csv(steps, out_dir / "steps.csv")
 
     def save_mid_epoch(epoch: int, step: int, lr: float, seconds: float, sums, window, hits) -> None:
-        """Everything the rest of the epoch needs to continue exactly as if never stopped: each process's random
-        state (dropout) and running sums, with the step reached (the sampler skips what was trained on)."""
-        mine = {"rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-                "sums": {k: v.detach().cpu() for k, v in sums.items()},
-                "window": {k: v.detach().cpu() for k, v in window.items()}, "hits": hits.detach().cpu()}
-        gathered = [mine]
-        if processes.distributed:
-            gathered = [None] * processes.world_size
-            torch.distributed.all_gather_object(gathered, mine)
-        save_run(epoch - 1, partial={"epoch": epoch, "step": step, "lr": lr, "seconds": seconds,
-                                     "processes": gathered})
-        distributed.barrier(processes)
+        """Everything the rest of the epoch needs to continue exactly as if never stopped: the random state
+        (dropout) and the running sums, with the step reached (the sampler skips what was trained on). One process
+        only (see ``stop`` below)."""
+        save_run(epoch - 1, partial={
+            "epoch": epoch, "step": step, "lr": lr, "seconds": seconds, "rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+            "sums": {k: v.detach().cpu() for k, v in sums.items()},
+            "window": {k: v.detach().cpu() for k, v in window.items()}, "hits": hits.detach().cpu()})
 
-    stop = _StopRequest(active=path is not None)
+    # one process only: under torchrun a SIGTERM also comes when another process died, and the agreement the
+    # processes would need to save together cannot be reached then; a distributed run resumes from its last epoch
+    stop = _StopRequest(active=path is not None and not processes.distributed)
     try:
         return _epochs(config, out_dir, processes, device, amp, channels_last, net, model, averaged, optimizer,
                        scheduler, train_loader, eval_loader, steps_per_epoch, start_epoch, partial, history, steps,
@@ -439,13 +437,12 @@ def _epochs(config, out_dir, processes, device, amp, channels_last, net, model, 
         window: dict[str, torch.Tensor] = {}
         hits = torch.zeros((), device=device)
         if resumed is not None:  # as the epoch was when it stopped
-            mine = resumed["processes"][processes.rank]
-            torch.set_rng_state(mine["rng"])
-            if device.type == "cuda" and mine["cuda_rng"] is not None:
-                torch.cuda.set_rng_state(mine["cuda_rng"], device)
-            sums = {k: v.to(device) for k, v in mine["sums"].items()}
-            window = {k: v.to(device) for k, v in mine["window"].items()}
-            hits = mine["hits"].to(device)
+            torch.set_rng_state(resumed["rng"])
+            if device.type == "cuda" and resumed["cuda_rng"] is not None:
+                torch.cuda.set_rng_state(resumed["cuda_rng"], device)
+            sums = {k: v.to(device) for k, v in resumed["sums"].items()}
+            window = {k: v.to(device) for k, v in resumed["window"].items()}
+            hits = resumed["hits"].to(device)
             lr, started = resumed["lr"], time.perf_counter() - resumed["seconds"]
         bar = tqdm(total=steps_per_epoch, initial=done, desc=f"epoch {epoch}/{config.epochs}", leave=False,
                    mininterval=1.0, disable=not (config.progress and processes.is_main))
@@ -476,7 +473,7 @@ def _epochs(config, out_dir, processes, device, amp, channels_last, net, model, 
                 window = {}
                 bar.set_postfix(loss=f"{record['total']:.3f}")
             bar.update()
-            if step < steps_per_epoch and _stop_agreed(stop, step, processes, device):
+            if step < steps_per_epoch and stop.signal is not None:
                 save_mid_epoch(epoch, step, lr, time.perf_counter() - started, sums, window, hits)
                 bar.close()
                 raise _stopped(stop, out_dir, f"in epoch {epoch} after step {step} of {steps_per_epoch}")
@@ -502,22 +499,10 @@ def _epochs(config, out_dir, processes, device, amp, channels_last, net, model, 
             polyak = f", Polyak {row['polyak_val_top1']:.1%}" if averaged is not None else ""
             tqdm.write(f"epoch {epoch}/{config.epochs}: loss {row['train_loss_total']:.3f}, val top-1 "
                        f"{row['val_top1']:.1%}{polyak} ({seconds:.0f} s, {row['images_per_second']:.0f} images/s)")
-        if epoch < config.epochs and _stop_agreed(stop, 0, processes, device):  # stopped while it finished the epoch
+        if epoch < config.epochs and stop.signal is not None:  # stopped while it finished the epoch
             raise _stopped(stop, out_dir, f"at the end of epoch {epoch}")
 
     return TrainResult(config, model, averaged.module if averaged is not None else None, history, steps, out_dir)
-
-
-def _stop_agreed(stop: _StopRequest, step: int, processes: distributed.Processes, device: torch.device) -> bool:
-    """Whether to stop now. One process stops as soon as it is asked; the processes of a distributed run agree every
-    :data:`LOG_EVERY` steps (and at an epoch's end, ``step`` 0), where the loop synchronizes anyway, and stop
-    together if any of them was asked."""
-    if not processes.distributed:
-        return stop.signal is not None
-    if step % LOG_EVERY:
-        return False
-    asked = torch.tensor(float(stop.signal is not None), device=device)
-    return bool(distributed.sum_over_processes(asked, processes).item() > 0)
 
 
 def _stopped(stop: _StopRequest, out_dir: Path, where: str) -> TrainingStopped:
