@@ -21,6 +21,7 @@ import typing
 from pathlib import Path
 from typing import Optional, Sequence
 
+from .data.real import MAX_UNREADABLE_SHARE
 from .training.checkpoint import CHECKPOINT, load as load_checkpoint
 from .training.config import CHOICES, TrainConfig
 
@@ -86,6 +87,9 @@ def parser() -> argparse.ArgumentParser:
                           help="images whose crops are cut together (default: as many as the crop budget of "
                                "reproduce.evaluate.images_per_cut allows on the device)")
     evaluate.add_argument("--limit", type=int, default=None, help="score only the first N images")
+    evaluate.add_argument("--max-unreadable", type=float, default=MAX_UNREADABLE_SHARE,
+                          help="the largest share of the images that may be unreadable (each is skipped and named); "
+                               "more stops the run")
     evaluate.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where the models run")
     evaluate.add_argument("--num-workers", type=_num_workers, default="auto",
                           help="DataLoader processes decoding images ('auto': none on the CPU, one per core up to 8 "
@@ -145,7 +149,8 @@ def _evaluate(args: dict) -> int:
         result = score_folder(model, args["data_root"], split=args["split"], crops=args["crops"], size=size,
                               resize_ratio=test_resize_ratio(info["crop"]), reduce=args["reduce"],
                               images_per_batch=args["images_per_batch"], device=str(device), num_workers=workers,
-                              limit=args["limit"], progress=args["progress"])
+                              limit=args["limit"], progress=args["progress"],
+                              max_unreadable=args["max_unreadable"])
     except _real_errors() as error:
         print(f"python -m reproduce evaluate: error: {error}", file=sys.stderr)
         return 2
@@ -154,8 +159,10 @@ def _evaluate(args: dict) -> int:
               f"labels may not match", file=sys.stderr)
     result = {"checkpoint": str(args["checkpoint"]), "preset": args["preset"], "data_root": str(args["data_root"]),
               "split": args["split"], "device": str(device), "num_workers": workers, **result}
+    count = result.get("unreadable_count", 0)
+    skipped = f"; {count} unreadable images skipped" if count else ""
     print(f"top-1 error {result['top1_error']:.2%}, top-5 error {result['top5_error']:.2%} over {result['count']} "
-          f"images, {args['crops']} crop(s) each ({result['seconds']:.0f} s)")
+          f"images, {args['crops']} crop(s) each ({result['seconds']:.0f} s){skipped}")
     if args["out"]:
         Path(args["out"]).expanduser().parent.mkdir(parents=True, exist_ok=True)
         Path(args["out"]).expanduser().write_text(json.dumps(result, indent=1))

@@ -2,6 +2,7 @@
 split with 1, 10 or 144 crops, the result written as JSON and equal to scoring the same crops by hand."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -140,3 +141,48 @@ def test_a_bad_number_of_workers_is_rejected_by_name(value, capsys):
     with pytest.raises(SystemExit):
         main(["evaluate", "--checkpoint", "x.pt", "--data-root", "nothing", "--num-workers", value])
     assert f"{value!r} is not 'auto' or a number of processes" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("crops", [1, 10, 144])
+def test_a_truncated_image_is_skipped_named_and_left_out_of_every_number(folder, tmp_path, capsys, crops):
+    """One damaged JPEG among the images: the run completes, scores the others exactly as without it, and names it
+    in the log and the results; more than the allowed share, or only damaged files first, stops with a clear error."""
+    torch.manual_seed(0)
+    model = torchvision.models.googlenet(num_classes=2, aux_logits=True, init_weights=True).eval()
+    with torch.no_grad():
+        model.fc.weight.mul_(1000)
+    torch.save(model.state_dict(), tmp_path / "googlenet.pth")
+    damaged = folder / "val" / "dog" / "3.jpg"
+    Image.fromarray(np.zeros((40, 40, 3), dtype=np.uint8)).save(damaged)
+    damaged.write_bytes(damaged.read_bytes()[:200])  # a copy that did not finish
+    reference = tmp_path / "without"
+    shutil.copytree(folder / "val", reference / "val")
+    (reference / "val" / "dog" / "3.jpg").unlink()
+    common = ["--checkpoint", str(tmp_path / "googlenet.pth"), "--preset", "torchvision", "--crops", str(crops),
+              "--image-size", "32", "--no-progress", "--device", "cpu"]
+    out = tmp_path / "result.json"
+    assert main(["evaluate", *common, "--data-root", str(folder), "--out", str(out), "--max-unreadable", "0.2"]) == 0
+    captured = capsys.readouterr()
+    assert f"skipped: cannot read the image {damaged}" in captured.err and "1 unreadable images skipped" in captured.out
+    result = json.loads(out.read_text())
+    assert result["unreadable_count"] == 1 and result["unreadable"][0]["path"] == str(damaged)
+    assert main(["evaluate", *common, "--data-root", str(reference), "--out", str(tmp_path / "clean.json")]) == 0
+    clean = json.loads((tmp_path / "clean.json").read_text())
+    assert result["count"] == clean["count"] == 6 and result["top1"] == clean["top1"]
+    assert result["per_class"] == clean["per_class"] and clean["unreadable"] == []
+    # the default share (0.1%) of 7 images allows none: the run says so, by count and file
+    assert main(["evaluate", *common, "--data-root", str(folder)]) == 2
+    assert "1 of the 7 images cannot be read, more than the 0.10% a run may skip" in capsys.readouterr().err
+
+
+def test_a_folder_whose_first_images_are_all_unreadable_stops_at_once(tmp_path, capsys):
+    for name in ("cat", "dog"):
+        (tmp_path / "val" / name).mkdir(parents=True)
+        for i in range(5):
+            (tmp_path / "val" / name / f"{i}.jpg").write_text("not an image")
+    torch.save(torchvision.models.googlenet(num_classes=2, aux_logits=True, init_weights=True).state_dict(),
+               tmp_path / "googlenet.pth")
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "googlenet.pth"), "--preset", "torchvision",
+                 "--data-root", str(tmp_path), "--no-progress", "--device", "cpu", "--max-unreadable", "1"]) == 2
+    error = capsys.readouterr().err
+    assert "the first 8 images cannot be read, so the run did not start" in error and "cat/0.jpg" in error

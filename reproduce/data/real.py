@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, Callable, Optional, Union
 
 import numpy as np
 from PIL import Image
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Subset
 from torchvision import datasets
 from torchvision.datasets.vision import VisionDataset
 
@@ -46,6 +46,38 @@ class DatasetNotFoundError(FileNotFoundError):
 
 class UnreadableImageError(OSError):
     """An image file of the data set cannot be read as an image. The message names the file."""
+
+
+#: The largest share of a split's images that may be unreadable before a run that skips them stops: a damaged file
+#: or two of ImageNet's 50,000 validation images costs nothing, a wrong or damaged folder stops the run.
+MAX_UNREADABLE_SHARE = 0.001
+
+
+class TooManyUnreadableImagesError(UnreadableImageError):
+    """More of a split's images are unreadable than a run may skip (or its first images all are)."""
+
+
+def image_path(dataset, index: int) -> Optional[str]:
+    """The file of image ``index`` of an ImageFolder (or of a ``Subset`` of one); None for other data sets."""
+    if isinstance(dataset, Subset):
+        return image_path(dataset.dataset, dataset.indices[index])
+    samples = getattr(dataset, "samples", None)
+    return None if samples is None else str(samples[index][0])
+
+
+def check_first_images(dataset, count: int = 8) -> None:
+    """Read the first ``count`` images of ``dataset`` (in this process) and stop at once, naming them, if none can be
+    read: a run over a folder of damaged or non-image files must not start."""
+    problems = []
+    for index in range(min(count, len(dataset))):
+        try:
+            dataset[index]
+            return
+        except UnreadableImageError as error:
+            problems.append(str(error))
+    if problems:
+        raise TooManyUnreadableImagesError(f"the first {len(problems)} images cannot be read, so the run did not "
+                                           f"start: " + "; ".join(problems))
 
 
 def _check_split(split: str) -> None:

@@ -23,6 +23,7 @@ from torch.func import functional_call, stack_module_state
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from ..data.real import UnreadableImageError
 from ..data.transforms import TEST_RESIZE_RATIO
 from .crops import PAPER_CROP, center_crop, paper_crops_144, ten_crops
 
@@ -161,10 +162,16 @@ def default_num_workers(device: torch.device | str) -> int:
     return 0 if torch.device(device).type == "cpu" else min(8, os.cpu_count() or 1)
 
 
+#: What an image that cannot be read becomes (all NaN, so that every crop, every model and every probability of it is
+#: NaN and nothing else is: no operation of the evaluation mixes images).
+UNREADABLE_SHAPE = (3, 64, 64)
+
+
 class DatasetImages(SequenceABC):
     """The images of a data set of (image, label) pairs, read when indexed (a slice gives a list): what
     :func:`crop_probabilities` reads through a DataLoader, so that a whole split, ImageNet's 50,000 validation images
-    say, is never held in memory at once."""
+    say, is never held in memory at once. An image that cannot be read is an image of NaN (:data:`UNREADABLE_SHAPE`):
+    a long scoring run does not stop at a damaged file."""
 
     def __init__(self, dataset):
         self.dataset = dataset
@@ -174,8 +181,11 @@ class DatasetImages(SequenceABC):
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            return [self.dataset[i][0] for i in range(*index.indices(len(self)))]
-        return self.dataset[index][0]
+            return [self[i] for i in range(*index.indices(len(self)))]
+        try:
+            return self.dataset[index][0]
+        except UnreadableImageError:  # scored as NaN: the caller leaves it out and names it (score_folder)
+            return torch.full(UNREADABLE_SHAPE, float("nan"))
 
 
 def collate_images(images: Sequence[torch.Tensor]) -> torch.Tensor | list[torch.Tensor]:
