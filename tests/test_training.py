@@ -518,3 +518,44 @@ def test_cli_help_describes_every_option_once_with_its_default():
     for action in train_parser._actions[1:]:
         assert text.count(f"{action.option_strings[0]} ") >= 1
     assert text.count("(default:") == len(train_parser._actions) - 1  # every flag but --help, once
+
+
+def _damage(path):
+    path.write_bytes(path.read_bytes()[:300])  # a JPEG whose copy did not finish
+
+
+def test_an_unreadable_training_image_is_skipped_named_and_counted(tmp_path, monkeypatch, capsys):
+    from reproduce.data import formats, real
+
+    root = formats.write_image_folder(tmp_path / "data", classes=2, train_per_class=16, val_per_class=4)
+    images = sorted((root / "train").rglob("*.JPEG"))
+    config = tiny(dataset="imagefolder", data_root=str(root), image_size=32, batch_size=8, epochs=2, crop=False,
+                  photometric=False, random_interpolation=False, train_images=None, eval_images=None)
+    _damage(images[20])
+    monkeypatch.setattr(real, "MAX_UNREADABLE_SHARE", 0.1)  # 3 of the 32 images may be skipped
+    result = train(config, tmp_path / "run")
+    assert len(result.history) == 2  # the run completed
+    for row in result.history:  # named in every epoch's results, with its cause
+        assert [item.split(": ")[0] for item in row["unreadable_images"]] == [str(images[20])]
+    assert f"skipped: {images[20]}: cannot read the image" in capsys.readouterr().out
+    saved = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert saved["history"][0]["unreadable_images"] == result.history[0]["unreadable_images"]
+    for image in images[21:25]:  # 5 of 32: more than the share, stopped with the count
+        _damage(image)
+    with pytest.raises(real.TooManyUnreadableImagesError, match=r"4 images of the train split cannot be read, more "
+                                                                r"than the 10.00% of its 32"):
+        train(config, tmp_path / "too-many")
+
+
+def test_a_train_split_whose_first_images_are_unreadable_stops_before_any_work(tmp_path):
+    from reproduce.data import formats, real
+
+    root = formats.write_image_folder(tmp_path / "data", classes=2, train_per_class=8, val_per_class=2)
+    for image in sorted((root / "train").rglob("*.JPEG")):
+        _damage(image)
+    config = tiny(dataset="imagefolder", data_root=str(root), image_size=32, batch_size=8, crop=False,
+                  train_images=None, eval_images=None)
+    with pytest.raises(real.TooManyUnreadableImagesError, match="the first 8 images cannot be read, so the run did "
+                                                                "not start"):
+        train(config, tmp_path / "run")
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()

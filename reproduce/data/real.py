@@ -14,7 +14,7 @@ import os
 import pickle
 import tarfile
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Optional, Union
+from typing import Any, BinaryIO, Callable, NamedTuple, Optional, Union
 
 import numpy as np
 from PIL import Image
@@ -55,6 +55,21 @@ MAX_UNREADABLE_SHARE = 0.001
 
 class TooManyUnreadableImagesError(UnreadableImageError):
     """More of a split's images are unreadable than a run may skip (or its first images all are)."""
+
+
+class UnreadableSample(NamedTuple):
+    """What a data loader yields, in place of a sample, for an image that cannot be read: the file and the cause."""
+
+    path: str
+    cause: str
+
+
+def sample_or_unreadable(dataset, index: int):
+    """``dataset[index]``, or an :class:`UnreadableSample` naming the file when its image cannot be read."""
+    try:
+        return dataset[index]
+    except UnreadableImageError as error:
+        return UnreadableSample(image_path(dataset, index) or f"image {index}", str(error))
 
 
 def image_path(dataset, index: int) -> Optional[str]:

@@ -39,10 +39,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, Subset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, Subset, default_collate
 from tqdm import tqdm
 
 from .. import data
+from ..data import real
 from ..metrics import topk_correct
 from ..models import GoogLeNet, GoogLeNetOutputs, googlenet
 from . import checkpoint, distributed
@@ -188,7 +189,33 @@ class SeededSamples(Dataset):
         index, seed = key
         with torch.random.fork_rng(devices=[]):  # the CPU generator only; CUDA's (dropout on a GPU) is not touched
             torch.default_generator.manual_seed(seed)
-            return self.dataset[index]
+            return real.sample_or_unreadable(self.dataset, index)
+
+
+class _Marked(Dataset):
+    """``dataset`` whose unreadable images come as :class:`~reproduce.data.real.UnreadableSample` (the validation
+    split's loader, as :class:`SeededSamples` does for the train split)."""
+
+    def __init__(self, dataset: Dataset):
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int):
+        return real.sample_or_unreadable(self.dataset, index)
+
+
+def collate_readable(batch: list) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """A batch of the readable samples (images, targets) and the list of those that could not be read (``"PATH:
+    cause"``), which the training loop skips, names and counts. A batch with no readable image stops the run."""
+    skipped = [f"{item.path}: {item.cause}" for item in batch if isinstance(item, real.UnreadableSample)]
+    readable = [item for item in batch if not isinstance(item, real.UnreadableSample)]
+    if not readable:
+        raise real.TooManyUnreadableImagesError(f"none of the {len(batch)} images of a batch can be read ("
+                                                f"{skipped[0]}); check the data set's folder")
+    images, targets = default_collate(readable)
+    return images, targets, skipped
 
 
 @torch.no_grad()
@@ -197,7 +224,7 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, *, amp:
     """Loss, top-1 and top-5 accuracy of ``model`` (eval mode) over ``loader``, summed over all processes."""
     model.eval()
     totals = torch.zeros(4, dtype=torch.float64, device=device)  # loss sum, top-1 hits, top-5 hits, count
-    for images, targets in loader:
+    for images, targets, *_ in loader:  # (and the unreadable images a training run's loader skips)
         images, targets = _to_device(images, targets, device, channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             logits = model(images)
@@ -235,10 +262,10 @@ def _loaders(config: TrainConfig, processes: distributed.Processes, device: torc
                   persistent_workers=config.num_workers > 0)
     train_loader = DataLoader(SeededSamples(train_set), batch_size=local_batch,
                               sampler=SeededSampler(sampler, config.seed), drop_last=True,
-                              generator=torch.Generator(), **common)
-    shard = Subset(eval_set, range(processes.rank, len(eval_set), processes.world_size))
+                              generator=torch.Generator(), collate_fn=collate_readable, **common)
+    shard = _Marked(Subset(eval_set, range(processes.rank, len(eval_set), processes.world_size)))
     eval_loader = DataLoader(shard, batch_size=max(local_batch, 64), shuffle=False, generator=torch.Generator(),
-                             **common)
+                             collate_fn=collate_readable, **common)
     return train_loader, eval_loader
 
 
@@ -350,6 +377,8 @@ def _train(config, out_dir, resume, datasets, device, amp, channels_last, proces
             data_seed=config.data_seed, crop=config.crop, crop_scale=(config.crop_min_scale, 1.0),
             photometric=config.photometric, random_interpolation=config.random_interpolation, flip=config.flip))
     train_set, eval_set = datasets
+    with torch.random.fork_rng(devices=[]):  # a folder of damaged files stops here, before any work
+        real.check_first_images(train_set)
     num_classes = len(train_set.classes)
     train_loader, eval_loader = _loaders(config, processes, device, train_set, eval_set)
     steps_per_epoch = len(train_loader) if config.steps_per_epoch is None else min(config.steps_per_epoch,
@@ -397,7 +426,7 @@ def _train(config, out_dir, resume, datasets, device, amp, channels_last, proces
         checkpoint.save_json({"config": config.to_dict(), "history": history}, out_dir / "history.json")
         checkpoint.save_csv(steps, out_dir / "steps.csv")
 
-    def save_mid_epoch(epoch: int, step: int, lr: float, seconds: float, sums, window, hits) -> None:
+    def save_mid_epoch(epoch: int, step: int, lr: float, seconds: float, sums, window, hits, unreadable) -> None:
         """Everything the rest of the epoch needs to continue exactly as if never stopped: the random state
         (dropout) and the running sums, with the step reached (the sampler skips what was trained on). One process
         only (see ``stop`` below)."""
@@ -405,7 +434,8 @@ def _train(config, out_dir, resume, datasets, device, amp, channels_last, proces
             "epoch": epoch, "step": step, "lr": lr, "seconds": seconds, "rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
             "sums": {k: v.detach().cpu() for k, v in sums.items()},
-            "window": {k: v.detach().cpu() for k, v in window.items()}, "hits": hits.detach().cpu()})
+            "window": {k: v.detach().cpu() for k, v in window.items()}, "hits": hits.detach().cpu(),
+            "unreadable": unreadable})
 
     # one process only: under torchrun a SIGTERM also comes when another process died, and the agreement the
     # processes would need to save together cannot be reached then; a distributed run resumes from its last epoch
@@ -424,6 +454,8 @@ def _epochs(config, out_dir, processes, device, amp, channels_last, net, model, 
     """The epochs of :func:`train`, from ``start_epoch`` (and, with ``partial``, from the step it stopped at)."""
     path = out_dir / checkpoint.CHECKPOINT if out_dir is not None else None
     local_batch = config.batch_size // processes.world_size
+    split = len(train_loader.dataset)
+    distinct = {item for row in history for item in row.get("unreadable_images", [])}  # every epoch meets them again
     for epoch in range(start_epoch, config.epochs + 1):
         resumed = partial if partial is not None and partial["epoch"] == epoch else None
         done = resumed["step"] if resumed is not None else 0
@@ -436,6 +468,7 @@ def _epochs(config, out_dir, processes, device, amp, channels_last, net, model, 
         sums: dict[str, torch.Tensor] = {}
         window: dict[str, torch.Tensor] = {}
         hits = torch.zeros((), device=device)
+        unreadable: list[str] = list(resumed.get("unreadable", [])) if resumed is not None else []
         if resumed is not None:  # as the epoch was when it stopped
             torch.set_rng_state(resumed["rng"])
             if device.type == "cuda" and resumed["cuda_rng"] is not None:
@@ -447,7 +480,17 @@ def _epochs(config, out_dir, processes, device, amp, channels_last, net, model, 
         bar = tqdm(total=steps_per_epoch, initial=done, desc=f"epoch {epoch}/{config.epochs}", leave=False,
                    mininterval=1.0, disable=not (config.progress and processes.is_main))
         batches = itertools.islice(train_loader, steps_per_epoch - done)
-        for step, (images, targets) in enumerate(batches, start=done + 1):
+        for step, (images, targets, skipped) in enumerate(batches, start=done + 1):
+            if skipped:  # images that cannot be read: left out of the batch, named, counted
+                for item in skipped:
+                    tqdm.write(f"skipped: {item}")
+                unreadable += skipped
+                distinct.update(skipped)
+                if len(distinct) > real.MAX_UNREADABLE_SHARE * split / processes.world_size:
+                    raise real.TooManyUnreadableImagesError(
+                        f"{len(distinct)} images of the train split cannot be read, more than the "
+                        f"{real.MAX_UNREADABLE_SHARE:.2%} of its {split:,} a run may skip (the first: "
+                        f"{sorted(distinct)[0]}); the run stopped and kept its last checkpoint: check the folder")
             images, targets = _to_device(images, targets, device, channels_last)
             outputs, loss, parts = train_step(net, optimizer, images, targets, config, amp=amp)
             scheduler.step()
@@ -474,7 +517,7 @@ def _epochs(config, out_dir, processes, device, amp, channels_last, net, model, 
                 bar.set_postfix(loss=f"{record['total']:.3f}")
             bar.update()
             if step < steps_per_epoch and stop.signal is not None:
-                save_mid_epoch(epoch, step, lr, time.perf_counter() - started, sums, window, hits)
+                save_mid_epoch(epoch, step, lr, time.perf_counter() - started, sums, window, hits, unreadable)
                 bar.close()
                 raise _stopped(stop, out_dir, f"in epoch {epoch} after step {step} of {steps_per_epoch}")
         bar.close()
@@ -485,6 +528,7 @@ def _epochs(config, out_dir, processes, device, amp, channels_last, net, model, 
                                **{f"train_loss_{k}": v for k, v in
                                   _mean_over_processes(sums, steps_per_epoch, processes).items()},
                                "train_top1": train_hits.item(), "train_seconds": seconds,
+                               "unreadable_images": _over_processes(unreadable, processes),
                                "images_per_second": steps_per_epoch * config.batch_size / seconds}
         evaluated = {"": model, "polyak_": averaged.module if averaged is not None else None}
         for prefix, candidate in evaluated.items():
@@ -503,6 +547,15 @@ def _epochs(config, out_dir, processes, device, amp, channels_last, net, model, 
             raise _stopped(stop, out_dir, f"at the end of epoch {epoch}")
 
     return TrainResult(config, model, averaged.module if averaged is not None else None, history, steps, out_dir)
+
+
+def _over_processes(items: list[str], processes: distributed.Processes) -> list[str]:
+    """Every process's ``items``, in rank order (one process: ``items``)."""
+    if not processes.distributed:
+        return list(items)
+    gathered: list = [None] * processes.world_size
+    torch.distributed.all_gather_object(gathered, list(items))
+    return [item for part in gathered for item in part]
 
 
 def _stopped(stop: _StopRequest, out_dir: Path, where: str) -> TrainingStopped:
