@@ -405,6 +405,9 @@ def _train(config, out_dir, resume, datasets, device, amp, channels_last, proces
         scheduler.load_state_dict(state["scheduler"])
         history, steps, start_epoch = state["history"], state["steps"], state["epoch"] + 1
     partial = state.get("partial") if state is not None else None  # a run stopped mid-epoch: where it stopped
+    if partial is not None and processes.distributed:
+        raise RunMismatchError(f"{path} was saved in the middle of epoch {partial['epoch']} by a run of one process; "
+                               f"resume it with one process (the rest of that epoch), then with more")
 
     net: nn.Module = model
     if processes.distributed:
