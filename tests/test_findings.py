@@ -84,6 +84,16 @@ def test_paired_seeds_differences_and_verdicts():
     assert mixed.verdict == "inconclusive"
 
 
+def test_intervals_over_seeds_stop_at_what_the_quantity_can_take():
+    accuracies = [0.99, 0.90, 0.97]  # three seeds: t's half-width (about 11 points) would pass 100%
+    half = stats.t.ppf(0.975, 2) * np.std(accuracies, ddof=1) / np.sqrt(3)
+    interval = findings.mean_over_seeds(accuracies)
+    assert interval.estimate == pytest.approx(np.mean(accuracies)) and np.mean(accuracies) + half > 1
+    assert (interval.low, interval.high) == pytest.approx((np.mean(accuracies) - half, 1.0))
+    wide = findings.paired_seeds([0.95, 0.10, 0.90], [0.10, 0.90, 0.10], claim="c", quantity="q", expected=1)
+    assert (wide.difference.low, wide.difference.high) == (-1.0, 1.0)  # a difference of accuracies: -1 to 1
+
+
 def test_one_seed_is_never_a_verdict():
     finding = findings.paired_seeds([0.9], [0.5], claim="Do heads help", quantity="with minus without",
                                     expected=1)
