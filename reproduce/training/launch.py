@@ -157,7 +157,8 @@ def _run(command: list[str]) -> int:
     stop button) stops the child."""
     package_root = str(Path(__file__).resolve().parents[2])
     path = os.environ.get("PYTHONPATH")
-    env = {**os.environ, "PYTHONPATH": package_root + (os.pathsep + path if path else "")}
+    env = {**os.environ, "PYTHONPATH": package_root + (os.pathsep + path if path else ""),
+           "TORCH_DISABLE_SHARE_RDZV_TCP_STORE": "1"}  # restarts read no stale addresses (pytorch/pytorch#135712)
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     pumps = [threading.Thread(target=_copy, args=(stream, target), daemon=True)
              for stream, target in ((child.stdout, sys.stdout), (child.stderr, sys.stderr))]
