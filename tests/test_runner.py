@@ -67,17 +67,24 @@ def test_a_notebook_on_the_cpu_does_not_take_the_gpu():
     assert not book.uses_device(ROOT / "notebooks" / "architecture.ipynb", {})
 
 
-def test_executions_are_cached_by_source_parameters_package_and_what_they_read(tmp_path, monkeypatch):
+def _copies(tmp_path: Path, monkeypatch, names: list[str], execute) -> tuple[Path, Path]:
+    """The notebooks ``names`` copied into ``tmp_path/notebooks``, executed by ``execute`` (which logs each run into
+    the file it returns), one thread each, no GPU."""
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    names = ["evaluation", "branches", "motivation"]
     for name in names:
         shutil.copy(ROOT / "notebooks" / f"{name}.ipynb", folder)
     log = tmp_path / "log.jsonl"
-    monkeypatch.setattr(book, "_execute", _pretend_to_execute)
+    monkeypatch.setattr(book, "_execute", execute)
     monkeypatch.setattr(book, "_device_slots", lambda: None)
     monkeypatch.setenv(LOG, str(log))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    return folder, log
+
+
+def test_executions_are_cached_by_source_parameters_package_and_what_they_read(tmp_path, monkeypatch):
+    names = ["evaluation", "branches", "motivation"]
+    folder, log = _copies(tmp_path, monkeypatch, names, _pretend_to_execute)
     parameters = {"branches.ipynb": {"ensemble_dir": "../checkpoints/ensemble"}}  # branches reads evaluation's runs
 
     def executed(params=parameters):
@@ -119,16 +126,8 @@ def _fail_evaluation(notebook: Path, parameters: dict) -> float:
 
 
 def test_a_failing_notebook_keeps_the_others_and_a_rerun_executes_only_it_and_its_readers(tmp_path, monkeypatch):
-    folder = tmp_path / "notebooks"
-    folder.mkdir()
     names = ["evaluation", "branches", "motivation", "architecture"]
-    for name in names:
-        shutil.copy(ROOT / "notebooks" / f"{name}.ipynb", folder)
-    log = tmp_path / "log.jsonl"
-    monkeypatch.setattr(book, "_execute", _fail_evaluation)
-    monkeypatch.setattr(book, "_device_slots", lambda: None)
-    monkeypatch.setenv(LOG, str(log))
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    folder, log = _copies(tmp_path, monkeypatch, names, _fail_evaluation)
     parameters = {"branches.ipynb": {"ensemble_dir": "../checkpoints/ensemble"}}  # branches reads evaluation's runs
     notebooks = [folder / f"{n}.ipynb" for n in names]
 

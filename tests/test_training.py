@@ -109,11 +109,16 @@ def test_a_resumed_run_ends_with_exactly_the_weights_of_an_uninterrupted_one(tmp
     saved = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)
     assert saved["epoch"] == 2
     resumed = train(config, tmp_path / "cut", resume=True, datasets=tiny_datasets(config))
-    for name, value in whole.model.state_dict().items():
-        assert torch.equal(value, resumed.model.state_dict()[name]), name
-    for name, value in whole.averaged.state_dict().items():
-        assert torch.equal(value, resumed.averaged.state_dict()[name]), name
-    def metrics(history):  # everything but wall time
+    assert_same_run(resumed, whole)
+
+
+def assert_same_run(resumed, whole):
+    """The raw and Polyak-averaged weights equal exactly, and so do the metrics (all but wall time)."""
+    for part in ("model", "averaged"):
+        for name, value in getattr(whole, part).state_dict().items():
+            assert torch.equal(value, getattr(resumed, part).state_dict()[name]), (part, name)
+
+    def metrics(history):
         return [{k: v for k, v in row.items() if k not in ("train_seconds", "images_per_second")} for row in history]
 
     assert metrics(resumed.history) == metrics(whole.history)
@@ -177,17 +182,8 @@ def test_a_signal_mid_epoch_saves_the_step_and_resuming_ends_as_an_uninterrupted
     assert saved["epoch"] == 1 and (saved["partial"]["epoch"], saved["partial"]["step"]) == (2, 2)
     assert [p is None for p in saves] == [True, False]  # epoch 1's checkpoint, then the step's
     resumed = train(config, tmp_path / "cut", resume=True, datasets=tiny_datasets(config))
-    for name, value in whole.model.state_dict().items():
-        assert torch.equal(value, resumed.model.state_dict()[name]), name
-    for name, value in whole.averaged.state_dict().items():
-        assert torch.equal(value, resumed.averaged.state_dict()[name]), name
-    for name, value in whole.model.state_dict().items():
-        assert torch.equal(value, resumed.model.state_dict()[name]), name
-
-    def metrics(history):  # everything but wall time
-        return [{k: v for k, v in row.items() if k not in ("train_seconds", "images_per_second")} for row in history]
-
-    assert metrics(resumed.history) == metrics(whole.history) and resumed.steps == whole.steps
+    assert_same_run(resumed, whole)
+    assert resumed.steps == whole.steps
     assert torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)["partial"] is None
 
 
