@@ -5,11 +5,11 @@ test images). The notebooks train and score; this module decides what the number
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from .findings import Finding, Interval, mean_over_seeds, paired_images, paired_seeds
+from .findings import Finding, Interval, mean_over_seeds, members_and_images, paired_seeds
 from .training.ablation import STEPS
 
 #: Seeds of every comparison about training (issue: one seed is one sample).
@@ -70,12 +70,13 @@ def rows_that_learn(top1: Mapping[str, Sequence[float]], *, threshold: float = 0
     return {name: mean_over_seeds(values) for name, values in top1.items()}
 
 
-def table3(correct: Mapping[tuple[int, int], Sequence]) -> list[Finding]:
-    """Section 7's claims on Table 3's rows, paired on the same test images: every row of ``correct`` (per-image top-1
-    correctness, 0/1, of ``(models, crops)``, all on the same images) against one model with one crop."""
-    base = np.asarray(correct[(1, 1)])
+def table3(outcomes: Mapping[tuple[int, int], Callable], members: int) -> list[Finding]:
+    """Section 7's claims on Table 3's rows: every row of ``outcomes`` (:func:`reproduce.evaluate.table3.outcomes`:
+    per-image correctness of ``(models, crops)`` from the ``members`` trained networks, all on the same images)
+    against one model with one crop, paired on the images and the members, with intervals that hold for another
+    training of the members (:func:`reproduce.findings.members_and_images`)."""
     found = []
-    for (models, crops), row in correct.items():
+    for (models, crops), outcome in outcomes.items():
         if (models, crops) == (1, 1):
             continue
         if models == 1:
@@ -84,7 +85,7 @@ def table3(correct: Mapping[tuple[int, int], Sequence]) -> list[Finding]:
             claim = f"Does an ensemble of {models} beat one model (Section 7)"
         else:
             claim = f"Do {models} models with {crops} crops each beat one model with one crop (Section 7)"
-        found.append(paired_images(np.asarray(row), base, claim=claim,
-                                   quantity=f"top-1, {models} model{'s' if models > 1 else ''} x {crops} "
-                                            f"crop{'s' if crops > 1 else ''} minus 1 x 1", expected=+1))
+        found.append(members_and_images(outcome, outcomes[(1, 1)], members, claim=claim,
+                                        quantity=f"top-1, {models} model{'s' if models > 1 else ''} x {crops} "
+                                                 f"crop{'s' if crops > 1 else ''} minus 1 x 1", expected=+1))
     return found

@@ -3,12 +3,15 @@
 The chapters do not write "helps" or "lowers" themselves; they build a :class:`Finding` from their measurements and
 print its :meth:`~Finding.sentence`, which states a direction only where the interval excludes zero:
 
-- :func:`paired_images` compares two classifiers on the *same* test images (per-image correctness, 0 or 1), with a
-  paired bootstrap interval of the difference in accuracy (``scipy.stats.bootstrap``, a fixed random state, so the
-  interval is the same on every machine) and McNemar's exact test on the discordant images;
 - :func:`paired_seeds` compares two training configurations over seeds (run ``k`` of one against run ``k`` of the
   other), with a Student-t interval of the mean difference; one seed is one sample, reported without a verdict;
-- :func:`mean_over_seeds` and :func:`accuracy` give the interval of one quantity.
+- :func:`members_and_images` compares two ways of scoring one set of trained networks (Table 3's rows: one
+  model or the ensemble, with one crop or many) on the same test images, paired on both, with an interval that holds
+  for another training of the networks too: the spread over the networks (the jackknife, one left out at a time)
+  and over the images (the standard error of the per-image outcomes), Student-t with one degree of freedom fewer
+  than networks; the same test images on every machine, and no random resampling, so the same numbers give the same
+  interval everywhere;
+- :func:`mean_over_seeds` and :func:`over_members_and_images` give the interval of one quantity.
 
 A verdict is ``"supports"`` when the whole interval lies on the side the claim predicts, ``"contradicts"`` when it
 lies on the other side, ``"inconclusive"`` when it contains zero, and ``"one sample"`` for a single seed.
@@ -17,27 +20,32 @@ lies on the other side, ``"inconclusive"`` when it contains zero, and ``"one sam
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from scipy import stats
 
 #: The confidence level of every interval in the book.
 LEVEL = 0.95
-#: Bootstrap resamples of a paired comparison.
-RESAMPLES = 10_000
 VERDICTS = ("supports", "contradicts", "inconclusive", "one sample")
 
 
 @dataclass(frozen=True)
 class Interval:
-    """An estimate and its 95% interval, from ``n`` samples (``unit``: "images" or "seeds")."""
+    """An estimate and its 95% interval, from ``n`` samples (``unit``: "images" or "seeds"); ``members``: the trained
+    networks an estimate over images also draws on (:func:`over_members_and_images`), None where it holds the
+    networks fixed."""
 
     estimate: float
     low: float
     high: float
     n: int
     unit: str
+    members: int | None = None
+
+    def over(self) -> str:
+        """What the interval is over: ``"3 seeds"``, ``"2000 images"``, ``"2000 images and 7 members"``."""
+        return f"{self.n} {self.unit}" + (f" and {self.members} members" if self.members else "")
 
     def text(self, scale: float = 100.0, digits: int = 1, sign: bool = False, unit: str = "") -> str:
         """``"12.3 (95% CI 10.1 to 14.5)"`` in points (``scale`` 100; ``unit`` follows the estimate), or without an
@@ -56,8 +64,9 @@ class Interval:
 class Finding:
     """A claim, the difference that tests it (``difference``: ``a - b`` as :attr:`quantity` says) and the verdict.
 
-    ``expected`` is the sign of the difference the claim predicts (+1 or -1); ``p_value`` is McNemar's exact test
-    for paired images and the paired t-test for seeds (None for one seed)."""
+    ``expected`` is the sign of the difference the claim predicts (+1 or -1); ``p_value`` is the t-test of the
+    difference: over the members and images for :func:`members_and_images`, paired over seeds for
+    :func:`paired_seeds` (None for one seed)."""
 
     claim: str
     quantity: str
@@ -82,7 +91,7 @@ class Finding:
     def sentence(self) -> str:
         """The claim, the measurement and the verdict, in one sentence the book prints as it is."""
         d = self.difference
-        measured = f"{self.quantity}: {d.text(sign=True, unit=' points')} over {d.n} {d.unit}"
+        measured = f"{self.quantity}: {d.text(sign=True, unit=' points')} over {d.over()}"
         if self.verdict == "one sample":
             return f"{self.claim}? {measured}, one seed: a single sample, no verdict."
         ending = {"supports": "the interval excludes zero on the side the claim predicts: supported",
@@ -94,46 +103,10 @@ class Finding:
         """A table row: the claim, the estimate with its interval, n and the verdict."""
         d = self.difference
         return {"claim": self.claim, "measured": self.quantity, "difference (points)": d.text(sign=True),
-                "n": f"{d.n} {d.unit}", "verdict": self.verdict}
+                "n": d.over(), "verdict": self.verdict}
 
     def to_dict(self) -> dict:
         return {**asdict(self), "verdict": self.verdict}
-
-
-def _as_correct(values: Sequence) -> np.ndarray:
-    array = np.asarray(values, dtype=float).ravel()
-    if array.size == 0 or not np.isin(array, (0.0, 1.0)).all():
-        raise ValueError("per-image correctness must be a non-empty sequence of 0s and 1s")
-    return array
-
-
-def accuracy(correct: Sequence) -> Interval:
-    """Accuracy over ``correct`` (0/1 per image) with Wilson's 95% interval."""
-    correct = _as_correct(correct)
-    k, n = int(correct.sum()), correct.size
-    ci = stats.binomtest(k, n).proportion_ci(confidence_level=LEVEL, method="wilson")
-    return Interval(k / n, float(ci.low), float(ci.high), n, "images")
-
-
-def paired_images(correct_a: Sequence, correct_b: Sequence, *, claim: str, quantity: str, expected: int,
-                  seed: int = 0) -> Finding:
-    """Accuracy of classifier a minus that of b on the same images (0/1 per image, in the same order): a paired
-    bootstrap percentile interval over the images and McNemar's exact p-value on the images they disagree on."""
-    a, b = _as_correct(correct_a), _as_correct(correct_b)
-    if a.shape != b.shape:
-        raise ValueError(f"paired comparison of {a.size} and {b.size} images: the same images are needed")
-    diff = a - b
-    estimate = float(diff.mean())
-    if np.all(diff == diff[0]):  # no variation to resample: the interval is the point
-        low = high = estimate
-    else:
-        ci = stats.bootstrap((diff,), np.mean, n_resamples=RESAMPLES, confidence_level=LEVEL, method="percentile",
-                             vectorized=True, random_state=np.random.default_rng(seed)).confidence_interval
-        low, high = float(ci.low), float(ci.high)
-    only_a, only_b = int((diff > 0).sum()), int((diff < 0).sum())
-    p = stats.binomtest(only_a, only_a + only_b).pvalue if only_a + only_b else 1.0
-    return Finding(claim, quantity, Interval(estimate, low, high, diff.size, "images"), expected,
-                   "paired bootstrap over test images, McNemar's exact test", float(p))
 
 
 def mean_over_seeds(values: Sequence[float], *, bounds: tuple[float, float] = (0.0, 1.0)) -> Interval:
@@ -171,14 +144,69 @@ def paired_seeds(values_a: Sequence[float], values_b: Sequence[float], *, claim:
     return Finding(claim, quantity, interval, expected, method, p)
 
 
-def images_for_half_width(discordant: float, half_width: float = 0.02) -> int:
-    """Test images a paired comparison needs for a 95% interval of at most ``half_width`` (0.02: +-2 points), when a
-    share ``discordant`` of the images is classified correctly by exactly one of the two: the interval's half-width
-    is about ``1.96 * sqrt(discordant / n)`` when the difference is small."""
-    if not 0 < discordant <= 1 or not half_width > 0:
-        raise ValueError("discordant must be in (0, 1] and half_width positive")
-    z = stats.norm.ppf(0.5 + LEVEL / 2)
-    return int(np.ceil(discordant * (z / half_width) ** 2))
+def _members_and_images(outcome: Callable[[list[int]], np.ndarray], members: int) -> tuple[float, float, int, int]:
+    """The estimate of :func:`over_members_and_images`, its standard error, the images and the degrees of freedom
+    (0: the normal quantile)."""
+    if members < 1:
+        raise ValueError(f"members must be at least 1, got {members}")
+    everyone = list(range(members))
+    values = np.asarray(outcome(everyone), dtype=float).ravel()
+    if values.size < 2:
+        raise ValueError("an interval over images needs at least 2 images")
+    variance = values.var(ddof=1) / values.size
+    if members >= 2:
+        left_out = np.array([np.asarray(outcome(everyone[:m] + everyone[m + 1:]), dtype=float).mean()
+                             for m in everyone])
+        variance += (members - 1) / members * ((left_out - left_out.mean()) ** 2).sum()
+    return float(values.mean()), float(np.sqrt(variance)), int(values.size), members - 1
+
+
+def _quantile(degrees_of_freedom: int) -> float:
+    upper = 0.5 + LEVEL / 2
+    return float(stats.t.ppf(upper, degrees_of_freedom) if degrees_of_freedom else stats.norm.ppf(upper))
+
+
+def over_members_and_images(outcome: Callable[[list[int]], np.ndarray], members: int, *,
+                            bounds: tuple[float, float] = (0.0, 1.0)) -> Interval:
+    """The mean over the test images of ``outcome(networks)`` -- a per-image value (N,) computed from the trained
+    networks whose indices it is given, such as the correctness of their ensemble or the mean correctness of each --
+    with a 95% interval over both the networks and the images, so that it holds for another training of the networks
+    (a rebuild on another machine trains them anew) and not only for these.
+
+    The variance over the networks is the jackknife's: ``outcome`` is recomputed with each of the ``members`` left
+    out, and the variance of the mean is ``(M - 1) / M`` times the sum of squares of those M estimates about their
+    mean (for a mean over the networks this is the sample variance over M divided by M: the seeds' interval). The
+    variance over the images is that of the mean of ``outcome(all)``. The interval adds the two, takes Student's t
+    with ``M - 1`` degrees of freedom (the normal quantile for one network, whose interval is then over the images
+    only, the network held fixed), and stops at ``bounds``. A jackknife over the members of an ensemble measures
+    ensembles of ``M - 1``, whose spread is larger than that of ``M``: the interval errs wide, not narrow."""
+    return _interval(*_members_and_images(outcome, members), bounds)
+
+
+def _interval(estimate: float, error: float, images: int, freedom: int, bounds: tuple[float, float]) -> Interval:
+    half = _quantile(freedom) * error
+    return Interval(estimate, max(estimate - half, bounds[0]), min(estimate + half, bounds[1]), images, "images",
+                    freedom + 1 if freedom else None)
+
+
+def members_and_images(outcome_a: Callable[[list[int]], np.ndarray], outcome_b: Callable[[list[int]], np.ndarray],
+                       members: int, *, claim: str, quantity: str, expected: int) -> Finding:
+    """Scoring a minus scoring b of the same ``members`` trained networks on the same images (each ``outcome`` as in
+    :func:`over_members_and_images`: per-image values from the networks it is given), paired on both: the interval
+    of :func:`over_members_and_images` of the per-image difference, and the two-sided p-value of its t statistic."""
+    def difference(networks):
+        return np.asarray(outcome_a(networks), dtype=float) - np.asarray(outcome_b(networks), dtype=float)
+
+    estimate, error, images, freedom = _members_and_images(difference, members)
+    interval = _interval(estimate, error, images, freedom, (-1.0, 1.0))
+    if error == 0:
+        p = 1.0 if estimate == 0 else 0.0
+    else:
+        t = abs(estimate) / error
+        p = float(2 * (stats.t.sf(t, freedom) if freedom else stats.norm.sf(t)))
+    method = ("jackknife over the members and standard error over the test images, Student-t" if members >= 2
+              else "standard error over the test images (one member, held fixed)")
+    return Finding(claim, quantity, interval, expected, method, p)
 
 
 def findings_json(found: Sequence[Finding]) -> str:

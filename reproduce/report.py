@@ -233,23 +233,33 @@ def _points(x: float) -> str:
     return f"{round(100 * x, 1) + 0.0:+.1f}"
 
 
-def table3_intervals(correct: dict, findings: list) -> pd.DataFrame:
-    """Table 3's rows with intervals: for every ``(models, crops)`` of ``correct`` (per-image top-1 correctness) the
-    top-1 error with Wilson's 95% interval and, from ``findings`` (:func:`reproduce.claims.table3`, in the same
-    order, the base row left out), the paired change against one model with one crop, and the test images."""
-    from .findings import accuracy
+def _error(outcome, members: int) -> str:
+    """Top-1 error in percent with its 95% interval over the members and the images, from a row's ``outcome``."""
+    from .findings import over_members_and_images
 
+    acc = over_members_and_images(outcome, members)
+    return f"{100 * (1 - acc.estimate):.1f} (95% CI {100 * (1 - acc.high):.1f} to {100 * (1 - acc.low):.1f})"
+
+
+def _change(finding) -> str:
+    """A finding's change of accuracy as a change of error, signed points with the interval."""
+    d = finding.difference
+    return f"{_points(-d.estimate)} (95% CI {_points(-d.high)} to {_points(-d.low)})"
+
+
+def table3_intervals(outcomes: dict, members: int, findings: list) -> pd.DataFrame:
+    """Table 3's rows with intervals: for every ``(models, crops)`` of ``outcomes``
+    (:func:`reproduce.evaluate.table3.outcomes` of ``members`` networks) the top-1 error with its 95% interval over
+    the members and the images and, from ``findings`` (:func:`reproduce.claims.table3`, in the same order, the base
+    row left out), the paired change against one model with one crop; and the test images."""
     rows = []
     changes = iter(findings)
-    for (models, crops), row in correct.items():
-        acc = accuracy(row.tolist() if hasattr(row, "tolist") else row)
-        error = f"{100 * (1 - acc.estimate):.1f} ({100 * (1 - acc.high):.1f} to {100 * (1 - acc.low):.1f})"
-        change = "" if (models, crops) == (1, 1) else next(changes).difference
+    for (models, crops), outcome in outcomes.items():
+        base = (models, crops) == (1, 1)
         rows.append({"models": models, "crops": crops, "cost": models * crops,
-                     "top-1 error % (95% CI)": error,
-                     "change of error, points (95% CI)": "" if change == "" else
-                     f"{_points(-change.estimate)} ({_points(-change.high)} to {_points(-change.low)})",
-                     "test images": acc.n})
+                     "top-1 error %": _error(outcome, members),
+                     "change of error, points": "" if base else _change(next(changes)),
+                     "test images": len(outcome([0]))})
     return pd.DataFrame(rows)
 
 
@@ -287,26 +297,16 @@ def learning_sentence(table: pd.DataFrame, chance: float, *, threshold: float = 
     return text + "."
 
 
-def table3_report_values(correct: dict, findings: list) -> dict[str, str]:
-    """The reproduction report's Table 3 numbers (:data:`reproduce.summary.REPORTED`) from the rows of ``correct``
-    (per-image top-1 correctness by ``(models, crops)``, every row on the same images) and their ``findings``
-    (:func:`reproduce.claims.table3`): the errors of the first and the last row, and the changes of error of the most
-    crops, the ensemble and both, each with its 95% interval."""
-    from .findings import accuracy
-
-    def error(key):
-        acc = accuracy(correct[key].tolist() if hasattr(correct[key], "tolist") else correct[key])
-        return f"{100 * (1 - acc.estimate):.1f} (95% CI {100 * (1 - acc.high):.1f} to {100 * (1 - acc.low):.1f})"
-
-    members = max(m for m, _ in correct)
-    crops = max(c for _, c in correct)
-    changes = dict(zip([key for key in correct if key != (1, 1)], findings))
-    values = {"base_error": error((1, 1)), "best_error": error((members, crops))}
-    for name, key in (("crops_change", (1, crops)), ("ensemble_change", (members, 1)),
-                      ("both_change", (members, crops))):
-        d = changes[key].difference if key in changes else None
-        values[name] = "" if d is None else (f"{_points(-d.estimate)} (95% CI {_points(-d.high)} to "
-                                             f"{_points(-d.low)})")
+def table3_report_values(outcomes: dict, members: int, findings: list) -> dict[str, str]:
+    """The reproduction report's Table 3 numbers (:data:`reproduce.summary.REPORTED`) from the rows of ``outcomes``
+    (:func:`reproduce.evaluate.table3.outcomes` of ``members`` networks, every row on the same images) and their
+    ``findings`` (:func:`reproduce.claims.table3`): the errors of the first and the last row, and the changes of error
+    of the most crops, the ensemble and both, each with its 95% interval."""
+    most, crops = max(m for m, _ in outcomes), max(c for _, c in outcomes)
+    changes = dict(zip([key for key in outcomes if key != (1, 1)], findings))
+    values = {"base_error": _error(outcomes[(1, 1)], members), "best_error": _error(outcomes[(most, crops)], members)}
+    for name, key in (("crops_change", (1, crops)), ("ensemble_change", (most, 1)), ("both_change", (most, crops))):
+        values[name] = _change(changes[key]) if key in changes else ""
     return values
 
 

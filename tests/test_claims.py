@@ -11,7 +11,8 @@ import torch  # noqa: E402
 
 from reproduce import claims, figures, report  # noqa: E402
 from reproduce.evaluate.predict import CropProbabilities  # noqa: E402
-from reproduce.evaluate.table3 import correct_per_image, table3  # noqa: E402
+from reproduce.evaluate.table3 import outcomes, table3  # noqa: E402
+from reproduce.findings import members_and_images  # noqa: E402
 from reproduce.training import TrainConfig  # noqa: E402
 
 
@@ -50,25 +51,46 @@ def test_ablation_claims_pair_each_row_with_its_parent_and_skip_rows_not_trained
     assert claims.ABLATION_CLAIMS["no auxiliary heads"][1] == -1  # removing the heads is predicted to cost accuracy
 
 
-def test_table3_claims_are_paired_on_the_same_images_against_one_model_one_crop():
-    # one member, 4 images, 2 classes: one crop gets image 0 wrong, ten crops get it right
-    single = torch.tensor([[[0.4, 0.6], [0.9, 0.1], [0.2, 0.8], [0.7, 0.3]]])
-    ten = torch.tensor([[[0.6, 0.4], [0.9, 0.1], [0.2, 0.8], [0.7, 0.3]]])
-    probabilities = {1: CropProbabilities(single, single, 1), 10: CropProbabilities(ten, ten, 10)}
+def test_table3_claims_pair_each_row_with_one_model_one_crop_on_the_same_images_and_members():
+    # three members, four images, two classes (target 0 on images 0, 1 and 3, 1 on image 2)
     targets = torch.tensor([0, 0, 1, 0])
-    correct = correct_per_image(probabilities, targets, models=[1])
-    assert correct[(1, 1)].tolist() == [0, 1, 1, 1] and correct[(1, 10)].tolist() == [1, 1, 1, 1]
-    # the same outcomes as the table's errors
-    errors = table3(probabilities, targets, models=[1]).set_index("crops")["top1_error"]
-    assert errors[1] == 100 * (1 - correct[(1, 1)].float().mean()) and errors[10] == 0
-    (finding,) = claims.table3(correct)
-    assert finding.difference.estimate == pytest.approx(0.25) and finding.difference.n == 4
-    assert "10 crops" in finding.claim
-    table = report.table3_intervals(correct, [finding])
-    assert list(table["test images"]) == [4, 4]
-    assert table.loc[0, "change of error, points (95% CI)"] == ""
-    assert table.loc[1, "change of error, points (95% CI)"].startswith("-25.0 (")
-    assert table.loc[1, "top-1 error % (95% CI)"].startswith("0.0 (0.0 to ")
+    zero, one_, zero_weakly, one_weakly = [0.9, 0.1], [0.1, 0.9], [0.6, 0.4], [0.4, 0.6]  # the class each favours
+    one = torch.tensor([[zero, zero, one_, zero],  # member 0: right everywhere
+                        [one_, zero, one_, zero],  # member 1: wrong on image 0
+                        [one_weakly, one_weakly, zero_weakly, zero_weakly]])  # member 2: wrong on images 0 to 2
+    ten = one.clone()
+    ten[2, 1] = torch.tensor(zero_weakly)  # ten crops put member 2 right on image 1
+    probabilities = {1: CropProbabilities(one, one, 1), 10: CropProbabilities(ten, ten, 10)}
+    rows = outcomes(probabilities, targets)
+    assert list(rows) == [(1, 1), (1, 10), (3, 1), (3, 10)]
+    # one model: each image's share of members right; three models: whether their ensemble (mean) is right
+    assert rows[(1, 1)]([0, 1, 2]).tolist() == pytest.approx([1 / 3, 2 / 3, 2 / 3, 1])
+    assert rows[(3, 1)]([0, 1, 2]).tolist() == [0, 1, 1, 1]
+    assert rows[(3, 1)]([0, 2]).tolist() == [1, 1, 1, 1]  # the ensemble of the members it is given
+    assert rows[(1, 10)]([0, 1, 2]).tolist() == pytest.approx([1 / 3, 1, 2 / 3, 1])
+    assert rows[(1, 1)]([1]).tolist() == [0, 1, 1, 1]
+    # the rows' means are the table's accuracies
+    errors = table3(probabilities, targets).set_index(["models", "crops"])["top1_error"]
+    for key, outcome in rows.items():
+        assert errors[key] == pytest.approx(100 * (1 - outcome([0, 1, 2]).mean()))
+    found = claims.table3(rows, 3)
+    assert [f.claim for f in found] == ["Do 10 crops beat one crop (Section 7)",
+                                        "Does an ensemble of 3 beat one model (Section 7)",
+                                        "Do 3 models with 10 crops each beat one model with one crop (Section 7)"]
+    ensemble = found[1]
+    assert ensemble.difference.estimate == pytest.approx(0.75 - (1 / 3 + 2 / 3 + 2 / 3 + 1) / 4)
+    assert ensemble.difference == members_and_images(rows[(3, 1)], rows[(1, 1)], 3, claim="c", quantity="q",
+                                                     expected=1).difference
+    assert ensemble.difference.members == 3 and ensemble.difference.n == 4
+    table = report.table3_intervals(rows, 3, found)
+    assert list(table["test images"]) == [4] * 4
+    assert table.loc[0, "change of error, points"] == ""
+    assert table.loc[2, "change of error, points"].startswith(f"{-100 * ensemble.difference.estimate:+.1f} (95% CI ")
+    assert table.loc[0, "top-1 error %"].startswith(f"{100 - 100 * (8 / 3) / 4:.1f} (95% CI ")
+    values = report.table3_report_values(rows, 3, found)
+    assert values["ensemble_change"] == table.loc[2, "change of error, points"]
+    assert values["crops_change"] == table.loc[1, "change of error, points"]
+    assert values["best_error"] == table.loc[3, "top-1 error %"]
 
 
 def test_crop_probabilities_select_images():

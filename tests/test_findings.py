@@ -7,63 +7,113 @@ from scipy import stats
 from reproduce import findings
 
 
-def _paired(n, accuracy_a, accuracy_b, rng):
-    """Per-image correctness of two classifiers that disagree independently: a is right with accuracy_a, b with
-    accuracy_b."""
-    return (rng.random(n) < accuracy_a).astype(int), (rng.random(n) < accuracy_b).astype(int)
+def _members(accuracies, n, rng):
+    """Per-image correctness (members, n) of networks that are right independently with the given accuracies."""
+    return (rng.random((len(accuracies), n)) < np.asarray(accuracies)[:, None]).astype(float)
+
+
+def _single(correct):
+    """Table 3's "one model": each member alone, the mean over the members given."""
+    return lambda members: correct[list(members)].mean(0)
 
 
 def test_a_difference_that_exists_is_found():
     rng = np.random.default_rng(1)
-    a, b = _paired(2000, 0.80, 0.70, rng)
-    finding = findings.paired_images(a, b, claim="a beats b", quantity="a minus b", expected=+1)
+    a, b = _members([0.80, 0.82, 0.78, 0.81, 0.80], 2000, rng), _members([0.70] * 5, 2000, rng)
+    finding = findings.members_and_images(_single(a), _single(b), 5, claim="a beats b", quantity="a minus b",
+                                          expected=+1)
     d = finding.difference
     assert d.estimate == pytest.approx(a.mean() - b.mean())
-    assert d.low > 0 and d.contains(0.10) and finding.verdict == "supports"
-    assert finding.p_value < 1e-6
+    assert d.low > 0 and d.contains(0.102) and finding.verdict == "supports" and d.members == 5 and d.n == 2000
+    assert finding.p_value < 0.01
+    assert "over 2000 images and 5 members" in finding.sentence()
     # the same data with the opposite claim
-    assert findings.paired_images(a, b, claim="b beats a", quantity="a minus b", expected=-1).verdict == "contradicts"
+    assert findings.members_and_images(_single(a), _single(b), 5, claim="b beats a", quantity="a minus b",
+                                       expected=-1).verdict == "contradicts"
 
 
 def test_no_difference_is_inconclusive_at_the_nominal_rate():
     rng = np.random.default_rng(2)
-    verdicts = [findings.paired_images(*_paired(400, 0.7, 0.7, rng), claim="c", quantity="q", expected=1).verdict
-                for _ in range(300)]
+    verdicts = []
+    for _ in range(300):
+        a, b = _members([0.7], 400, rng), _members([0.7], 400, rng)
+        verdicts.append(findings.members_and_images(_single(a), _single(b), 1, claim="c", quantity="q",
+                                                    expected=1).verdict)
     decided = 1 - verdicts.count("inconclusive") / len(verdicts)
     # 95% intervals: 5% of null comparisons exclude zero; 300 draws put the rate within about 2.5 points of it
     assert 0.015 <= decided <= 0.10, decided
 
 
-def test_bootstrap_interval_matches_the_normal_approximation_of_paired_proportions():
+def test_one_member_is_held_fixed_and_its_interval_is_the_normal_one_over_the_images():
     rng = np.random.default_rng(3)
-    a, b = _paired(3000, 0.6, 0.55, rng)
-    d = findings.paired_images(a, b, claim="c", quantity="q", expected=1).difference
-    only_a, only_b, n = ((a == 1) & (b == 0)).sum(), ((a == 0) & (b == 1)).sum(), len(a)
-    se = np.sqrt(only_a + only_b - (only_a - only_b) ** 2 / n) / n  # the paired difference's standard error
-    assert d.high - d.low == pytest.approx(2 * 1.96 * se, rel=0.06)
+    correct = _members([0.6], 3000, rng)
+    interval = findings.over_members_and_images(_single(correct), 1)
+    low, high = stats.norm.interval(0.95, loc=correct.mean(), scale=stats.sem(correct[0]))
+    assert (interval.low, interval.high) == pytest.approx((low, high)) and interval.members is None
 
 
-def test_mcnemar_p_value_is_the_exact_binomial_test_of_the_discordant_images():
-    a = [1] * 30 + [0] * 12 + [1] * 50 + [0] * 8
-    b = [0] * 30 + [1] * 12 + [1] * 50 + [0] * 8
-    finding = findings.paired_images(a, b, claim="c", quantity="q", expected=1)
-    assert finding.p_value == pytest.approx(stats.binomtest(30, 42).pvalue)
-    assert finding.difference.estimate == pytest.approx(18 / 100)
+def test_the_mean_over_members_takes_students_t_over_the_members():
+    # every member gets the same share of every image right: no spread over the images, only over the members
+    shares = np.array([0.71, 0.74, 0.69, 0.80])
+    correct = np.repeat(shares[:, None], 50, axis=1)
+    interval = findings.over_members_and_images(_single(correct), 4)
+    low, high = stats.t.interval(0.95, 3, loc=shares.mean(), scale=stats.sem(shares))
+    assert (interval.estimate, interval.low, interval.high) == pytest.approx((shares.mean(), low, high))
+    assert interval.members == 4
 
 
-def test_identical_classifiers_give_a_point_interval():
-    same = [1, 0, 1, 1]
-    finding = findings.paired_images(same, same, claim="c", quantity="q", expected=1)
-    assert (finding.difference.low, finding.difference.high) == (0, 0) and finding.verdict == "inconclusive"
+def test_the_p_value_and_the_interval_agree():
+    rng = np.random.default_rng(5)
+    for shift in (0.0, 0.02, 0.05):
+        a, b = _members([0.75 + shift] * 4, 500, rng), _members([0.75] * 4, 500, rng)
+        finding = findings.members_and_images(_single(a), _single(b), 4, claim="c", quantity="q", expected=1)
+        assert (finding.p_value < 0.05) == (finding.verdict != "inconclusive"), (shift, finding)
 
 
-def test_paired_images_refuses_different_images_and_non_binary_values():
-    with pytest.raises(ValueError, match="same images"):
-        findings.paired_images([1, 0], [1, 0, 1], claim="c", quantity="q", expected=1)
-    with pytest.raises(ValueError, match="0s and 1s"):
-        findings.paired_images([1, 0.5], [1, 0], claim="c", quantity="q", expected=1)
+def test_an_interval_over_members_covers_another_training_of_the_members():
+    # a rebuild trains the members anew: their accuracies are drawn again around 0.9 (2 points apart, as networks
+    # trained briefly are). The interval over members and images covers the expected accuracy at about the nominal
+    # rate; one over the images alone, the members held fixed, misses it most of the time.
+    rng = np.random.default_rng(6)
+    covered, images_only = [], []
+    for _ in range(300):
+        correct = _members(np.clip(rng.normal(0.9, 0.02, 7), 0, 1), 2000, rng)
+        covered.append(findings.over_members_and_images(_single(correct), 7).contains(0.9))
+        fixed = correct.mean(0)  # the members' mean per image, as if one network
+        images_only.append(findings.over_members_and_images(lambda _: fixed, 1).contains(0.9))
+    assert 0.90 <= np.mean(covered) <= 0.995, np.mean(covered)
+    assert np.mean(images_only) < 0.75, np.mean(images_only)
+
+
+def test_an_ensembles_interval_errs_wide():
+    # members: noisy scores of 5 classes around a shared image difficulty; the ensemble of 7 is more accurate than
+    # any one. Over many trainings, the ensemble's interval covers its expected accuracy at least at the nominal rate.
+    rng = np.random.default_rng(7)
+    n, classes = 400, 5
+    signal = rng.normal(0.6, 0.6, n)  # how clearly each test image shows its class (the same in every training)
+    targets = np.zeros(n, dtype=int)
+
+    def ensemble_of(scores):
+        return lambda members: (scores[list(members)].mean(0).argmax(1) == targets).astype(float)
+
+    def train():
+        scores = rng.normal(0, 1, (7, n, classes))
+        scores[:, :, 0] += signal + rng.normal(0, 0.3, (7, 1))  # each member also a little better or worse
+        return scores
+
+    expected = np.mean([ensemble_of(train())(range(7)).mean() for _ in range(400)])
+    covered = [findings.over_members_and_images(ensemble_of(train()), 7).contains(expected) for _ in range(200)]
+    assert np.mean(covered) >= 0.93, np.mean(covered)
+
+
+def test_members_and_images_refuses_no_members_and_a_single_image():
+    with pytest.raises(ValueError, match="members"):
+        findings.over_members_and_images(lambda m: np.ones(3), 0)
+    with pytest.raises(ValueError, match="2 images"):
+        findings.over_members_and_images(lambda m: np.ones(1), 3)
     with pytest.raises(ValueError, match="expected"):
-        findings.paired_images([1, 0], [1, 0], claim="c", quantity="q", expected=0)
+        findings.members_and_images(lambda m: np.ones(3), lambda m: np.ones(3), 2, claim="c", quantity="q",
+                                    expected=0)
 
 
 def test_seed_interval_is_students_t():
@@ -109,22 +159,6 @@ def test_sentences_state_a_direction_only_where_the_interval_excludes_zero():
     assert finding(-0.05, -0.01).sentence().endswith("contradicted.")
     assert finding(-0.01, 0.05).sentence().endswith("inconclusive at this budget.")
     assert "+3.0 points (95% CI +1.0 to +5.0) over 500 images" in finding(0.01, 0.05).sentence()
-
-
-def test_accuracy_is_wilsons_interval():
-    interval = findings.accuracy([1] * 80 + [0] * 20)
-    ci = stats.binomtest(80, 100).proportion_ci(method="wilson")
-    assert (interval.estimate, interval.low, interval.high) == pytest.approx((0.8, ci.low, ci.high))
-
-
-def test_images_for_half_width():
-    # 20% discordant images need 1.96^2 * 0.2 / 0.02^2 = 1921 images for +-2 points
-    assert findings.images_for_half_width(0.2) == 1921
-    rng = np.random.default_rng(4)
-    n = findings.images_for_half_width(0.2)
-    a, b = _paired(n, 0.8, 0.8, rng)  # independent errors: discordant share 2 * 0.8 * 0.2 = 0.32 > 0.2
-    d = findings.paired_images(a, b, claim="c", quantity="q", expected=1).difference
-    assert (d.high - d.low) / 2 == pytest.approx(1.96 * np.sqrt(0.32 / n), rel=0.1)
 
 
 def _finding(estimate, low, high, claim="c", n=3, unit="seeds"):

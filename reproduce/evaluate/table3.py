@@ -2,14 +2,18 @@
 their cost in forward passes per image, and the change against one model with one crop.
 
 The probabilities of every member, reduced over the crops of each image, are computed once per crop setting
-(:func:`~.predict.crop_probabilities`); each row of the table then combines a prefix of the members and one crop
-setting, so that the rows are scored on the same images and differ only in how many models and crops they use.
+(:func:`~.predict.crop_probabilities`); each row of the table then combines the members and one crop setting, so
+that the rows are scored on the same images and differ only in how many models and crops they use. "One model" is
+each member alone, averaged over the members: the error to expect of a single network, which a rebuild that trains
+the members anew estimates again (the first member alone would be one draw of it); "m models" is the ensemble of the
+first m members.
 """
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -19,12 +23,7 @@ from .predict import CropProbabilities, combine
 COLUMNS = ["models", "crops", "cost", "top1_error", "top5_error", "top1_vs_base", "top5_vs_base"]
 
 
-def table3(probabilities: Mapping[int, CropProbabilities], targets: torch.Tensor, *,
-           models: Sequence[int] | None = None, reduce: str = "mean") -> pd.DataFrame:
-    """``probabilities``: crops -> the members' :class:`~.predict.CropProbabilities` with that many crops;
-    ``targets``: (N,). One row per number of models (``models``, default: 1 and all the members; the first m members
-    are used) and number of crops, in the paper's order, combined by ``reduce`` over the crops (``"mean"`` or
-    ``"max"``); errors in percent, and their change against the first row in percentage points."""
+def _members(probabilities: Mapping[int, CropProbabilities], models: Sequence[int] | None) -> tuple[int, tuple]:
     for crops, per_crop in probabilities.items():
         if per_crop.crops != crops:
             raise ValueError(f"probabilities[{crops}] holds probabilities over {per_crop.crops} crops")
@@ -32,26 +31,53 @@ def table3(probabilities: Mapping[int, CropProbabilities], targets: torch.Tensor
     if len(members) != 1:
         raise ValueError(f"every crop setting needs the same members, got {sorted(members)} models")
     available = members.pop()
-    models = (1, available) if models is None else tuple(models)
+    models = (1, available) if models is None else tuple(dict.fromkeys(models))
     if any(not 1 <= m <= available for m in models):
         raise ValueError(f"models={models} must each be between 1 and {available}, the members given")
+    return available, models
+
+
+def table3(probabilities: Mapping[int, CropProbabilities], targets: torch.Tensor, *,
+           models: Sequence[int] | None = None, reduce: str = "mean") -> pd.DataFrame:
+    """``probabilities``: crops -> the members' :class:`~.predict.CropProbabilities` with that many crops;
+    ``targets``: (N,). One row per number of models (``models``, default: 1 and all the members) and number of
+    crops, in the paper's order, combined by ``reduce`` over the crops (``"mean"`` or ``"max"``): for one model the
+    mean of the members' errors, for m models the error of the ensemble of the first m; errors in percent, and their
+    change against the first row in percentage points."""
+    available, models = _members(probabilities, models)
     rows = []
-    for m in dict.fromkeys(models):
+    for m in models:
         for crops, per_crop in probabilities.items():
-            scored = accuracy(combine(per_crop[:m], reduce), targets)
+            scored = ([accuracy(combine(per_crop[k], reduce), targets) for k in range(available)] if m == 1
+                      else [accuracy(combine(per_crop[:m], reduce), targets)])
             rows.append({"models": m, "crops": crops, "cost": m * crops,
-                         "top1_error": 100 * scored["top1_error"], "top5_error": 100 * scored["top5_error"]})
+                         **{f"{metric}_error": 100 * float(np.mean([s[f"{metric}_error"] for s in scored]))
+                            for metric in ("top1", "top5")}})
     table = pd.DataFrame(rows)
     for metric in ("top1", "top5"):
         table[f"{metric}_vs_base"] = table[f"{metric}_error"] - table[f"{metric}_error"].iloc[0]
     return table[COLUMNS]
 
 
-def correct_per_image(probabilities: Mapping[int, CropProbabilities], targets: torch.Tensor, *,
-                      models: Sequence[int] | None = None, reduce: str = "mean") -> dict[tuple[int, int], torch.Tensor]:
-    """Top-1 correctness (0/1 per image) of every row of :func:`table3` (``{(models, crops): (N,)}``): the
-    per-image outcomes that paired comparisons of the rows need (:mod:`reproduce.findings`)."""
-    available = next(iter(probabilities.values())).models
-    models = (1, available) if models is None else tuple(models)
-    return {(m, crops): (combine(per_crop[:m], reduce).argmax(1) == targets).long()
-            for m in dict.fromkeys(models) for crops, per_crop in probabilities.items()}
+Outcome = Callable[[Sequence[int]], np.ndarray]
+
+
+def outcomes(probabilities: Mapping[int, CropProbabilities], targets: torch.Tensor, *,
+             models: Sequence[int] | None = None, reduce: str = "mean") -> dict[tuple[int, int], Outcome]:
+    """The per-image top-1 correctness of every row of :func:`table3` (``{(models, crops): outcome}``) as a function
+    of the members it is scored with (``outcome(indices)`` -> (N,)): for one model the mean over those members of
+    each one's correctness (0 to 1), for m models the correctness (0 or 1) of the ensemble of the first m of them.
+    The mean of ``outcome(all members)`` is the row's top-1 accuracy; what the row's estimate would be with other
+    members is what the intervals of :func:`reproduce.findings.members_and_images` need."""
+    _, models = _members(probabilities, models)
+    targets = targets.cpu()
+
+    def row(m: int, per_crop: CropProbabilities) -> Outcome:
+        def outcome(members: Sequence[int]) -> np.ndarray:
+            chosen = per_crop.reduced(reduce)[list(members)].cpu()
+            if m == 1:
+                return (chosen.argmax(2) == targets).double().mean(0).numpy()
+            return (chosen[:m].mean(0).argmax(1) == targets).double().numpy()
+        return outcome
+
+    return {(m, crops): row(m, per_crop) for m in models for crops, per_crop in probabilities.items()}
