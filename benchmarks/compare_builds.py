@@ -3,7 +3,8 @@
     python benchmarks/compare_builds.py runs/book-1thread runs/book-2threads
 
 prints every finding of both builds side by side (estimate and 95% interval in points, verdict) and whether they
-agree as a rebuild must (``reproduce.findings.compare_builds``); exits with 1 when one does not.
+agree as a rebuild must, and whether they are consistent at the 95% level (``reproduce.findings.compare_builds``);
+exits with 1 when one does not agree.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ def main(argv=None) -> int:
     rows = pd.DataFrame(findings.compare_builds(build_findings(args.a), build_findings(args.b)))
     with pd.option_context("display.max_colwidth", 60, "display.width", 250):
         print(rows.drop(columns=["claim"]).to_markdown(index=False))
-    print(f"\n{rows['agree'].sum()} of {len(rows)} findings agree")
+    print(f"\n{rows['agree'].sum()} of {len(rows)} findings agree (each estimate inside the other build's interval, "
+          f"no verdict opposed); {rows['consistent'].sum()} of {len(rows)} consistent (the estimates differ by less "
+          f"than their difference's 95% interval)")
     return 0 if rows["agree"].all() else 1
 
 

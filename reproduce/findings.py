@@ -226,21 +226,27 @@ def from_dict(values: dict) -> Finding:
 def compare_builds(a: Sequence[Finding], b: Sequence[Finding]) -> list[dict]:
     """The findings of two builds side by side, matched by claim and quantity: both estimates and intervals, both
     verdicts, and whether they agree as a rebuild must: neither supports a claim that the other contradicts, and
-    each estimate lies inside the other build's interval. A finding in one build only is reported as unmatched."""
+    each estimate lies inside the other build's interval (``agree``). ``consistent`` is the test of the same
+    question at the 95% level: the two estimates differ by less than the half-width of their difference's interval,
+    taken as the root of the sum of the squared half-widths (independent builds; each estimate lies in the other's
+    interval only about 83% of the time when both are exact 95% intervals of equal width). A finding in one build only
+    is reported as unmatched."""
     rows = []
     by_key = {(f.claim, f.quantity): f for f in b}
     for first in a:
         second = by_key.pop((first.claim, first.quantity), None)
         row = {"claim": first.claim, "quantity": first.quantity, "a": first.difference.text(sign=True),
-               "a verdict": first.verdict, "b": "", "b verdict": "", "agree": False}
+               "a verdict": first.verdict, "b": "", "b verdict": "", "agree": False, "consistent": False}
         if second is not None:
+            d, e = first.difference, second.difference
             opposed = {first.verdict, second.verdict} == {"supports", "contradicts"}
-            inside = (second.difference.contains(first.difference.estimate) and
-                      first.difference.contains(second.difference.estimate))
-            row.update({"b": second.difference.text(sign=True), "b verdict": second.verdict,
-                        "agree": not opposed and inside})
+            inside = e.contains(d.estimate) and d.contains(e.estimate)
+            half = np.hypot((d.high - d.low) / 2, (e.high - e.low) / 2)
+            row.update({"b": e.text(sign=True), "b verdict": second.verdict, "agree": not opposed and inside,
+                        "consistent": bool(abs(d.estimate - e.estimate) <= half)})
         rows.append(row)
     for second in by_key.values():
         rows.append({"claim": second.claim, "quantity": second.quantity, "a": "", "a verdict": "",
-                     "b": second.difference.text(sign=True), "b verdict": second.verdict, "agree": False})
+                     "b": second.difference.text(sign=True), "b verdict": second.verdict, "agree": False,
+                     "consistent": False})
     return rows

@@ -178,6 +178,10 @@ def test_two_builds_agree_when_neither_opposes_and_each_estimate_is_inside_the_o
     rows = findings.compare_builds([_finding(0.05, 0.01, 0.09), _finding(0.02, -0.01, 0.05, claim="d")],
                                    [_finding(0.07, 0.03, 0.11), _finding(0.08, 0.06, 0.10, claim="d")])
     assert [row["agree"] for row in rows] == [True, False]  # d: 0.08 lies outside the first build's interval
+    # d's estimates differ by 0.06; their difference's half-width is hypot(0.03, 0.02) = 0.036
+    assert [row["consistent"] for row in rows] == [True, False]
+    near = findings.compare_builds([_finding(0.03, 0.0, 0.06)], [_finding(0.07, 0.04, 0.10)])
+    assert not near[0]["agree"] and near[0]["consistent"]  # 0.04 apart, half-width hypot(0.03, 0.03) = 0.042
     opposed = findings.compare_builds([_finding(0.02, 0.001, 0.05)], [_finding(-0.002, -0.004, -0.0001)])
     assert opposed[0]["a verdict"] == "supports" and opposed[0]["b verdict"] == "contradicts"
     assert not opposed[0]["agree"]
