@@ -3,12 +3,13 @@
 #               time, into runs/book-cpu; unchanged notebooks restored from an earlier build), render the HTML there
 #   make test   create the environment and Debian's chromium, run the unit tests, execute the notebooks (nbval) and
 #               open every page of the built book in headless Chromium
+#   make unit   the fast tier for the edit-test loop: the unit tests alone (pytest -m "not slow" tests)
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: book test env browser bench clean
+.PHONY: book test unit env browser bench clean
 
 env: $(VENV)/.installed
 
@@ -35,6 +36,10 @@ TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 test: env browser
 	OMP_NUM_THREADS=1 $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+
+# The fast tier for the edit-test loop: every unit test, no notebook, no book build, no browser, no torchrun.
+unit: env
+	OMP_NUM_THREADS=1 $(BIN)/pytest tests -m "not slow" -n $(TEST_WORKERS) --dist loadfile
 
 # The throughput benchmark (about 8 minutes on 2 cores); the book's Performance appendix shows what it writes.
 bench: env

@@ -156,6 +156,25 @@ def table1_shares(model: GoogLeNet) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def table1_large_share(model: GoogLeNet) -> pd.Series:
+    """The share of each module's output channels that Table 1 gives its 3x3 and 5x5 branches together, by module
+    from 3a to 5b: what Section 4's "ratio of 3x3 and 5x5 convolutions" is in the paper's own table."""
+    channels = table1_shares(model)
+    return channels[channels["branch"].isin(["3x3", "5x5"])].groupby("module", sort=False)["share"].sum()
+
+
+def table1_trend_sentence(model: GoogLeNet) -> str:
+    """What Table 1 does with Section 4's ratio, in words generated from :func:`table1_large_share` and its
+    :func:`trend`."""
+    large = table1_large_share(model)
+    slope = trend(large)
+    shares = ", ".join(f"{share:.1%}" for share in large)
+    first, last = (str(name).removeprefix("inception") for name in (large.index[0], large.index[-1]))
+    verb = "grows" if slope > 0 else "shrinks" if slope < 0 else "stays level"
+    return (f"In Table 1 itself their share of each module's output channels goes {shares} from {first} to {last}: "
+            f"its least-squares slope is {100 * slope:+.2f} points per module, so it {verb} with depth.")
+
+
 def trend(per_module: pd.Series) -> float:
     """The least-squares slope of a per-module quantity against the module's position (0 for 3a ... 8 for 5b): its
     change per module, positive when it grows with depth."""

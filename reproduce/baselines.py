@@ -39,3 +39,19 @@ def linear_classifier_accuracy(train_images: torch.Tensor, train_labels: torch.T
         test_x, _, _ = _features(test_images, mean, std)
         return {"train_top1": ((x @ weight + bias).argmax(1) == train_labels).float().mean().item(),
                 "test_top1": ((test_x @ weight + bias).argmax(1) == test_labels).float().mean().item()}
+
+
+def against_chance(test_top1: float, test_images: int, classes: int) -> str:
+    """The linear classifier's test top-1 against chance (1 / ``classes``), in words generated from the numbers: the
+    accuracy with its 95% interval over the ``test_images`` (Wilson's) and whether that interval lies above chance."""
+    from scipy import stats
+
+    correct = round(test_top1 * test_images)
+    interval = stats.binomtest(correct, test_images).proportion_ci(confidence_level=0.95, method="wilson")
+    chance = 1 / classes
+    measured = (f"On the {test_images:,} test images it reaches {test_top1:.1%} top-1 (95% CI {interval.low:.1%} to "
+                f"{interval.high:.1%}), where chance is {chance:.0%}")
+    if interval.low > chance:
+        return f"{measured}: {test_top1 / chance:.1f} times chance, far from solving the data set." \
+            if test_top1 < 0.5 else f"{measured}: above chance, and the pixels alone go a long way."
+    return f"{measured}: its interval includes chance."

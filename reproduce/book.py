@@ -206,7 +206,10 @@ def _execute(notebook: Path, parameters: dict[str, Any]) -> float:
     started = time.perf_counter()
     try:
         papermill.execute_notebook(notebook, notebook, parameters=parameters, cwd=notebook.parent,
-                                   progress_bar=False, kernel_name="python3")
+                                   progress_bar=False, kernel_name="python3",
+                                   # the kernel talks to this process over the loopback only: its warning that TCP
+                                   # is not encrypted, twice per notebook, would drown the runner's progress
+                                   extra_arguments=["--IPKernelApp.log_level=ERROR"])
     except papermill.PapermillExecutionError as error:  # not passed on as it is: it does not survive a process pool
         raise NotebookFailedError(f"cell {error.cell_index} (execution count {error.exec_count}) raised "
                                   f"{error.ename}: {error.evalue}") from None
@@ -243,6 +246,8 @@ def read_results(results: str | Path) -> dict[str, dict[str, Any]]:
 
 
 CACHE = ".cache"
+#: How often the runner says where it is while notebooks execute.
+PROGRESS_SECONDS = 60
 #: Where the executed copy of a notebook that failed is kept (RUN/failed/<notebook>), until the next run.
 FAILED = "failed"
 
@@ -293,6 +298,52 @@ def _keep(notebook: Path, key: str) -> None:
     shutil.copy2(notebook.parent.parent / "results" / f"{notebook.stem}.json", cached / "results.json")
 
 
+def last_seconds(notebooks: list[Path]) -> dict[str, float]:
+    """How long each notebook's last execution here took (its kept results, whatever their cache key), by name; a
+    notebook never executed here is left out."""
+    seconds = {}
+    for notebook in notebooks:
+        for kept in (notebook.parent.parent / CACHE).glob(f"{notebook.stem}-*/results.json"):
+            seconds[notebook.name] = json.loads(kept.read_text())["seconds"]
+    return seconds
+
+
+class Progress:
+    """What the runner prints while notebooks execute: elapsed time and, from the notebooks' last executions here
+    (:func:`last_seconds`), about how long is left with ``jobs`` at a time."""
+
+    def __init__(self, notebooks: list[Path], jobs: int):
+        self.last, self.jobs = last_seconds(notebooks), jobs
+        self.started_at = time.perf_counter()
+        self.started: dict[str, float] = {}
+
+    def start(self, notebook: Path) -> None:
+        self.started[notebook.name] = time.perf_counter()
+
+    def left(self, waiting: list[Path], running: list[Path]) -> Optional[float]:
+        """Seconds of work left, shared among the jobs: the waiting notebooks' last times and what the running ones
+        have not yet used of theirs; None when a notebook has no earlier time."""
+        names = [n.name for n in waiting + running]
+        if any(name not in self.last for name in names):
+            return None
+        now = time.perf_counter()
+        work = sum(self.last[n.name] for n in waiting)
+        work += sum(max(0.0, self.last[n.name] - (now - self.started.get(n.name, now))) for n in running)
+        return work / max(1, min(self.jobs, len(names)))
+
+    def line(self, waiting: list[Path], running: list[Path]) -> str:
+        """``"3.2 min elapsed, about 4 min left; running: evaluation.ipynb (2.1 min)"``."""
+        now = time.perf_counter()
+        left = self.left(waiting, running)
+        text = f"{(now - self.started_at) / 60:.1f} min elapsed"
+        text += ", time left unknown (a notebook with no earlier execution here)" if left is None else \
+            f", about {left / 60:.1f} min left"
+        if running:
+            text += "; running: " + ", ".join(f"{n.name} ({(now - self.started[n.name]) / 60:.1f} min)"
+                                              for n in running if n.name in self.started)
+        return text
+
+
 def cache_keys(notebooks: list[Path], parameters: dict[str, dict[str, Any]]) -> dict[str, str]:
     """:func:`cache_key` of every notebook (by stem), the notebooks it reads keyed first."""
     package, stems, keys = package_digest(), {n.stem for n in notebooks}, {}
@@ -326,6 +377,7 @@ def _stage(notebooks: list[Path], parameters: dict[str, dict[str, Any]], jobs: i
     stems = {n.stem for n in notebooks}
     slots = _device_slots()
     on_device = {n: uses_device(n, parameters.get(n.name, {})) for n in notebooks}
+    progress = Progress(waiting, jobs)
     with ProcessPoolExecutor(jobs) as pool:
         while waiting or running:
             for notebook in list(waiting):  # a notebook that reads a failed one's results is not run
@@ -347,8 +399,11 @@ def _stage(notebooks: list[Path], parameters: dict[str, dict[str, Any]], jobs: i
                     continue
                 waiting.remove(notebook)
                 print(f"{notebook.name}: executing", flush=True)
+                progress.start(notebook)
                 running[pool.submit(_execute, notebook, parameters.get(notebook.name, {}))] = notebook
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            done, _ = wait(running, timeout=PROGRESS_SECONDS, return_when=FIRST_COMPLETED)
+            if not done:
+                print(f"  {progress.line(waiting, list(running.values()))}", flush=True)
             for future in done:
                 notebook = running.pop(future)
                 try:
@@ -363,7 +418,8 @@ def _stage(notebooks: list[Path], parameters: dict[str, dict[str, Any]], jobs: i
                 _record(notebook, parameters.get(notebook.name, {}), seconds[notebook.name], environment)
                 _keep(notebook, keys[notebook.stem])
                 print(f"{notebook.name}: done in {seconds[notebook.name] / 60:.1f} min "
-                      f"({len(seconds)} of {len(notebooks)} in this stage)", flush=True)
+                      f"({len(seconds)} of {len(notebooks)} in this stage); "
+                      f"{progress.line(waiting, list(running.values()))}", flush=True)
     if failed:
         raise NotebookFailedError(
             "; ".join(f"{name}: {why}" for name, why in failed.items()) + f". The results of the other "

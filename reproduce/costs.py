@@ -103,6 +103,15 @@ def _diff(ours, printed):
     return pd.NA if printed is None else 100.0 * (ours - printed) / printed
 
 
+def _against_printed(column: str, ours: int, printed: str | None) -> dict:
+    """``ours`` beside Table 1's printed count: the printed value, the difference in percent and whether ours rounds
+    to the printed number at the precision it is printed with (``"1M"`` admits 0.5M to 1.5M, ``"2.7K"`` 2.65K to
+    2.75K)."""
+    value = None if printed is None else paper.printed_value(printed)
+    return {column: ours, f"{column} (paper)": value, f"{column} diff %": _diff(ours, value),
+            f"{column} as printed": pd.NA if printed is None else abs(ours - value) <= paper.printed_step(printed) / 2}
+
+
 def table1(model: GoogLeNet | None = None, input_size: int = 224, **options) -> pd.DataFrame:
     """Table 1 recomputed from ``model`` (default: ``googlenet(**options)``, the paper's network) at
     ``input_size`` px, one row per row of the paper's table, next to the paper's printed params and ops.
@@ -128,8 +137,7 @@ def table1(model: GoogLeNet | None = None, input_size: int = 224, **options) -> 
             "row": row.key, "type": row.type, "patch size/stride": patch,
             "output size": _size(shape), "depth": _depth(modules),
             **{c: filters.get(c, pd.NA) for c in FILTER_COLUMNS},
-            "params": params, "params (paper)": row.params, "params diff %": _diff(params, row.params),
-            "ops": ops, "ops (paper)": row.ops, "ops diff %": _diff(ops, row.ops),
+            **_against_printed("params", params, row.params), **_against_printed("ops", ops, row.ops),
         })
     table = pd.DataFrame(rows).set_index("row")
     total = {"type": "total", "patch size/stride": "", "output size": "", "depth": table["depth"].sum(),
@@ -137,12 +145,21 @@ def table1(model: GoogLeNet | None = None, input_size: int = 224, **options) -> 
              "ops": table["ops"].sum(), "ops (paper)": table["ops (paper)"].sum()}
     total["params diff %"] = _diff(total["params"], total["params (paper)"])
     total["ops diff %"] = _diff(total["ops"], total["ops (paper)"])
-    table.loc["total"] = pd.Series(total)
+    table.loc["total"] = pd.Series(total)  # the paper prints no total: "as printed" stays empty
     for column in ("depth", *FILTER_COLUMNS, "params", "params (paper)", "ops", "ops (paper)"):
         table[column] = table[column].astype("Int64")
     for column in ("params diff %", "ops diff %"):
         table[column] = table[column].astype("Float64")
+    for column in ("params as printed", "ops as printed"):
+        table[column] = table[column].astype("boolean")
     return table
+
+
+def rows_not_as_printed(table: pd.DataFrame) -> dict[str, list[str]]:
+    """The rows of :func:`table1` whose parameters (``"params"``) or multiply-adds (``"ops"``) do not round to the
+    numbers Table 1 prints."""
+    return {column: [str(key) for key, agrees in table[f"{column} as printed"].items()
+                     if agrees is not pd.NA and not agrees] for column in ("params", "ops")}
 
 
 def summary(model: GoogLeNet | None = None, input_size: int = 224, **options) -> dict[str, int]:
@@ -189,11 +206,6 @@ def naive_vs_reduced(model: GoogLeNet | None = None, input_size: int = 224, **op
     table = pd.DataFrame(rows).set_index("module")
     table.insert(4, "ops ratio 2a/2b", table["ops (2a)"] / table["ops (2b)"])
     return table
-
-
-def compare_variants(variants: dict[str, dict], input_size: int = 224) -> pd.DataFrame:
-    """:func:`summary` for several option sets, one row each (e.g. the paper's network against its variants)."""
-    return pd.DataFrame({name: summary(googlenet(**options), input_size) for name, options in variants.items()}).T
 
 
 def separable_conv1(depth_multiplier: int = 8, input_size: int = 224) -> dict[str, int]:

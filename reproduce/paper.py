@@ -16,30 +16,45 @@ class Table1Row(NamedTuple):
     output: str  # H x W x C
     depth: int
     filters: Optional[tuple[int, int, int, int, int, int]]  # #1x1, #3x3 red, #3x3, #5x5 red, #5x5, pool proj
-    params: Optional[int]  # as printed ("2.7K" -> 2_700)
-    ops: Optional[int]  # multiply-adds as printed ("34M" -> 34_000_000)
+    params: Optional[str]  # as printed: "2.7K" (read with printed_value and printed_step)
+    ops: Optional[str]  # multiply-adds as printed: "34M"
 
 
-K, M = 1_000, 1_000_000
+_UNITS = {"K": 1_000, "M": 1_000_000}
+
+
+def printed_value(text: str) -> int:
+    """A count as Table 1 prints it, as a number: ``"2.7K"`` -> 2700, ``"34M"`` -> 34000000."""
+    return round(float(text[:-1]) * _UNITS[text[-1]])
+
+
+def printed_step(text: str) -> float:
+    """The unit of the last digit Table 1 prints of a count: ``"2.7K"`` -> 100, ``"34M"`` -> 1000000, ``"1000K"`` ->
+    1000. A count agrees with the printed one when it rounds to it: it lies within half a step."""
+    mantissa = text[:-1]
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    return _UNITS[text[-1]] / 10 ** decimals
+
+
 TABLE1 = (
-    Table1Row("conv1", "convolution", "7x7/2", "112x112x64", 1, None, int(2.7 * K), 34 * M),
+    Table1Row("conv1", "convolution", "7x7/2", "112x112x64", 1, None, "2.7K", "34M"),
     Table1Row("maxpool1", "max pool", "3x3/2", "56x56x64", 0, None, None, None),
-    Table1Row("conv2", "convolution", "3x3/1", "56x56x192", 2, (0, 64, 192, 0, 0, 0), 112 * K, 360 * M),
+    Table1Row("conv2", "convolution", "3x3/1", "56x56x192", 2, (0, 64, 192, 0, 0, 0), "112K", "360M"),
     Table1Row("maxpool2", "max pool", "3x3/2", "28x28x192", 0, None, None, None),
-    Table1Row("inception3a", "inception (3a)", "", "28x28x256", 2, (64, 96, 128, 16, 32, 32), 159 * K, 128 * M),
-    Table1Row("inception3b", "inception (3b)", "", "28x28x480", 2, (128, 128, 192, 32, 96, 64), 380 * K, 304 * M),
+    Table1Row("inception3a", "inception (3a)", "", "28x28x256", 2, (64, 96, 128, 16, 32, 32), "159K", "128M"),
+    Table1Row("inception3b", "inception (3b)", "", "28x28x480", 2, (128, 128, 192, 32, 96, 64), "380K", "304M"),
     Table1Row("maxpool3", "max pool", "3x3/2", "14x14x480", 0, None, None, None),
-    Table1Row("inception4a", "inception (4a)", "", "14x14x512", 2, (192, 96, 208, 16, 48, 64), 364 * K, 73 * M),
-    Table1Row("inception4b", "inception (4b)", "", "14x14x512", 2, (160, 112, 224, 24, 64, 64), 437 * K, 88 * M),
-    Table1Row("inception4c", "inception (4c)", "", "14x14x512", 2, (128, 128, 256, 24, 64, 64), 463 * K, 100 * M),
-    Table1Row("inception4d", "inception (4d)", "", "14x14x528", 2, (112, 144, 288, 32, 64, 64), 580 * K, 119 * M),
-    Table1Row("inception4e", "inception (4e)", "", "14x14x832", 2, (256, 160, 320, 32, 128, 128), 840 * K, 170 * M),
+    Table1Row("inception4a", "inception (4a)", "", "14x14x512", 2, (192, 96, 208, 16, 48, 64), "364K", "73M"),
+    Table1Row("inception4b", "inception (4b)", "", "14x14x512", 2, (160, 112, 224, 24, 64, 64), "437K", "88M"),
+    Table1Row("inception4c", "inception (4c)", "", "14x14x512", 2, (128, 128, 256, 24, 64, 64), "463K", "100M"),
+    Table1Row("inception4d", "inception (4d)", "", "14x14x528", 2, (112, 144, 288, 32, 64, 64), "580K", "119M"),
+    Table1Row("inception4e", "inception (4e)", "", "14x14x832", 2, (256, 160, 320, 32, 128, 128), "840K", "170M"),
     Table1Row("maxpool4", "max pool", "3x3/2", "7x7x832", 0, None, None, None),
-    Table1Row("inception5a", "inception (5a)", "", "7x7x832", 2, (256, 160, 320, 32, 128, 128), 1072 * K, 54 * M),
-    Table1Row("inception5b", "inception (5b)", "", "7x7x1024", 2, (384, 192, 384, 48, 128, 128), 1388 * K, 71 * M),
+    Table1Row("inception5a", "inception (5a)", "", "7x7x832", 2, (256, 160, 320, 32, 128, 128), "1072K", "54M"),
+    Table1Row("inception5b", "inception (5b)", "", "7x7x1024", 2, (384, 192, 384, 48, 128, 128), "1388K", "71M"),
     Table1Row("avgpool", "avg pool", "7x7/1", "1x1x1024", 0, None, None, None),
     Table1Row("dropout", "dropout (40%)", "", "1x1x1024", 0, None, None, None),
-    Table1Row("fc", "linear", "", "1x1x1000", 1, None, 1000 * K, 1 * M),
+    Table1Row("fc", "linear", "", "1x1x1000", 1, None, "1000K", "1M"),
     Table1Row("softmax", "softmax", "", "1x1x1000", 0, None, None, None),
 )
 

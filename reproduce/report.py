@@ -14,22 +14,40 @@ def human(n: float) -> str:
     return f"{n:g}"
 
 
-def style_table1(table: pd.DataFrame, tolerance: float = 1.0):
-    """Table 1 with counts in the paper's K/M notation and every difference from the printed numbers larger than
-    ``tolerance`` percent highlighted."""
+def style_table1(table: pd.DataFrame):
+    """Table 1 with counts in the paper's K/M notation, differences in percent, and every difference whose count
+    does not round to the printed number (the ``as printed`` columns of :func:`reproduce.costs.table1`, which are not
+    shown) highlighted."""
     counts = ["params", "params (paper)", "ops", "ops (paper)"]
     diffs = ["params diff %", "ops diff %"]
+    flags = [c for c in table.columns if c.endswith(" as printed")]
+    off = "background-color: #f8d0c8; font-weight: bold"
 
-    def mark(value):
-        return "background-color: #f8d0c8; font-weight: bold" if pd.notna(value) and abs(value) > tolerance else ""
+    def mark(column: pd.Series) -> list[str]:
+        agrees = table[column.name.replace(" diff %", " as printed")]
+        return [off if flag is not pd.NA and not flag else "" for flag in agrees]
 
     return (table.style
-            .format(lambda v: "" if pd.isna(v) else human(v), subset=counts)
-            .format(lambda v: "" if pd.isna(v) else f"{v:+.1f}%", subset=diffs)
+            .format(lambda v: "" if pd.isna(v) else human(v), subset=[c for c in counts if c in table])
+            .format(lambda v: "" if pd.isna(v) else f"{v:+.1f}%", subset=[c for c in diffs if c in table])
             .format(lambda v: "" if pd.isna(v) else f"{v}",
-                    subset=[c for c in table.columns if c not in counts + diffs])
-            .map(mark, subset=diffs)
-            .hide(axis="index"))
+                    subset=[c for c in table.columns if c not in counts + diffs + flags])
+            .apply(mark, subset=[c for c in diffs if c in table])
+            .hide(axis="index").hide(flags, axis="columns"))
+
+
+def rows_off_sentence(off: dict[str, list[str]]) -> str:
+    """Which rows of Table 1 do not round to the printed counts (:func:`reproduce.costs.rows_not_as_printed`), in
+    words."""
+    def names(rows: list[str]) -> str:
+        short = [row.removeprefix("inception") for row in rows]
+        return ", ".join(short[:-1]) + f" and {short[-1]}" if len(short) > 1 else short[0]
+
+    parts = [f"{'the parameters' if column == 'params' else 'the multiply-adds'} of {len(rows)} row"
+             f"{'s' if len(rows) > 1 else ''} ({names(rows)})" for column, rows in off.items() if rows]
+    if not parts:
+        return "Every count rounds to the number the paper prints."
+    return "Counted from the filters, " + " and ".join(parts) + " do not round to the numbers the paper prints."
 
 
 def style_counts(table: pd.DataFrame):

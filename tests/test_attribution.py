@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from reproduce import googlenet
-from reproduce.attribution import (BRANCHES, branch_importance, branch_shares, sample, table1_shares, trend,
+from reproduce.attribution import (BRANCHES, branch_importance, branch_shares, sample, table1_large_share, table1_shares,
+                                   table1_trend_sentence, trend,
                                    with_intervals)
 
 
@@ -169,3 +170,15 @@ def test_the_verdict_follows_the_intervals():
     assert verdict(rising, rising) == "supports" and verdict(falling, falling) == "contradicts"
     assert verdict(rising, unresolved) == verdict(falling, rising) == "partly supports"
     assert verdict(falling, unresolved) == verdict(unresolved, unresolved) == "does not support"
+
+
+def test_table1_gives_the_large_kernels_a_shrinking_share_and_the_sentence_says_so():
+    # Table 1's #3x3 + #5x5 over each module's output channels, 3a to 5b, computed from the printed filter counts
+    printed = [(128 + 32) / 256, (192 + 96) / 480, (208 + 48) / 512, (224 + 64) / 512, (256 + 64) / 512,
+               (288 + 64) / 528, (320 + 128) / 832, (320 + 128) / 832, (384 + 128) / 1024]
+    large = table1_large_share(googlenet())
+    assert large.tolist() == pytest.approx(printed)
+    slope = np.polyfit(np.arange(9), printed, 1)[0]
+    sentence = table1_trend_sentence(googlenet())
+    assert f"{100 * slope:+.2f} points per module, so it shrinks with depth" in sentence and slope < 0
+    assert sentence.startswith("In Table 1 itself their share of each module's output channels goes 62.5%, 60.0%, ")

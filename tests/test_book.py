@@ -15,6 +15,9 @@ from bs4 import BeautifulSoup
 from browser import check_pages, pages, screenshot_name
 from reproduce import book
 
+#: The whole book executed and built, and a browser: the full tier (make test), not the unit tier (make unit).
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).parent.parent
 #: The screenshots of the last browser check, one per page, kept as the test's artifact (runs/ is not committed).
 SCREENSHOTS = ROOT / "runs" / "screenshots"

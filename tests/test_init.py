@@ -60,12 +60,14 @@ def train_briefly(init, steps=80):
     return sum(losses[:10]) / 10, sum(losses[-10:]) / 10, accuracy
 
 
+@pytest.mark.slow
 def test_paper_network_without_batch_norm_trains_under_the_default_init():
     first, last, accuracy = train_briefly("kaiming")
     assert last < 0.8 * first
     assert accuracy > 0.35  # chance is 0.1
 
 
+@pytest.mark.slow
 def test_paper_network_does_not_train_under_torchvision_init():
     first, last, accuracy = train_briefly("torchvision")
     assert abs(last - math.log(10)) < 0.05

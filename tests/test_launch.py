@@ -41,6 +41,7 @@ def _no_launch(*args, **kwargs):
     raise AssertionError("no process was to be started")
 
 
+@pytest.mark.slow
 def test_two_processes_through_torchrun_train_what_one_process_trains_and_a_finished_run_comes_back(
         tmp_path, monkeypatch):
     config = small()

@@ -104,6 +104,7 @@ def small_suite():
                       progress=False)
 
 
+@pytest.mark.slow
 def test_the_suite_measures_every_part(small_suite):
     """Every comparison is there, with positive rates, consistent ratios, and a row for every target."""
     result = small_suite

@@ -5,10 +5,13 @@ kind of data."""
 
 import json
 
+import pytest
+
 from rehearsal_checks import rehearse_and_check
 from reproduce.cli import main
 
 
+@pytest.mark.slow
 def test_the_imagenet_set_runs_every_notebook_and_builds_the_book(tmp_path):
     rehearse_and_check(tmp_path, "imagenet-gpu.yml")
 

@@ -170,3 +170,38 @@ def test_papermills_failure_names_the_cell_and_the_exception(tmp_path):
     executed = nbformat.read(path, as_version=4)  # the executed copy, with the error in its cell
     errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.get("output_type") == "error"]
     assert [(o["ename"], o["evalue"]) for o in errors] == [("ValueError", "bad value 1")]
+
+
+def test_an_executed_notebook_leaves_no_kernel_warnings_on_the_runners_output(tmp_path, capfd):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "quiet.ipynb"
+    nbformat.write(notebook, path)
+    book._execute(path, {})
+    out, err = capfd.readouterr()
+    assert "without encryption" not in out + err and "WARNING" not in out + err
+
+
+def test_progress_estimates_what_is_left_from_the_last_executions(tmp_path, monkeypatch):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    notebooks = [folder / f"{name}.ipynb" for name in ("a", "b", "c")]
+    for notebook, seconds in zip(notebooks[:2], (600.0, 120.0)):  # c never ran here
+        kept = tmp_path / book.CACHE / f"{notebook.stem}-oldkey"
+        kept.mkdir(parents=True)
+        (kept / "results.json").write_text(json.dumps({"seconds": seconds}))
+    assert book.last_seconds(notebooks) == {"a.ipynb": 600.0, "b.ipynb": 120.0}
+    now = [1000.0]
+    monkeypatch.setattr(book.time, "perf_counter", lambda: now[0])
+    progress = book.Progress(notebooks, jobs=2)
+    progress.start(notebooks[0])
+    now[0] += 180  # a has run 3 of its last 10 minutes; b waits
+    assert progress.left([notebooks[1]], [notebooks[0]]) == pytest.approx((420 + 120) / 2)
+    assert progress.line([notebooks[1]], [notebooks[0]]) == \
+        "3.0 min elapsed, about 4.5 min left; running: a.ipynb (3.0 min)"
+    now[0] += 600  # past its last time: nothing left of it, b alone on one of the two workers
+    assert progress.left([notebooks[1]], [notebooks[0]]) == pytest.approx(120 / 2)
+    assert progress.left([notebooks[2]], []) is None
+    assert "time left unknown" in progress.line([notebooks[2]], [])

@@ -128,3 +128,16 @@ def test_a_linear_classifier_on_raw_pixels_stays_far_from_solving_it():
     result = linear_classifier_accuracy(train_x, train_y, test_x, test_y, iterations=50)
     assert result["train_top1"] > result["test_top1"]  # it fits the train split ...
     assert result["test_top1"] < 0.3  # ... and does not generalize (chance is 0.1)
+
+
+def test_the_linear_baseline_is_stated_against_chance_with_its_interval():
+    from scipy import stats
+
+    from reproduce.baselines import against_chance
+
+    ci = stats.binomtest(468, 2000).proportion_ci(method="wilson")
+    above = against_chance(0.234, 2000, 10)
+    assert above.startswith(f"On the 2,000 test images it reaches 23.4% top-1 (95% CI {ci.low:.1%} to {ci.high:.1%})")
+    assert above.endswith("2.3 times chance, far from solving the data set.")
+    assert against_chance(0.105, 2000, 10).endswith("its interval includes chance.")  # 9.2% to 11.9%
+    assert "pixels alone go a long way" in against_chance(0.8, 500, 10)

@@ -337,6 +337,7 @@ def run_cli(args, nproc=None, timeout=300):
                           cwd=Path(__file__).parent.parent)
 
 
+@pytest.mark.slow
 def test_a_process_that_dies_is_restarted_by_torchrun_and_the_run_ends_as_an_uninterrupted_one(tmp_path):
     """Two gloo processes on the CPU under ``torchrun --max-restarts=1``; the second dies in the middle of epoch 2
     (tests/die_once.py). torchrun restarts both with the same command line, which continues from epoch 1's
@@ -366,6 +367,7 @@ def test_a_process_that_dies_is_restarted_by_torchrun_and_the_run_ends_as_an_uni
     assert [row["val_loss"] for row in one["history"]] == [row["val_loss"] for row in two["history"]]
 
 
+@pytest.mark.slow
 def test_two_processes_take_the_same_steps_as_one_with_the_same_global_batch(tmp_path):
     # No randomness but the sample order, which both runs share: no augmentation, no dropout. The gradients of the
     # two differ by float rounding (the order of the all-reduce's sums); at lr 0.01 that stays at 1e-8 over the 8
@@ -475,6 +477,7 @@ def test_every_process_waits_for_each_epoch_s_checkpoint(tmp_path, monkeypatch):
     assert written == [None, None, 1, 2]
 
 
+@pytest.mark.slow
 def test_cli_rejects_bad_arguments_by_name_with_the_valid_choices(tmp_path):
     result = run_cli(["--out", str(tmp_path), "--dataset", "mnist"])
     assert result.returncode == 2
@@ -485,6 +488,7 @@ def test_cli_rejects_bad_arguments_by_name_with_the_valid_choices(tmp_path):
     assert result.returncode == 2 and "data_root" in result.stderr
 
 
+@pytest.mark.slow
 def test_cli_resume_continues_with_the_runs_own_options(tmp_path):
     from reproduce.cli import main
 

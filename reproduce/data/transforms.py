@@ -161,8 +161,9 @@ class ResizeRandomInterpolation(RandomResizedCropRandomInterpolation):
 
 
 def photometric_distortion(strength: float = 0.5, hue: float = 0.0) -> v2.ColorJitter:
-    """Howard's photometric distortions (arXiv:1312.5402, Section 2.1): brightness, contrast and colour (saturation)
-    each scaled by a factor drawn uniformly from ``[1 - strength, 1 + strength]``, in a random order.
+    """Howard's photometric distortions (arXiv:1312.5402, his additional colour manipulations): brightness, contrast
+    and colour (saturation) each scaled by a factor drawn uniformly from ``[1 - strength, 1 + strength]``, in a random
+    order.
 
     Howard applies PIL's ``ImageEnhance`` Brightness, Contrast and Color "in a random order" with factors "between
     0.5 and 1.5": ``v2.ColorJitter`` does the same operations (blends with black, with the mean grey level and with

@@ -61,7 +61,9 @@ class GoogLeNet(nn.Module):
             channels = module.out_channels
             return module
 
-        def lrn() -> nn.Module:  # Figure 3's LocalResponseNorm; batch norm replaces it
+        # Figure 3's LocalResponseNorm; batch norm replaces it. The paper gives no constants: size 5, alpha 1e-4 and
+        # beta 0.75 are BVLC Caffe's for its GoogLeNet.
+        def lrn() -> nn.Module:
             return nn.Identity() if batch_norm else nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=1.0)
 
         def max_pool(kernel: int = 3) -> nn.Module:  # Caffe's pooling rounds up, as ceil_mode does

@@ -50,21 +50,6 @@ STEPS: tuple[AblationStep, ...] = (
     AblationStep("no auxiliary heads", "row 2's auxiliary heads removed", "+ batch norm", dict(aux_heads=False)),
 )
 
-#: Inception-v3's own Table 3 (single crop, ILSVRC 2012 validation; errors in %, cost in billions of multiply-adds;
-#: None where the paper prints none). Its rows are cumulative too, but they are not ours: Inception-v2 is a new,
-#: larger network, and RMSProp and the factorized 7x7 stem are changes this book does not make.
-V3_TABLE3 = (
-    {"network": "GoogLeNet", "top1_error": 29.0, "top5_error": 9.2, "cost_bn_ops": 1.5},
-    {"network": "BN-GoogLeNet", "top1_error": 26.8, "top5_error": None, "cost_bn_ops": 1.5},
-    {"network": "BN-Inception", "top1_error": 25.2, "top5_error": 7.8, "cost_bn_ops": 2.0},
-    {"network": "Inception-v2", "top1_error": 23.4, "top5_error": None, "cost_bn_ops": 3.8},
-    {"network": "Inception-v2 RMSProp", "top1_error": 23.1, "top5_error": 6.3, "cost_bn_ops": 3.8},
-    {"network": "Inception-v2 Label Smoothing", "top1_error": 22.8, "top5_error": 6.1, "cost_bn_ops": 3.8},
-    {"network": "Inception-v2 Factorized 7x7", "top1_error": 21.6, "top5_error": 5.8, "cost_bn_ops": 4.8},
-    {"network": "Inception-v2 BN-auxiliary", "top1_error": 21.2, "top5_error": 5.6, "cost_bn_ops": 4.8},
-)
-
-
 def inception_v3_ablation(base: TrainConfig, rows: Sequence[str] | None = None) -> dict[str, TrainConfig]:
     """The configurations of the ablation, in order (``{name: config}``), built from ``base``: every field that is
     not part of a change (data, epochs, images, schedule, optimizer, seed, width, ...) is ``base``'s in every run, so

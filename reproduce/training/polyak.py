@@ -1,7 +1,8 @@
 """Polyak averaging as an exponential moving average of the weights, without a host-device round trip per step.
 
-The paper evaluates "Polyak averaging [13]" of the weights; here it is an exponential moving average (EMA) with a time
-constant of ``polyak_epochs`` epochs: after the first update, which copies the model, every update moves each
+The paper evaluates "Polyak averaging [13]" of the weights. Polyak and Juditsky's averaging is the uniform mean of
+the iterates; this is an adaptation of it that the paper does not specify, an exponential moving average (EMA) with a
+time constant of ``polyak_epochs`` epochs, so that the average forgets the early weights: after the first update, which copies the model, every update moves each
 averaged tensor towards the model's, ``average += (1 - decay) * (model - average)``.
 
 ``torch.optim.swa_utils.AveragedModel`` with ``get_ema_multi_avg_fn`` computes that, but every
