@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from reproduce import plan
-from reproduce.training.loop import resolve_device
+from reproduce.device import resolve_device
 
 #: The networks of the GPU parameter sets: ImageNet's paper network at 224 px, and CIFAR-100's at 32 px.
 NETWORKS = {"imagenet": plan.Network(224, 1000), "cifar100": plan.Network(32, 100, stem="small", batch_norm=True)}

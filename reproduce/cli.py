@@ -133,7 +133,7 @@ def _evaluate(args: dict) -> int:
     from .data.transforms import test_resize_ratio
     from .evaluate.predict import default_num_workers
     from .evaluate.score import load_model, score_folder
-    from .training.loop import resolve_device
+    from .device import resolve_device
 
     try:
         model, info = load_model(args["checkpoint"], preset=args["preset"], which=args["weights"])

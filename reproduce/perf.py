@@ -33,7 +33,8 @@ from .evaluate.crops import PAPER_CROP, scales_for
 from .evaluate.predict import crop_probabilities, cut_crops, default_batch_size, images_per_cut
 from .models import googlenet, googlenet_torchvision
 from .training.config import TrainConfig
-from .training.loop import make_optimizer, resolve_device, train_step
+from .device import resolve_device
+from .training.loop import make_optimizer, train_step
 
 
 def synchronize(device: torch.device) -> None:

@@ -347,7 +347,7 @@ def plan(parameters: dict[str, dict[str, Any]], device: str = "auto", *, probe_b
     host GiB (results kept), hours here, hours on one H100. ``probe_batch`` caps the batch the probe times (default:
     on the CPU as many images as :data:`PROBE_MACS` allows, on a GPU the stage's own batch); ``timed=False`` skips
     the probe (no hours here), which is how a run checks that its plan fits before it spends any time."""
-    from .training.loop import resolve_device
+    from .device import resolve_device
 
     target = resolve_device(device)
     reference = h100_reference()
@@ -376,7 +376,7 @@ def plan(parameters: dict[str, dict[str, Any]], device: str = "auto", *, probe_b
 def check_feasible(table: pd.DataFrame, device: str = "auto") -> None:
     """Raise :class:`InfeasiblePlanError`, naming the notebook and stage, where a stage's memory exceeds the device's
     or its kept results the host's."""
-    from .training.loop import resolve_device
+    from .device import resolve_device
 
     target = resolve_device(device)
     on_device, on_host = device_memory(target) / 2 ** 30, host_memory() / 2 ** 30

@@ -182,7 +182,7 @@ def style_ablation(table: pd.DataFrame):
 
 
 def test_split_size(config) -> int:
-    """How many images the test split of ``config``'s data set holds (what :func:`reproduce.training.score`
+    """How many images the test split of ``config``'s data set holds (what :func:`reproduce.training.score_split`
     scores)."""
     from . import data
 

@@ -126,7 +126,7 @@ def test_on_cuda_the_images_are_read_by_worker_processes_and_cudnn_autotunes(fol
                  "--data-root", str(folder), "--no-progress"]
     assert main(arguments + ["--device", "cpu"]) == 0
     assert calls[-1]["num_workers"] == 0 and calls[-1]["device"] == "cpu" and not torch.backends.cudnn.benchmark
-    monkeypatch.setattr(reproduce.training.loop, "resolve_device", lambda name: torch.device("cuda"))
+    monkeypatch.setattr(reproduce.device, "resolve_device", lambda name: torch.device("cuda"))
     assert main(arguments) == 0
     assert calls[-1]["num_workers"] == 8 and calls[-1]["device"] == "cuda" and torch.backends.cudnn.benchmark
     monkeypatch.setattr("os.cpu_count", lambda: 3)

@@ -19,7 +19,7 @@ from reproduce.models import GoogLeNetOutputs
 from reproduce.training import distributed, loop
 from reproduce.training.loop import build_model
 from reproduce.training import (NonFiniteLossError, TrainConfig, compressed_step_epochs, googlenet_loss,
-                                load_trained, paper_schedule, score, train)
+                                load_trained, paper_schedule, score_split, train)
 
 #: A run small enough for a test: 64 images of 32 px, 4 steps an epoch, a quarter-width network.
 TINY = dict(dataset="shapes", shapes_size=32, image_size=32, train_images=64, eval_images=32, width=0.125,
@@ -227,7 +227,7 @@ def test_adamw_replaces_sgd_only_when_asked():
 def test_score_is_the_accuracy_on_the_named_split():
     config = tiny(epochs=1)
     model = train(config).model
-    scored = score(model, config, "test")
+    scored = score_split(model, config, "test")
     test_set = data.evaluation_set("shapes", "test", image_size=32, shapes_size=32)
     images = torch.stack([test_set[i][0] for i in range(len(test_set))])
     labels = torch.tensor([test_set[i][1] for i in range(len(test_set))])
@@ -251,7 +251,7 @@ def test_score_uses_the_geometry_the_run_trained_with(monkeypatch):
     monkeypatch.setattr(data, "evaluation_set", evaluation_set)
     for crop in (True, False):
         with pytest.raises(Stop):
-            score(torch.nn.Identity(), tiny(crop=crop), "test")
+            score_split(torch.nn.Identity(), tiny(crop=crop), "test")
         assert asked["crop"] is crop
 
 

@@ -10,7 +10,6 @@ softmax outputs are reduced over the crops of each image as they come: their mea
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import os
 from collections.abc import Sequence as SequenceABC
@@ -24,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from ..data.real import UnreadableImageError
+from ..device import uses_amp, without_cudnn_on
 from ..data.transforms import TEST_RESIZE_RATIO
 from .crops import PAPER_CROP, center_crop, paper_crops_144, ten_crops
 
@@ -79,13 +79,6 @@ class CropProbabilities:
         if reduce not in REDUCTIONS:
             raise ValueError(f"reduce={reduce!r} is not one of {REDUCTIONS}")
         return self.mean if reduce == "mean" else self.max
-
-
-def without_cudnn_on(device: torch.device):
-    """A context in which cuDNN is off on CUDA (and nothing changes elsewhere): cuDNN's batch norm asks its input for
-    its memory format, which a tensor batched by ``vmap`` cannot answer ("NYI: querying is_contiguous inside of
-    vmap"), so the vectorized members run on PyTorch's own CUDA kernels."""
-    return torch.backends.cudnn.flags(enabled=False) if device.type == "cuda" else contextlib.nullcontext()
 
 
 class Ensemble(nn.Module):
@@ -259,7 +252,7 @@ def crop_probabilities(models: nn.Module | Sequence[nn.Module], images: Images, 
     device = next(ensemble.parameters()).device
     if batch_size is None:
         batch_size = default_batch_size(ensemble.models[0], size, device)
-    amp = device.type == "cuda" if amp is None else amp
+    amp = uses_amp(device, amp)
     per_chunk = images_at_once or images_per_cut(crops, size, device)
     chunks = _host_chunks(images, per_chunk, num_workers=num_workers, pin=device.type == "cuda")
     mean = maxed = None

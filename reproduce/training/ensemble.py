@@ -28,6 +28,7 @@ from torch.func import functional_call, stack_module_state
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
+from ..device import resolve_device, without_cudnn_on
 from ..models import GoogLeNetOutputs
 from .config import TrainConfig
 from .launch import train_on_all_devices
@@ -167,8 +168,6 @@ class StackedEnsemble:
         if images.shape[0] != self.members or targets.shape[0] != self.members:
             raise ValueError(f"need one batch per member ({self.members}), got {images.shape[0]} and "
                              f"{targets.shape[0]}")
-        from ..evaluate.predict import without_cudnn_on
-
         self.skeleton.train()
         with without_cudnn_on(images.device):
             losses, _ = torch.vmap(self._loss, randomness="different")(self.params, self.buffers, images, targets)
@@ -203,7 +202,6 @@ def compare_methods(config: TrainConfig, members: int = 7, *, batch_size: int = 
     (stacked or vmap over loop: above 1 means the vectorized form is faster)."""
     from ..evaluate import Ensemble
     from ..models import googlenet
-    from .loop import resolve_device
 
     device = resolve_device(config.device)
     size = config.image_size

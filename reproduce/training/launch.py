@@ -41,7 +41,8 @@ import torch
 
 from . import checkpoint
 from .config import TrainConfig
-from .loop import TrainResult, _check_resumable, load_trained, resolve_device, train
+from ..device import resolve_device
+from .loop import TrainResult, _check_resumable, load_trained, train
 
 #: The environment variable that sets how many processes a run uses (an integer >= 1), whatever the machine has.
 PROCESSES_VARIABLE = "REPRODUCE_PROCESSES"

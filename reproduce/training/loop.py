@@ -43,6 +43,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, S
 from tqdm import tqdm
 
 from .. import data
+from ..device import resolve_device, uses_amp, uses_channels_last
 from ..data import real
 from ..metrics import topk_correct
 from ..models import GoogLeNet, GoogLeNetOutputs, googlenet
@@ -114,14 +115,6 @@ class TrainResult:
     def best_model(self) -> GoogLeNet:
         """The model used at inference: the Polyak average when there is one."""
         return self.averaged if self.averaged is not None else self.model
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device='cuda' was asked for, but torch sees no CUDA device; use device='auto' or 'cpu'")
-    return torch.device(name)
 
 
 def googlenet_loss(outputs: torch.Tensor | GoogLeNetOutputs, targets: torch.Tensor, *, aux_weight: float = 0.3,
@@ -219,7 +212,7 @@ def collate_readable(batch: list) -> tuple[torch.Tensor, torch.Tensor, list[str]
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: DataLoader, device: torch.device, *, amp: bool = False,
+def split_metrics(model: nn.Module, loader: DataLoader, device: torch.device, *, amp: bool = False,
              channels_last: bool = False, processes: distributed.Processes = distributed.Processes()) -> dict:
     """Loss, top-1 and top-5 accuracy of ``model`` (eval mode) over ``loader``, summed over all processes."""
     model.eval()
@@ -344,8 +337,8 @@ def train(config: TrainConfig, out_dir: str | Path | None = None, *, resume: boo
     the (train, eval) data sets that ``config`` names. ``initial_weights`` (a ``state_dict``) replaces the
     initialization of a new run (a resumed run continues from its checkpoint)."""
     device = resolve_device(config.device)
-    amp = device.type == "cuda" if config.amp is None else config.amp
-    channels_last = True if config.channels_last is None else config.channels_last
+    amp = uses_amp(device, config.amp)
+    channels_last = uses_channels_last(config.channels_last)
     processes = distributed.start(device.type)
     if device.type == "cuda":
         device = torch.device("cuda", processes.local_rank)
@@ -536,7 +529,7 @@ def _epochs(config, out_dir, processes, device, amp, channels_last, net, model, 
         evaluated = {"": model, "polyak_": averaged.module if averaged is not None else None}
         for prefix, candidate in evaluated.items():
             if candidate is not None:
-                metrics = evaluate(candidate, eval_loader, device, amp=amp, channels_last=channels_last,
+                metrics = split_metrics(candidate, eval_loader, device, amp=amp, channels_last=channels_last,
                                    processes=processes)
                 row.update({f"{prefix}val_{k}": v for k, v in metrics.items()})
         history.append(row)
@@ -570,12 +563,12 @@ def _stopped(stop: _StopRequest, out_dir: Path, where: str) -> TrainingStopped:
                            f"train(..., resume=True)), which ends with the weights of an uninterrupted run", number)
 
 
-def score(model: nn.Module, config: TrainConfig, split: str = "test", *, batch_size: int = 256) -> dict[str, float]:
+def score_split(model: nn.Module, config: TrainConfig, split: str = "test", *, batch_size: int = 256) -> dict[str, float]:
     """Loss, top-1 and top-5 of ``model`` on ``split`` of the data set ``config`` names, one centre crop per image,
     on ``config``'s device."""
     device = resolve_device(config.device)
-    channels_last = True if config.channels_last is None else config.channels_last
-    amp = device.type == "cuda" if config.amp is None else config.amp
+    channels_last = uses_channels_last(config.channels_last)
+    amp = uses_amp(device, config.amp)
     test_set = data.evaluation_set(config.dataset, split, root=config.data_root, image_size=config.image_size,
                                    download=config.download, shapes_size=config.shapes_size,
                                    data_seed=config.data_seed, crop=config.crop)
@@ -583,7 +576,7 @@ def score(model: nn.Module, config: TrainConfig, split: str = "test", *, batch_s
     model = model.to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    return evaluate(model, loader, device, amp=amp, channels_last=channels_last)
+    return split_metrics(model, loader, device, amp=amp, channels_last=channels_last)
 
 
 def load_trained(path: str | Path, *, which: str = "polyak") -> tuple[GoogLeNet, dict[str, Any]]:
@@ -604,13 +597,13 @@ def load_trained(path: str | Path, *, which: str = "polyak") -> tuple[GoogLeNet,
 
 
 def score_runs(results: dict[str, TrainResult], split: str = "test") -> list[dict[str, Any]]:
-    """:func:`score` for every run (``{name: TrainResult}``), raw weights and, where the run has them, the Polyak
+    """:func:`score_split` for every run (``{name: TrainResult}``), raw weights and, where the run has them, the Polyak
     average: one row per run and weights, with the run's name, seed, top-1 and top-5."""
     rows = []
     for name, result in results.items():
         for weights, model in (("raw", result.model), ("Polyak", result.averaged)):
             if model is not None:
-                scored = score(model, result.config, split)
+                scored = score_split(model, result.config, split)
                 rows.append({"run": name, "seed": result.config.seed, "weights": weights, "top1": scored["top1"],
                              "top5": scored["top5"]})
     return rows
