@@ -1,5 +1,5 @@
 """Ensembles of K GoogLeNets (Section 7), trained and run two ways, measured side by side in one run
-(``reproduce.training.ensemble.compare_methods``):
+(``reproduce.perf.ensemble_comparison``):
 
 - training: K models one after another, each with its own optimizer and batch (what ``train_ensemble`` does),
   against ``StackedEnsemble``, which trains all K in one ``vmap``-ed step;
@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from reproduce.training import TrainConfig
-from reproduce.training.ensemble import compare_methods
+from reproduce.perf import ensemble_comparison
 
 
 def main(argv=None) -> dict:
@@ -36,7 +36,7 @@ def main(argv=None) -> dict:
 
     config = TrainConfig(width=args.width, batch_norm=True, optimizer="adamw", lr=2e-3, weight_decay=0.05,
                          image_size=args.image_size, device=args.device)
-    result = compare_methods(config, args.members, batch_size=args.batch_size, repeats=args.repeats)
+    result = ensemble_comparison(config, args.members, batch_size=args.batch_size, rounds=args.repeats)
     result.update(processor=platform.processor() or platform.machine(), threads=torch.get_num_threads(),
                   width=args.width)
     print(f"{args.members} GoogLeNets (width {args.width}, {args.image_size} px, {args.batch_size} images per "

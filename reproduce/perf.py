@@ -32,9 +32,9 @@ from tqdm import tqdm
 from .evaluate.crops import PAPER_CROP, scales_for
 from .evaluate.predict import crop_probabilities, cut_crops, default_batch_size, images_per_cut
 from .models import googlenet, googlenet_torchvision
-from .training.config import TrainConfig
 from .device import resolve_device
-from .training.loop import make_optimizer, train_step
+from .training.config import TrainConfig
+from .training.loop import googlenet_loss, make_optimizer, train_step
 
 
 def synchronize(device: torch.device) -> None:
@@ -60,6 +60,55 @@ def interleaved_seconds(calls: dict[str, Callable[[], object]], device: torch.de
             synchronize(device)
             times[name].append(time.perf_counter() - started)
     return {name: statistics.median(values) for name, values in times.items()}
+
+
+def ensemble_comparison(config: TrainConfig, members: int = 7, *, batch_size: int = 64, num_classes: int = 10,
+                        rounds: int = 3) -> dict:
+    """Measure, on ``config``'s device and architecture, ``members`` models trained one after another (each with its
+    own optimizer and batch of ``batch_size``) against :class:`~reproduce.training.ensemble.StackedEnsemble`, and
+    inference by ``Ensemble(method="loop")`` against ``"vmap"`` (:func:`interleaved_seconds`). Returns model-images
+    per second of each and the two ratios (stacked or vmap over loop: above 1 means the vectorized form is faster)."""
+    from .evaluate import Ensemble
+    from .training.ensemble import StackedEnsemble
+
+    device = resolve_device(config.device)
+    size = config.image_size
+
+    def build():
+        torch.manual_seed(0)
+        return [googlenet(num_classes, **config.model_options()).to(device).to(memory_format=torch.channels_last)
+                for _ in range(members)]
+
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randn(members, batch_size, 3, size, size, generator=generator).to(device)
+    targets = torch.randint(0, num_classes, (members, batch_size), generator=generator).to(device)
+    looped = build()
+    optimizers = [make_optimizer(config, model.parameters()) for model in looped]
+
+    def loop_step():
+        for model, optimizer, x, y in zip(looped, optimizers, images, targets):
+            model.train()
+            loss, _ = googlenet_loss(model(x.contiguous(memory_format=torch.channels_last)), y,
+                                     aux_weight=config.aux_weight, label_smoothing=config.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+    stacked = StackedEnsemble(build(), config)
+    work = members * batch_size
+    seconds = interleaved_seconds({"train, one after another": loop_step,
+                                   "train, stacked (vmap)": lambda: stacked.train_step(images, targets)},
+                                  device, rounds=rounds)
+    batch = images[0].contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        ensembles = {method: Ensemble([model.eval() for model in build()], method=method) for method in ("loop", "vmap")}
+        seconds.update(interleaved_seconds({f"inference, {method}": (lambda e=ensemble: e(batch))
+                                            for method, ensemble in ensembles.items()}, device, rounds=rounds))
+    speeds = {name: work / value for name, value in seconds.items()}
+    return {"device": str(device), "members": members, "batch_size": batch_size, "image_size": size,
+            "images_per_second": speeds,
+            "train_stacked_vs_loop": speeds["train, stacked (vmap)"] / speeds["train, one after another"],
+            "inference_vmap_vs_loop": speeds["inference, vmap"] / speeds["inference, loop"]}
 
 
 def count_flops(call: Callable[[], object]) -> int:
@@ -488,9 +537,8 @@ def suite(device: str = "auto", *, sizes: tuple[int, ...] = (224, 64), batch_siz
                                 **crops_comparison(model, images, size, target, rounds=max(1, rounds // 2),
                                                    progress=progress)})
     step.update()
-    from .training.ensemble import compare_methods
 
-    result["ensemble"] = compare_methods(book, members, batch_size=book.batch_size, repeats=max(1, rounds // 2))
+    result["ensemble"] = ensemble_comparison(book, members, batch_size=book.batch_size, rounds=max(1, rounds // 2))
     step.update()
     result["data"] = [data_comparison(book, images=data_images, rounds=rounds, progress=progress),
                       data_comparison(book.replace(**PAPER_AUGMENTATION), images=data_images, rounds=rounds,

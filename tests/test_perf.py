@@ -212,3 +212,16 @@ def test_on_a_gpu_the_contenders_share_precision_and_layout_and_the_peak_is_the_
     peak = perf.matmul_peak(torch.device("cpu"), sizes=(64,), rounds=1, dtype=torch.bfloat16)
     assert peak["dtype"] == "bfloat16" and peak["size"] == 64 and peak["flops_per_second"] > 0
     assert perf.matmul_peak(torch.device("cpu"), sizes=(64,), rounds=1)["dtype"] == "float32"
+
+
+def test_the_ensemble_comparison_times_each_way_on_the_same_work():
+    from reproduce.training import TrainConfig
+
+    config = TrainConfig(width=0.125, batch_norm=True, image_size=32, optimizer="adamw", lr=2e-3, weight_decay=0.05,
+                         device="cpu")
+    result = perf.ensemble_comparison(config, 2, batch_size=4, rounds=1)
+    speeds = result["images_per_second"]
+    assert set(speeds) == {"train, one after another", "train, stacked (vmap)", "inference, loop", "inference, vmap"}
+    assert result["train_stacked_vs_loop"] == speeds["train, stacked (vmap)"] / speeds["train, one after another"]
+    assert result["inference_vmap_vs_loop"] == speeds["inference, vmap"] / speeds["inference, loop"]
+    assert (result["members"], result["batch_size"], result["image_size"]) == (2, 4, 32)

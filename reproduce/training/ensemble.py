@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import os
-import time
 from pathlib import Path
 from typing import Sequence
 
@@ -28,7 +27,7 @@ from torch.func import functional_call, stack_module_state
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from ..device import resolve_device, without_cudnn_on
+from ..device import without_cudnn_on
 from ..models import GoogLeNetOutputs
 from .config import TrainConfig
 from .launch import train_on_all_devices
@@ -179,64 +178,3 @@ class StackedEnsemble:
     def member_state(self, k: int) -> dict[str, torch.Tensor]:
         """Member k's weights and buffers as a ``state_dict`` of the architecture."""
         return {name: tensor[k].detach().clone() for name, tensor in {**self.params, **self.buffers}.items()}
-
-
-def _seconds_per_call(step, repeats: int, device: torch.device) -> float:
-    """Seconds per call of ``step``, after one warm-up call."""
-    step()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    started = time.perf_counter()
-    for _ in range(repeats):
-        step()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return (time.perf_counter() - started) / repeats
-
-
-def compare_methods(config: TrainConfig, members: int = 7, *, batch_size: int = 64, num_classes: int = 10,
-                    repeats: int = 3) -> dict:
-    """Measure, on ``config``'s device and architecture, ``members`` models trained one after another (each with its
-    own optimizer and batch of ``batch_size``) against :class:`StackedEnsemble`, and inference by
-    ``Ensemble(method="loop")`` against ``"vmap"``. Returns model-images per second of each and the two ratios
-    (stacked or vmap over loop: above 1 means the vectorized form is faster)."""
-    from ..evaluate import Ensemble
-    from ..models import googlenet
-
-    device = resolve_device(config.device)
-    size = config.image_size
-
-    def build():
-        torch.manual_seed(0)
-        return [googlenet(num_classes, **config.model_options()).to(device).to(memory_format=torch.channels_last)
-                for _ in range(members)]
-
-    generator = torch.Generator().manual_seed(0)
-    images = torch.randn(members, batch_size, 3, size, size, generator=generator).to(device)
-    targets = torch.randint(0, num_classes, (members, batch_size), generator=generator).to(device)
-    looped = build()
-    optimizers = [make_optimizer(config, model.parameters()) for model in looped]
-
-    def loop_step():
-        for model, optimizer, x, y in zip(looped, optimizers, images, targets):
-            model.train()
-            loss, _ = googlenet_loss(model(x.contiguous(memory_format=torch.channels_last)), y,
-                                     aux_weight=config.aux_weight, label_smoothing=config.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-
-    stacked = StackedEnsemble(build(), config)
-    work = members * batch_size
-    speeds = {"train, one after another": work / _seconds_per_call(loop_step, repeats, device),
-              "train, stacked (vmap)": work / _seconds_per_call(lambda: stacked.train_step(images, targets),
-                                                                 repeats, device)}
-    batch = images[0].contiguous(memory_format=torch.channels_last)
-    with torch.no_grad():
-        for method in ("loop", "vmap"):
-            ensemble = Ensemble([model.eval() for model in build()], method=method)
-            speeds[f"inference, {method}"] = work / _seconds_per_call(lambda: ensemble(batch), repeats, device)
-    return {"device": str(device), "members": members, "batch_size": batch_size, "image_size": size,
-            "images_per_second": speeds,
-            "train_stacked_vs_loop": speeds["train, stacked (vmap)"] / speeds["train, one after another"],
-            "inference_vmap_vs_loop": speeds["inference, vmap"] / speeds["inference, loop"]}
