@@ -15,6 +15,15 @@ def use_book_style() -> None:
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
 
 
+def glue_figure(name: str, fig: plt.Figure) -> None:
+    """Hand ``fig`` to the book under ``name`` (``myst_nb.glue``, shown where a page's ``glue:figure`` asks for it,
+    not where the cell runs) and close it, so that the notebook holds no open figures."""
+    from myst_nb import glue
+
+    glue(name, fig, display=False)
+    plt.close(fig)
+
+
 def costs_per_row(table: pd.DataFrame) -> plt.Figure:
     """Parameters and multiply-adds of each row of Table 1 with parameters: the model's against the paper's."""
     rows = table.drop(index="total")

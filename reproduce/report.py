@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 import pandas as pd
 
@@ -207,6 +209,67 @@ def seed_summary(scores: pd.DataFrame, test_images: int) -> pd.DataFrame:
         rows.append({"configuration": config, "weights": weights, "seeds": len(group),
                      "test top-1 % (95% CI)": interval.text(), "test images": test_images})
     return pd.DataFrame(rows)
+
+
+def top1_per_seed(scores: pd.DataFrame, label: str, weights: str = "Polyak") -> list[float]:
+    """The test top-1 of every seed of the configuration ``label`` (runs named ``"label (seed k)"``) with ``weights``
+    (``"Polyak"`` or ``"raw"``), in the order of the seeds. ``scores``: rows of
+    :func:`reproduce.training.loop.score_runs`."""
+    rows = scores[scores["run"].str.startswith(label + " (seed") & (scores["weights"] == weights)]
+    return rows.sort_values("seed")["top1"].tolist()
+
+
+def run_times(results: dict, seconds: dict[str, float]) -> pd.DataFrame:
+    """Each run's wall seconds in this notebook (a reloaded run: the time to reload it) and the images per second of
+    its training, from its history."""
+    return pd.DataFrame([{"run": name, "seconds": seconds[name],
+                          "images/s": pd.DataFrame(results[name].history)["images_per_second"].mean()}
+                         for name in results])
+
+
+def style_run_times(table: pd.DataFrame):
+    return table.style.format({"seconds": "{:.0f}", "images/s": "{:.0f}"}).hide(axis="index")
+
+
+def augmentation_sentence(scores: pd.DataFrame, run: str, main: str) -> str:
+    """The run with the paper's augmentation (named ``run``) against the main configuration's first seed (``main``),
+    test top-1 with Polyak weights, one seed each: stated without a verdict; or that there is no such run."""
+    polyak = scores[scores["weights"] == "Polyak"].set_index("run")["top1"]
+    if run not in polyak:
+        return "No run with the paper's augmentation (`augmentation_run=False`)."
+    return (f"With the paper's augmentation (random crops of 8-100% of the area, photometric distortions, random "
+            f"interpolation) the first seed's run reaches {polyak[run]:.1%} test top-1, against {polyak[main]:.1%} "
+            f"with flips only; one seed each, a single sample, no verdict. A GPU rerun restores Section 6 with "
+            f"`-p optimizer sgd -p lr 0.05 -p weight_decay 2e-4 -p crop True -p photometric True "
+            f"-p random_interpolation True`.")
+
+
+def convergence_section(path, steps: int) -> tuple[Optional[pd.DataFrame], str]:
+    """The Training chapter's measured step counts: ``benchmarks/convergence.py``'s results at ``path``, read, as
+    :func:`convergence`'s table and its sentences, and the steps this build trains (``steps``); no table and a
+    sentence saying how to make the file where it is missing."""
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    ending = f" This build trains every run for {steps:,} steps."
+    if not path.is_file():
+        return None, f"`{path}` is not there: `python benchmarks/convergence.py` writes it." + ending
+    measured = json.loads(path.read_text())
+    table, text = convergence(measured)
+    return table, " ".join(text.values()) + f" (Measured on {measured['device']}.)" + ending
+
+
+def paper_lr_table(results: dict, tests: dict, runs: list[str]) -> pd.DataFrame:
+    """The paper's network at each learning rate tried (``runs``, the first the ablation's own row): its rate, test
+    top-1 (``tests``: :func:`reproduce.training.score_split` by run) and final training loss of the main classifier."""
+    return pd.DataFrame([{"run": name, "lr": results[name].config.lr, "test top-1": tests[name]["top1"],
+                          "final training loss": results[name].steps[-1]["loss_main"]} for name in runs])
+
+
+def style_paper_lr_table(table: pd.DataFrame):
+    return table.style.format({"test top-1": "{:.1%}", "final training loss": "{:.3f}", "lr": "{:g}"}).hide(
+        axis="index")
 
 
 def style_seed_summary(table: pd.DataFrame):

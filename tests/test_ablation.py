@@ -219,3 +219,13 @@ def test_the_training_chapters_runs_seeds_and_the_papers_optimizer_and_augmentat
     assert runs["GoogLeNet (seed 1)"].seed == 6 and runs["GoogLeNet (seed 1)"].init_seed is None  # its own start
     more = sgd_runs(base, [0.1], seeds=3, first_seed=1)
     assert list(more) == ["SGD, lr 0.1 (seed 1)", "SGD, lr 0.1 (seed 2)"] and more["SGD, lr 0.1 (seed 2)"].seed == 7
+
+
+def test_the_best_sgd_rate_is_the_one_whose_first_seed_validates_best():
+    from types import SimpleNamespace
+
+    from reproduce.training.ablation import best_sgd_lr, run_name
+
+    results = {run_name(f"SGD, lr {lr:g}", 0): SimpleNamespace(history=[{"val_top1": 0.9}, {"val_top1": final}])
+               for lr, final in ((0.01, 0.3), (0.03, 0.6), (0.1, 0.2))}
+    assert best_sgd_lr(results, [0.01, 0.03, 0.1]) == 0.03

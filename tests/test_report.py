@@ -115,3 +115,41 @@ def test_the_rows_that_do_not_round_to_the_printed_counts_are_named():
     text = report.rows_off_sentence(costs.rows_not_as_printed(table1()))
     assert "the multiply-adds of 3 rows (conv1, 4a and 5a)" in text and "the parameters of 12 rows" in text
     assert report.rows_off_sentence({"params": [], "ops": []}) == "Every count rounds to the number the paper prints."
+
+
+def test_run_lookups_and_tables_read_what_the_runs_hold():
+    scores = pd.DataFrame([{"run": f"GoogLeNet (seed {k})", "seed": k, "weights": w, "top1": v}
+                           for k, w, v in ((1, "Polyak", 0.8), (0, "Polyak", 0.7), (0, "raw", 0.6),
+                                           (0, "paper's augmentation", 0.1))]
+                          + [{"run": "paper's augmentation (seed 0)", "seed": 0, "weights": "Polyak", "top1": 0.55}])
+    assert report.top1_per_seed(scores, "GoogLeNet") == [0.7, 0.8]  # in the order of the seeds
+    assert report.top1_per_seed(scores, "GoogLeNet", "raw") == [0.6]
+    text = report.augmentation_sentence(scores, "paper's augmentation (seed 0)", "GoogLeNet (seed 0)")
+    assert "reaches 55.0% test top-1, against 70.0% with flips only; one seed each" in text
+    assert report.augmentation_sentence(scores, "missing (seed 0)", "GoogLeNet (seed 0)").startswith("No run")
+
+    class Run:
+        def __init__(self, lr, loss, speeds):
+            self.config = type("Config", (), {"lr": lr})()
+            self.steps = [{"loss_main": 9.0}, {"loss_main": loss}]
+            self.history = [{"images_per_second": s} for s in speeds]
+
+    results = {"a": Run(0.01, 2.3, [100, 300]), "b": Run(0.001, 0.4, [50])}
+    times = report.run_times(results, {"a": 12.0, "b": 3.0})
+    assert times.to_dict("records") == [{"run": "a", "seconds": 12.0, "images/s": 200.0},
+                                        {"run": "b", "seconds": 3.0, "images/s": 50.0}]
+    lrs = report.paper_lr_table(results, {"a": {"top1": 0.1}, "b": {"top1": 0.6}}, ["b", "a"])
+    assert lrs.to_dict("records") == [{"run": "b", "lr": 0.001, "test top-1": 0.6, "final training loss": 0.4},
+                                      {"run": "a", "lr": 0.01, "test top-1": 0.1, "final training loss": 2.3}]
+
+
+def test_the_convergence_section_says_how_to_make_a_missing_file(tmp_path):
+    table, text = report.convergence_section(tmp_path / "convergence.json", 450)
+    assert table is None and "python benchmarks/convergence.py` writes it" in text
+    assert text.endswith("This build trains every run for 450 steps.")
+    import json
+    from pathlib import Path
+
+    committed = Path(__file__).parent.parent / "benchmarks" / "results" / "convergence.json"
+    table, text = report.convergence_section(committed, 450)
+    assert len(table) and f"(Measured on {json.loads(committed.read_text())['device']}.)" in text

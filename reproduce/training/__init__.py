@@ -2,11 +2,11 @@
 
 from .ablation import inception_v3_ablation
 from .config import TrainConfig
-from .launch import load_result, processes_for, train_on_all_devices
+from .launch import load_result, processes_for, train_on_all_devices, train_runs
 from .loop import (NonFiniteLossError, TrainingStopped, TrainResult, googlenet_loss, load_trained, score_split,
                    split_metrics, train, train_step)
 from .schedule import compressed_step_epochs, paper_schedule
 
 __all__ = ["NonFiniteLossError", "TrainingStopped", "TrainConfig", "TrainResult", "compressed_step_epochs",
            "googlenet_loss", "inception_v3_ablation", "load_result", "load_trained", "paper_schedule", "processes_for",
-           "score_split", "split_metrics", "train", "train_on_all_devices", "train_step"]
+           "score_split", "split_metrics", "train", "train_on_all_devices", "train_runs", "train_step"]

@@ -102,6 +102,12 @@ def sgd_runs(base: TrainConfig, lrs: Sequence[float], *, seeds: int, first_seed:
             for lr in lrs for k in range(first_seed, seeds)}
 
 
+def best_sgd_lr(results: dict, lrs: Sequence[float]) -> float:
+    """The rate of :func:`sgd_runs` whose first seed ends with the highest validation top-1 (``results``: the
+    trained runs by name): the rate the Training chapter then trains with every seed."""
+    return max(lrs, key=lambda lr: results[run_name(f"SGD, lr {lr:g}", 0)].history[-1]["val_top1"])
+
+
 def run_name(label: str, seed: int) -> str:
     """``"GoogLeNet (seed 1)"``: a run's name in the chapters' tables, with its seed counted from the base's."""
     return f"{label} (seed {seed})"

@@ -151,6 +151,24 @@ def train_on_all_devices(config: TrainConfig, out_dir: str | Path | None, *, res
     return dataclasses.replace(load_result(out_dir), config=config)
 
 
+def train_runs(configs: dict[str, TrainConfig], runs_dir: str | Path | None = None
+               ) -> tuple[dict[str, TrainResult], dict[str, float]]:
+    """Train every run of ``configs`` (``{name: config}``) in order, each on every GPU of the machine
+    (:func:`train_on_all_devices`): the results by name and each run's wall seconds. With ``runs_dir`` each run is
+    kept in :func:`~reproduce.training.store.run_folder` of it, by what it computes, so that a run another notebook
+    trained into the same folder is reloaded, not trained again."""
+    import time
+
+    from .store import run_folder
+
+    results, seconds = {}, {}
+    for name, config in configs.items():
+        started = time.perf_counter()
+        results[name] = train_on_all_devices(config, run_folder(runs_dir, config) if runs_dir else None)
+        seconds[name] = time.perf_counter() - started
+    return results, seconds
+
+
 def _run(command: list[str]) -> int:
     """Run ``command`` with its stdout and stderr copied to this process's ``sys.stdout`` and ``sys.stderr`` as they
     come (in a notebook, those are the cell's output; the file descriptors 1 and 2 of a kernel are not), and return
