@@ -89,3 +89,10 @@ def table3(outcomes: Mapping[tuple[int, int], Callable], members: int) -> list[F
                                         quantity=f"top-1, {models} model{'s' if models > 1 else ''} x {crops} "
                                                  f"crop{'s' if crops > 1 else ''} minus 1 x 1", expected=+1))
     return found
+
+
+def table3_together(every_image: Sequence[Finding], on_subset: Sequence[Finding]) -> list[Finding]:
+    """:func:`table3`'s findings on every test image, then those on the subset that the whole split does not make
+    (the settings with more than 10 crops)."""
+    measured = {f.quantity for f in every_image}
+    return [*every_image, *(f for f in on_subset if f.quantity not in measured)]

@@ -344,6 +344,37 @@ def table3_intervals(outcomes: dict, members: int, findings: list) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
+def pooling_table(mean: pd.DataFrame, maxed: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Table 3's rows of more than one crop with the mean over the crops (``mean``, :func:`reproduce.evaluate.table3`)
+    and with their max (``maxed``): the table, and in how many of them the max is worse (``"3 of 4"``)."""
+    table = pd.DataFrame({"models": mean["models"], "crops": mean["crops"],
+                          "top-1 error %, mean over crops": mean["top1_error"],
+                          "top-1 error %, max over crops": maxed["top1_error"]})
+    table = table[table["crops"] > 1].reset_index(drop=True)
+    worse = int((table["top-1 error %, max over crops"] > table["top-1 error %, mean over crops"]).sum())
+    return table, f"{worse} of {len(table)}"
+
+
+def style_pooling(table: pd.DataFrame):
+    return table.style.format({c: "{:.2f}" for c in table.columns[2:]}).hide(axis="index")
+
+
+def style_speeds(speeds: dict):
+    """:func:`reproduce.perf.ensemble_comparison`'s model-images per second, one row per way."""
+    table = pd.DataFrame([{"work": name, "model-images/s": value} for name, value in speeds["images_per_second"].items()])
+    return table.style.format({"model-images/s": "{:,.0f}"}).hide(axis="index")
+
+
+def evaluation_times(members: int, shared_epochs: int, train_seconds: float, settings) -> pd.DataFrame:
+    """The Evaluation chapter's wall times: training (or reloading) the ``members``, and each crop setting of
+    ``settings`` (:class:`reproduce.evaluate.table3.CropSettings`) with the images it scored."""
+    shared = f" (after {shared_epochs} shared epoch{'s' if shared_epochs > 1 else ''})" if shared_epochs else ""
+    images = {c: len(p.mean[0]) for c, p in {**settings.on_subset, **settings.every_image}.items()}
+    return pd.DataFrame([{"work": f"train {members} members{shared}", "seconds": train_seconds}] +
+                        [{"work": f"{members} models x {c} crops x {images[c]} images", "seconds": s}
+                         for c, s in settings.seconds.items()])
+
+
 def paper_table3_changes() -> str:
     """The paper's own changes of Table 3 against one model with one crop, in words, for comparison (top-5 error on
     ILSVRC 2014, points; computed from the table's errors)."""

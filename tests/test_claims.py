@@ -209,3 +209,13 @@ def test_the_committed_convergence_results_are_the_benchmarks_groups():
         assert run["options"] == convergence.options(run["sweep"], run["group"])
     table, text = report.convergence(results)  # every sentence finds its groups
     assert set(text) == {"steps", "sgd", "no_bn"}
+
+
+def test_table3_findings_together_keep_every_image_first_and_add_the_subsets_new_rows():
+    from reproduce.findings import Finding, Interval
+
+    def finding(quantity):
+        return Finding("c", quantity, Interval(0.01, 0.0, 0.02, 100, "images"), 1, "m")
+
+    every, subset = [finding("1 x 10"), finding("7 x 1")], [finding("1 x 10"), finding("1 x 144")]
+    assert [f.quantity for f in claims.table3_together(every, subset)] == ["1 x 10", "7 x 1", "1 x 144"]

@@ -111,3 +111,32 @@ def test_whole_images_are_the_generated_images_normalized_and_uncropped():
     assert images.shape == (12, 3, 40, 40) and targets.tolist() == raw.targets.tolist()
     restored = data.transforms.denormalize(images) * 255
     assert torch.allclose(restored, raw.images.float(), atol=0.01)
+
+
+def test_crop_settings_score_more_than_ten_crops_on_the_subset_only():
+    from reproduce import report
+    from reproduce.evaluate.table3 import score_crop_settings
+
+    torch.manual_seed(0)
+    models = [torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(2), torch.nn.Flatten(), torch.nn.Linear(12, 5))
+              for _ in range(2)]
+    images = torch.randn(6, 3, 20, 28)
+    settings = score_crop_settings(models, images, [1, 144], [0, 3], size=16, resize_ratio=1.0)
+    assert set(settings.every_image) == {1} and set(settings.on_subset) == {1, 144} and settings.subset == [0, 3]
+    whole = crop_probabilities(models, images, crops=1, size=16, resize_ratio=1.0)
+    assert torch.equal(settings.every_image[1].mean, whole.mean)
+    assert torch.equal(settings.on_subset[1].mean, whole.mean[:, [0, 3]])
+    many = crop_probabilities(models, images[[0, 3]], crops=144, size=16)
+    assert torch.allclose(settings.on_subset[144].mean, many.mean)
+    times = report.evaluation_times(2, 0, 5.0, settings)
+    assert times["work"].tolist() == ["train 2 members", "2 models x 1 crops x 6 images",
+                                      "2 models x 144 crops x 2 images"]
+
+
+def test_the_max_over_crops_is_compared_with_the_mean_on_the_rows_of_several_crops():
+    from reproduce import report
+
+    mean = pd.DataFrame({"models": [1, 1, 7], "crops": [1, 10, 10], "top1_error": [5.0, 4.0, 2.0]})
+    maxed = pd.DataFrame({"models": [1, 1, 7], "crops": [1, 10, 10], "top1_error": [5.0, 6.0, 2.0]})
+    table, worse = report.pooling_table(mean, maxed)
+    assert table["crops"].tolist() == [10, 10] and worse == "1 of 2"

@@ -11,6 +11,8 @@ first m members.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -18,7 +20,7 @@ import pandas as pd
 import torch
 
 from ..metrics import accuracy
-from .predict import CropProbabilities, combine
+from .predict import CropProbabilities, combine, crop_probabilities
 
 COLUMNS = ["models", "crops", "cost", "top1_error", "top5_error", "top1_vs_base", "top5_vs_base"]
 
@@ -81,3 +83,32 @@ def outcomes(probabilities: Mapping[int, CropProbabilities], targets: torch.Tens
         return outcome
 
     return {(m, crops): row(m, per_crop) for m in models for crops, per_crop in probabilities.items()}
+
+
+@dataclass
+class CropSettings:
+    """The members' probabilities for every crop setting: ``every_image`` holds the settings of at most 10 crops on
+    all the test images, ``on_subset`` every setting on the images ``subset`` selects (more crops cost too much for
+    all of them); ``seconds`` the time each setting took."""
+
+    every_image: dict[int, CropProbabilities]
+    on_subset: dict[int, CropProbabilities]
+    subset: list[int]
+    seconds: dict[int, float]
+
+
+def score_crop_settings(models: Sequence[torch.nn.Module], images, crop_counts: Sequence[int], subset: Sequence[int],
+                        *, size: int, resize_ratio: float, num_workers: int = 0) -> CropSettings:
+    """Each of ``crop_counts`` crops of every image (settings of more than 10 crops: of the ``subset`` only) through
+    every model (:func:`~.predict.crop_probabilities`, each image's softmax outputs reduced over its crops as they
+    come), the 1 and 10 crops cut at ``resize_ratio`` times ``size`` (the scale the models were trained at)."""
+    subset = list(subset)
+    probabilities, seconds = {}, {}
+    for crops in crop_counts:
+        started = time.perf_counter()
+        scored = images if crops <= 10 else [images[i] for i in subset]
+        probabilities[crops] = crop_probabilities(models, scored, crops=crops, size=size, resize_ratio=resize_ratio,
+                                                  num_workers=num_workers)
+        seconds[crops] = time.perf_counter() - started
+    return CropSettings({c: p for c, p in probabilities.items() if c <= 10},
+                        {c: (p if c > 10 else p.images(subset)) for c, p in probabilities.items()}, subset, seconds)
