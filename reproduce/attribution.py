@@ -261,3 +261,54 @@ def verdict(energy: dict[str, float], needed: dict[str, float]) -> str:
     if signs == (-1, -1):
         return "contradicts"
     return "partly supports" if 1 in signs else "does not support"
+
+
+def measure(models: dict[str, nn.Module], images: torch.Tensor, targets: torch.Tensor, *, replace: str = "zero"
+            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`branch_shares` and :func:`branch_importance` of every network of ``models`` (by name) on the same
+    images, each row marked with its network (``run``)."""
+    shares = [branch_shares(model, images).assign(run=name) for name, model in models.items()]
+    importance = [branch_importance(model, images, targets, replace=replace).assign(run=name)
+                  for name, model in models.items()]
+    return pd.concat(shares, ignore_index=True), pd.concat(importance, ignore_index=True)
+
+
+def intact_accuracy(importance: pd.DataFrame) -> pd.Series:
+    """Each network's top-1 with no branch removed, by network, from :func:`measure`'s importance rows."""
+    first = importance[importance["module"] == importance["module"].iloc[0]]
+    return first.groupby("run")["intact"].mean()
+
+
+#: How a trend of :func:`large_kernel_trend` reads, by :func:`direction`.
+DIRECTION = {1: "rises with depth", -1: "falls with depth", 0: "shows no trend the test images can resolve"}
+
+
+def trend_table(energy: dict, lost: dict, needed: dict, table1_slope: float) -> pd.DataFrame:
+    """The Branches chapter's measures of how the 3x3 and 5x5 branches matter with depth, one row each, with their
+    change per module, interval and how many networks rise; Table 1's own slope last."""
+    def row(measure, trend):
+        return {"measure": measure, "change per module": trend["slope"],
+                "95% interval": f"{trend['low']:+.2%} to {trend['high']:+.2%}",
+                "networks with a rising trend": f"{trend['runs_positive']} of {trend['runs']}"}
+
+    return pd.DataFrame([row("3x3 + 5x5 share of the output energy", energy),
+                         row("3x3 + 5x5 top-1 lost when removed", lost),
+                         row("3x3 + 5x5 part of the top-1 lost by removing branches", needed),
+                         {"measure": "3x3 + 5x5 share of the channels (Table 1)", "change per module": table1_slope,
+                          "95% interval": "", "networks with a rising trend": ""}])
+
+
+def trend_sentences(energy: dict, lost: dict, needed: dict, table1_slope: float) -> str:
+    """What :func:`trend_table` shows, in words generated from its numbers, ending with :func:`verdict`."""
+    table1 = (f"Table 1 itself gives those branches a share of each module's channels that "
+              f"{'grows' if table1_slope > 0 else 'shrinks'} by {abs(table1_slope):.2%} per module"
+              + (": the paper's network widens every branch as it goes deeper, not its large-kernel branches more "
+                 "than the others. " if table1_slope <= 0 else ", as the argument asks. "))
+    return (f"The 3x3 and 5x5 branches' combined share of the output energy {DIRECTION[direction(energy)]} "
+            f"({energy['slope']:+.2%} per module, 95% interval {energy['low']:+.2%} to {energy['high']:+.2%}). The "
+            f"large kernels' absolute accuracy loss {DIRECTION[direction(lost)]} ({lost['slope']:+.2%} per module), "
+            f"which also moves with how much a module matters at all; the ratio the claim speaks of is their part of "
+            f"the accuracy that removing branches costs, weighted by how much a module matters: it "
+            f"{DIRECTION[direction(needed)]} ({needed['slope']:+.2%} per module, {needed['low']:+.2%} to "
+            f"{needed['high']:+.2%}). " + table1 + f"**At this scale the data {verdict(energy, needed)} the claim** "
+            f"that the ratio of 3x3 and 5x5 convolutions should increase in higher layers.")

@@ -182,3 +182,33 @@ def test_table1_gives_the_large_kernels_a_shrinking_share_and_the_sentence_says_
     sentence = table1_trend_sentence(googlenet())
     assert f"{100 * slope:+.2f} points per module, so it shrinks with depth" in sentence and slope < 0
     assert sentence.startswith("In Table 1 itself their share of each module's output channels goes 62.5%, 60.0%, ")
+
+
+def test_the_trend_table_and_sentences_state_each_measure_with_its_interval():
+    from reproduce.attribution import trend_sentences, trend_table
+
+    rising = {"slope": 0.02, "low": 0.01, "high": 0.03, "runs_positive": 6, "runs": 7}
+    flat = {"slope": 0.001, "low": -0.01, "high": 0.012, "runs_positive": 4, "runs": 7}
+    table = trend_table(rising, flat, rising, -0.0084)
+    assert table["networks with a rising trend"].tolist() == ["6 of 7", "4 of 7", "6 of 7", ""]
+    assert table["95% interval"][1] == "-1.00% to +1.20%"
+    text = trend_sentences(rising, flat, rising, -0.0084)
+    assert "output energy rises with depth (+2.00% per module, 95% interval +1.00% to +3.00%)" in text
+    assert "absolute accuracy loss shows no trend the test images can resolve" in text
+    assert "shrinks by 0.84% per module" in text and text.endswith(
+        "**At this scale the data supports the claim** that the ratio of 3x3 and 5x5 convolutions should increase "
+        "in higher layers.")
+
+
+def test_measure_marks_each_networks_rows_and_the_intact_accuracy_is_per_network():
+    from reproduce.attribution import intact_accuracy, measure
+
+    torch.manual_seed(0)
+    models = {"a": googlenet(10, width=0.125, aux_heads=False).eval(), "b": googlenet(10, width=0.125, aux_heads=False).eval()}
+    images, targets = torch.randn(4, 3, 32, 32), torch.tensor([0, 1, 2, 3])
+    shares, importance = measure(models, images, targets)
+    assert set(shares["run"]) == set(importance["run"]) == {"a", "b"}
+    for name, model in models.items():
+        with torch.no_grad():
+            expected = (model(images).argmax(1) == targets).float().mean().item()
+        assert intact_accuracy(importance)[name] == pytest.approx(expected)
