@@ -52,6 +52,21 @@ def rows_off_sentence(off: dict[str, list[str]]) -> str:
     return "Counted from the filters, " + " and ".join(parts) + " do not round to the numbers the paper prints."
 
 
+def bottleneck_values(savings: pd.DataFrame, total_ops: int) -> dict[str, str]:
+    """The Motivation chapter's numbers on the 1x1 reductions, from :func:`reproduce.costs.bottleneck_savings`: the
+    example of inception (3a)'s 5x5 branch (``ex_*``), the saving over every 3x3 and every 5x5 branch, and what the
+    reductions save against the whole network's ``total_ops``."""
+    first = savings[(savings["module"] == "3a") & (savings["branch"] == "5x5")].iloc[0]
+    by_kernel = savings.groupby("branch")[["ops without reduction", "ops with reduction"]].sum()
+    saved = (by_kernel["ops without reduction"] - by_kernel["ops with reduction"]).sum()
+    return {"ex_in": f"{first['input channels']}", "ex_red": f"{first['reduced to']}",
+            "ex_out": f"{first['output channels']}", "ex_without": human(first["ops without reduction"]),
+            "ex_with": human(first["ops with reduction"]), "ex_saving": f"{first['saving (x)']:.1f}",
+            **{f"saving_{kernel}": f"{by_kernel.loc[kernel].iloc[0] / by_kernel.loc[kernel].iloc[1]:.1f}"
+               for kernel in ("3x3", "5x5")},
+            "saved_vs_total": f"{saved / total_ops:.1f}"}
+
+
 def style_counts(table: pd.DataFrame):
     """Any table of counts: integers with thousands separators, ratios with two decimals."""
     formats = {c: ("{:,.0f}" if pd.api.types.is_integer_dtype(table[c]) else "{:.2f}")

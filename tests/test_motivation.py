@@ -44,8 +44,21 @@ def test_receptive_fields_of_the_paper_network():
     assert list(fields.index) == ["3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b"]
     assert list(fields["jump"]) == [8, 8, 16, 16, 16, 16, 16, 32, 32]
     assert (fields["5x5"] > fields["3x3"]).all() and (fields["3x3"] > fields["1x1"]).all()
-    # the factorized 5x5 (two 3x3) sees the same patch as the 5x5 it replaces
+    # the factorized 5x5 (two 3x3) sees the same patch as the 5x5 it replaces, and width changes no field (the
+    # Motivation chapter draws the book's narrow network's fields as the paper's)
     assert branch_fields(googlenet(branch5x5="2x3x3")).equals(fields)
+    assert branch_fields(googlenet(width=0.25)).equals(fields)
+
+
+def test_the_objects_each_branch_sees_whole_are_named():
+    from reproduce.receptive import seen_whole
+
+    fields = branch_fields(googlenet()).loc["3a", ["1x1", "3x3", "5x5"]]  # 27, 43, 59 px
+    text = seen_whole(fields, {"small": 10.0, "medium": 30.0, "large": 70.0})
+    assert text.startswith("The small object (10 px) fits whole in the field of the 1x1, 3x3 and 5x5 branches. "
+                           "The medium object (30 px) fits whole in the field of the 3x3 and 5x5 branches. "
+                           "The large object (70 px) fits whole in the field of no branch of 3a.")
+    assert seen_whole(fields, {"mid": 50.0}).startswith("The mid object (50 px) fits whole in the field of the 5x5 branch.")
 
 
 def test_receptive_field_equals_the_support_of_the_gradient():
@@ -96,3 +109,15 @@ def test_the_figures_draw_what_they_are_given():
     squares = [p for p in fig.axes[0].patches if isinstance(p, Rectangle)]
     assert [(s.get_width(), s.get_x() + s.get_width() / 2, s.get_y() + s.get_height() / 2) for s in squares] == [
         (5, 23.5, 6.5), (9, 23.5, 6.5)]
+
+
+def test_the_bottleneck_numbers_are_those_of_the_savings_table():
+    from reproduce import report
+
+    savings = costs.bottleneck_savings(googlenet(), 224)
+    values = report.bottleneck_values(savings, 1_000_000_000)
+    # inception (3a)'s 5x5 branch: 192 channels reduced to 16, then 32 5x5 filters
+    assert (values["ex_in"], values["ex_red"], values["ex_out"]) == ("192", "16", "32")
+    without = 28 * 28 * 5 * 5 * 192 * 32
+    with_reduction = 28 * 28 * (192 * 16 + 5 * 5 * 16 * 32)
+    assert values["ex_saving"] == f"{without / with_reduction:.1f}"
