@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: book test unit env browser bench clean
+.PHONY: book test unit pair env browser bench clean
 
 env: $(VENV)/.installed
 
@@ -22,6 +22,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 book: env
 	$(BIN)/python -m reproduce book --params params/cpu.yml --out runs/book-cpu
+
+# Each notebook's text form, notebooks/text/<name>.py (jupytext py:percent), brought up to date from whichever of the
+# two was edited last; tests/test_notebook_text.py fails while they differ.
+pair: env
+	$(BIN)/jupytext --sync notebooks/*.ipynb
 
 # Debian's chromium for the book's browser test (tests/browser.py), installed as root when it is missing; Playwright
 # drives it and downloads no browser of its own.

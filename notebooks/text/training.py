@@ -1,0 +1,215 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,text//py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Training GoogLeNet on the embedded data
+#
+# This notebook trains GoogLeNet with the recipe of Section 6 of {cite}`szegedy2015going` (`reproduce.training`) and
+# checks two of the paper's claims about it: that the auxiliary classifiers of Section 5 help the main one, and that
+# Polyak averaging of the weights gives a better model for inference. Each claim is a comparison over several seeds
+# (`seeds` runs of each configuration), reported with its 95% interval; a direction is stated only where the interval
+# excludes zero (`reproduce.findings`). It also measures the paper's optimizer, SGD with momentum, against the AdamW
+# that the CPU defaults use. Its defaults fit the 2-core CPU that builds this book; the same notebook, given
+# `dataset`, `data_root`, `device` and full-size parameters, is the GPU rerun (for example
+# `papermill training.ipynb out.ipynb -p dataset cifar100 -p data_root ~/data -p width 1.0`).
+
+# %% tags=["parameters"]
+# The defaults are a small run of every part (minutes); the book's sizes are in params/cpu.yml.
+dataset = "shapes"  # "shapes" (embedded), "cifar10", "cifar100" or "imagefolder"
+data_root = None  # folder of a real data set
+device = "auto"  # CUDA when present (bf16 autocast, channels_last), else the CPU in fp32
+image_size = 64  # the network's input side
+stem = "imagenet"  # "imagenet" (Figure 3) or "small" (3x3/1 first convolution, no stem pooling: for 32 px CIFAR)
+width = 0.25  # channel multiplier of Table 1's filter counts
+batch_norm = True  # after every convolution (Inception-v2); False: the paper's network with LRN
+optimizer = "adamw"  # the paper's is "sgd" (this notebook measures both; see the last section)
+lr = 2e-3
+weight_decay = 0.05
+batch_size = 32
+epochs = 1
+lr_step_epochs = 0.25  # the paper's 4% decay every 8 epochs, compressed 32x (reproduce.training.schedule)
+lr_schedule = "step"  # "step": the paper's 4% decay every lr_step_epochs; "poly": Caffe's quick solver (to 0)
+polyak_epochs = 0.1  # time constant of the Polyak average, in epochs
+crop = False  # the paper's augmentation, part by part (all True is Section 6's)
+crop_min_scale = 0.08
+photometric = False
+random_interpolation = False
+flip = True
+train_images = 1024  # training images of every run (None: the whole split; evenly spaced)
+eval_images = 200  # validation images scored after every epoch (None: the whole split; evenly spaced)
+seeds = 2  # runs of each configuration compared (seeds seed, seed + 1, ...)
+sgd_lrs = [0.01]  # the paper's SGD at these learning rates (first seed); the best with every seed
+augmentation_run = True  # one run with the paper's augmentation (first seed)
+seed = 0
+num_workers = 0  # DataLoader worker processes
+runs_dir = None  # a folder to keep checkpoints in (an interrupted run then resumes); None: in memory only
+
+# %% tags=["hide-input"]
+import time
+
+import pandas as pd
+from IPython.display import Markdown
+from myst_nb import glue
+
+from reproduce import claims, figures, report
+from reproduce.findings import findings_json, mean_over_seeds
+from reproduce.training import TrainConfig, train_runs
+from reproduce.training.ablation import best_sgd_lr, run_name, sgd_runs, training_chapter_runs
+from reproduce.training.loop import score_runs
+
+figures.use_book_style()
+base = TrainConfig(dataset=dataset, data_root=data_root, device=device, image_size=image_size, stem=stem, width=width,
+                   batch_norm=batch_norm, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
+                   batch_size=batch_size, epochs=epochs, lr_step_epochs=lr_step_epochs, lr_schedule=lr_schedule,
+                   polyak_epochs=polyak_epochs, crop=crop, crop_min_scale=crop_min_scale, photometric=photometric,
+                   random_interpolation=random_interpolation, flip=flip, seed=seed, num_workers=num_workers,
+                   train_images=train_images, eval_images=eval_images)
+runs = training_chapter_runs(base, seeds=seeds, sgd_lrs=sgd_lrs if optimizer != "sgd" else [],
+                             augmentation=augmentation_run)
+
+# %% [markdown]
+# ## The runs
+#
+# GoogLeNet with both auxiliary heads and the same network without them are trained with `seeds` seeds each; a seed
+# sets the initialization, the order of the images, the augmentation and the dropout, and run *k* of one
+# configuration is compared with run *k* of the other. Besides these, the paper's SGD (momentum 0.9) is trained at
+# each learning rate of `sgd_lrs` (if any) with the first seed, its best rate then with every seed, and, with
+# `augmentation_run`, one run with the paper's augmentation. Every run has the same budget: the same images, epochs and schedule.
+
+# %% tags=["hide-input", "remove-output"]
+started = time.perf_counter()
+results, seconds = train_runs(runs, runs_dir)  # each kept by what it is in runs_dir, shared between notebooks
+scores = pd.DataFrame(score_runs(results))
+best_lr = None
+if optimizer != "sgd" and sgd_lrs:  # the best SGD rate (on the validation split), with every seed
+    best_lr = best_sgd_lr(results, sgd_lrs)
+    more, more_seconds = train_runs(sgd_runs(base, [best_lr], seeds=seeds, first_seed=1), runs_dir)
+    results, seconds = {**results, **more}, {**seconds, **more_seconds}
+    scores = pd.concat([scores, pd.DataFrame(score_runs(more))], ignore_index=True)
+steps, history = report.run_frames(results)
+
+# %% [markdown]
+# ## Main and auxiliary losses
+#
+# {numref}`fig-losses` shows the three losses of the first seed's run with auxiliary heads, and the main loss of the
+# run without them. The total loss that training minimizes is the main loss plus 0.3 times each auxiliary loss.
+
+# %% tags=["hide-input"]
+first = [run_name("GoogLeNet", 0), run_name("without auxiliary heads", 0)]
+fig = figures.loss_curves(steps[steps["run"].isin(first)])
+figures.glue_figure("fig_losses", fig)
+
+
+# %% [markdown]
+# ```{glue:figure} fig_losses
+# :name: fig-losses
+#
+# Training losses (cross-entropy, a rolling mean) of the main classifier and of the two auxiliary classifiers on
+# inception 4a and 4d, first seed.
+# ```
+
+# %% [markdown]
+# ## The auxiliary heads and Polyak averaging
+#
+# Every run is scored on the test split, which no run has seen, with its raw weights and with their Polyak average
+# (an exponential moving average with a time constant of `polyak_epochs` epochs). Each claim compares the runs seed by
+# seed; the interval is Student's t over the seeds' differences.
+
+# %% tags=["hide-input"]
+def top1(label, weights="Polyak"):
+    return report.top1_per_seed(scores, label, weights)
+
+
+training_findings = claims.training({"heads, Polyak": top1("GoogLeNet"), "heads, raw": top1("GoogLeNet", "raw"),
+                                     "no heads, Polyak": top1("without auxiliary heads")})
+n_test = report.test_split_size(base)
+glue("n_test", f"{n_test:,}", display=False)
+for key, label, kind in (("test_top1", "GoogLeNet", "Polyak"), ("test_top1_raw", "GoogLeNet", "raw"),
+                         ("test_top1_noaux", "without auxiliary heads", "Polyak")):
+    glue(key, mean_over_seeds(top1(label, kind)).text(unit="%"), display=False)
+glue("seeds", str(seeds), display=False)
+report.style_seed_summary(report.seed_summary(scores, n_test))
+
+# %% [markdown]
+# Each row: a configuration's test top-1 on the {glue:text}`n_test` test images, the mean over its seeds with a 95%
+# interval (Student's t; a configuration run with one seed shows its one value).
+
+# %% tags=["hide-input"]
+fig = figures.findings(training_findings)
+figures.glue_figure("fig_training_findings", fig)
+glue("findings", findings_json(training_findings), display=False)  # compared across builds
+Markdown("\n\n".join(f.sentence() for f in training_findings))
+
+# %% [markdown]
+# ```{glue:figure} fig_training_findings
+# :name: fig-training-findings
+#
+# The two claims over {glue:text}`seeds` seeds: each difference of test top-1 with its 95% interval. Green: the
+# interval supports the claim; red: it contradicts it; grey: it includes zero.
+# ```
+#
+# Section 4 of the Inception-v3 paper {cite}`szegedy2016rethinking` reports that the auxiliary classifiers did not
+# speed up early training and act as regularizers near the end of a long run; the runs here are short, so they say
+# what the heads do at this budget only.
+
+# %% [markdown]
+# ## The paper's optimizer
+#
+# The paper trained with "asynchronous stochastic gradient descent with 0.9 momentum". With `sgd_lrs` set, this
+# notebook trains it at each of those learning rates and compares it with the main runs at the same budget; the
+# book's build sets none, because at its budget SGD has not left the plateau near chance (measured below).
+
+# %% tags=["hide-input"]
+optimizer_table = report.optimizer_summary(scores, base, best_lr)
+if len(optimizer_table):
+    display(report.style_seed_summary(optimizer_table))
+
+# %% tags=["hide-input"]
+if best_lr is not None:
+    choice = claims.optimizer(top1(f"SGD, lr {best_lr:g}", "Polyak"), top1("GoogLeNet"))
+    text = report.optimizer_sentence(choice, best_lr, base)
+elif optimizer == "sgd":
+    text = "The main run uses the paper's SGD; no other optimizer was run."
+else:
+    text = f"The main run uses {optimizer}; this build trains no SGD (`sgd_lrs` is empty)."
+Markdown(text)
+
+# %% [markdown]
+# How many steps the book's runs need, and what SGD needs, was measured before the book's sizes were chosen
+# (`benchmarks/convergence.py`, which writes `benchmarks/results/convergence.json`): groups of two or three seeds of
+# the book's configuration with one or two options changed, each run the `train` these chapters call, in float32,
+# scored on 500 validation images with its Polyak-averaged weights. The runs are independent, so they were spread over
+# the processes of a GPU, which the file names; on this book's 2-core CPU the same runs take hours.
+
+# %% tags=["hide-input"]
+convergence_table, text = report.convergence_section("../benchmarks/results/convergence.json",  # benchmarks/convergence.py
+                                                       results[run_name("GoogLeNet", 0)].history[-1]["steps"])
+if convergence_table is not None:
+    display(report.style_convergence(convergence_table))
+Markdown(text)
+
+# %% tags=["hide-input"]
+Markdown(report.augmentation_sentence(scores, run_name("paper's augmentation", 0), run_name("GoogLeNet", 0)))
+
+# %% tags=["hide-input"]
+total = time.perf_counter() - started
+glue("train_minutes", f"{total / 60:.1f}", display=False)
+glue("runs", str(len(results)), display=False)
+glue("device", str(results[run_name("GoogLeNet", 0)].model.fc.weight.device), display=False)
+report.style_run_times(report.run_times(results, seconds))
+
+# %% [markdown]
+# The {glue:text}`runs` runs took {glue:text}`train_minutes` minutes on {glue:text}`device` (the table gives each
+# run's share and its training throughput).
