@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: What a book build reads: the configuration, the pages, the notebooks, the parameter sets (the report lists them),
 #: the package (pages include its source) and the benchmarks with their committed results (the Performance appendix
 #: shows them).
-SOURCES = ("_config.yml", "_toc.yml", "benchmarks", "book", "notebooks", "params", "reproduce")
+SOURCES = ("_config.yml", "_toc.yml", "_static", "benchmarks", "book", "notebooks", "params", "reproduce")
 #: The notebooks that take longest on the CPU, longest first; they start first. The others follow in name order.
 #: Beyond v1 and the Training chapter start together: the runs they share (the Training chapter's GoogLeNet seeds are
 #: Beyond's "+ batch norm" row) come early in the Training chapter and after Beyond's first row, so neither waits on

@@ -3,7 +3,8 @@
 ``check_pages(html_dir, screenshots_dir)`` serves the HTML over http on localhost, opens each page in Debian's
 Chromium (``/usr/bin/chromium``, which ``make browser`` installs; Playwright drives it, and never downloads a browser
 of its own), and returns what a reader would find broken: a page that does not load, an image that did not load, a
-request to the book that failed, an internal link to a missing file or anchor, math that MathJax did not render.
+request to the book that failed, an internal link to a missing file or anchor, math that MathJax did not render, a
+table wider than its column at a 1280 px window (whose last columns a reader would not see).
 Requests to anywhere else are blocked, as on a machine without a network, so a page that needs the internet to
 display fails here. It keeps a full-page screenshot of every page.
 """
@@ -47,8 +48,16 @@ INSPECT = r"""() => {
         unrendered: [...document.querySelectorAll(".math")].filter(m => !m.querySelector("mjx-container"))
             .map(m => short(m.textContent)),
         raw,
+        // a table wider than the column it sits in (a notebook's output or a figure; a full-width cell's is wider
+        // than the text): its last columns would be cut off or hidden behind a sideways scroll
+        wide: [...document.querySelectorAll("article table")].filter(table => {
+            const box = table.closest(".cell_output, figure") || table.closest("article");
+            return table.getBoundingClientRect().right > box.getBoundingClientRect().right + 1;
+        }).map(table => short(table.innerText)),
     };
 }"""
+#: The window every page is checked at: a laptop's, where a wide table must still be readable.
+WINDOW = {"width": 1280, "height": 800}
 
 
 def pages(html_dir: Path) -> list[Path]:
@@ -114,7 +123,7 @@ def check_pages(html_dir: str | Path, screenshots_dir: str | Path) -> list[str]:
     anchors = functools.cache(_anchors)  # each page's anchors parsed once per check, as many pages link to it
     with serve(html_dir) as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        context = browser.new_context()
+        context = browser.new_context(viewport=WINDOW)
         context.route(lambda url: not url.startswith(base), lambda route: route.abort())  # no network
         for page_file in pages(html_dir):
             name = page_file.relative_to(html_dir).as_posix()
@@ -148,6 +157,7 @@ def _check_page(context: BrowserContext, base: str, name: str, html_dir: Path,
     problems += [f"image did not load: {src}" for src in seen["images"]]
     problems += [f"math not rendered: {text}" for text in seen["unrendered"]]
     problems += [f"raw TeX in the text: {text}" for text in seen["raw"]]
+    problems += [f"table wider than its column at a {WINDOW['width']} px window: {text}" for text in seen["wide"]]
     problems += filter(None, (_broken_link(url, base, html_dir, anchors) for url in dict.fromkeys(seen["links"])
                               if url.startswith(base)))
     page.screenshot(path=screenshots_dir / screenshot_name(name), full_page=True)

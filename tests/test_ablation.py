@@ -150,6 +150,7 @@ def test_table_has_one_row_per_ablation_row_over_its_seeds(configs):
     assert last["top-1 vs row before"] == pytest.approx(0.62 / 3) and last["verdict"] == "contradicts"
     html = report.style_ablation(table).to_html()
     assert f"66.0 ({100 * (0.66 - half):.1f} to {100 * (0.66 + half):.1f})" in html and "+5.0 (+5.0 to +5.0)" in html
+    assert STEPS[1].change not in html  # the page's list says what each row changes: the table fits the column
 
 
 def test_figure_shows_the_first_seeds_losses_and_every_rows_interval(configs):

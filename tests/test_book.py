@@ -85,7 +85,7 @@ def test_book_builds_with_warnings_as_errors(built_book):
     assert "class Field" in text("book/motivation.html")  # reproduce.receptive's source, included
     branches = text("notebooks/branches.html")
     assert 'id="fig-branches"' in (html / "notebooks" / "branches.html").read_text()
-    assert "the 2 members the Evaluation chapter trained (reloaded from" in branches  # not trained again
+    assert "the 2 members the Evaluation chapter trained, Polyak-averaged weights (reloaded from" in branches  # not trained again
     assert "At this scale the data" in branches and "Table 1" in branches
     order = list(summary["notebooks"])  # in the order they finished
     assert order.index("evaluation.ipynb") < order.index("branches.ipynb")
@@ -137,7 +137,8 @@ def test_every_page_in_chromium(built_book):
 
 def test_the_browser_check_finds_what_is_broken(tmp_path):
     """A page with a missing image, an image from outside (the network is closed), a link to a missing page and one
-    to a missing anchor, and math that no MathJax renders: each is reported, and what works is not."""
+    to a missing anchor, math that no MathJax renders and a table wider than its column: each is reported, and what
+    works is not."""
     html = tmp_path / "html"
     html.mkdir()
     (html / "dot.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><circle r="4"/></svg>')
@@ -146,7 +147,9 @@ def test_the_browser_check_finds_what_is_broken(tmp_path):
         <a href="#top">here</a> <a href="page.html#top">here too</a> <a href="https://example.org/">outside</a>
         <a href="gone.html">a missing page</a> <a href="page.html#nowhere">a missing anchor</a>
         <p>The cost <span class="math notranslate nohighlight">\\(k^2 C\\)</span> and $$y = x$$.</p>
-        <pre>print("$$ in code is code")</pre></body></html>""")
+        <pre>print("$$ in code is code")</pre>
+        <article style="width: 600px"><div class="cell_output"><table><tr><td style="min-width: 900px">wide</td></tr>
+        </table></div><div class="cell_output"><table><tr><td>narrow</td></tr></table></div></article></body></html>""")
     problems = [re.sub(r"http://127\.0\.0\.1:\d+/", "/", p) for p in check_pages(html, tmp_path / "shots")]
     assert sorted(problems) == sorted([
         "page.html: HTTP 404: /missing.png",
@@ -157,5 +160,6 @@ def test_the_browser_check_finds_what_is_broken(tmp_path):
         "page.html: broken link /page.html#nowhere: no element with id 'nowhere' on page.html",
         "page.html: math not rendered: \\(k^2 C\\)",
         "page.html: raw TeX in the text: and $$y = x$$.",
+        "page.html: table wider than its column at a 1280 px window: wide",
     ])
     assert (tmp_path / "shots" / "page.png").stat().st_size > 0

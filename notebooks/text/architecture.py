@@ -118,7 +118,7 @@ report.style_table1(table1().loc[["conv1", "inception4c", "inception5a", "total"
 # module built from the same #1x1, #3x3 and #5x5 filters on the same input; the `stacked` columns let every module
 # be naive and receive the previous naive module's wider output.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "full-width"]
 naive = naive_vs_reduced(model, input_size)
 glue("naive_ratio_min", f"{naive['ops ratio 2a/2b'].min():.1f}", display=False)
 glue("naive_ratio_max", f"{naive['ops ratio 2a/2b'].max():.1f}", display=False)
