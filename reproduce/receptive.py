@@ -66,18 +66,3 @@ def branch_fields(model: GoogLeNet) -> pd.DataFrame:
             field = field.through(module)
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("module")
 
-
-def seen_whole(fields: pd.Series, diameters: dict[str, float]) -> str:
-    """Which branches of one module (``fields``: branch -> receptive field in pixels, as a row of
-    :func:`branch_fields`) see each object whole (``diameters``: name -> the object's diameter in pixels), in
-    words."""
-    def listed(names: list[str]) -> str:
-        return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0]
-
-    sentences = []
-    for name, diameter in diameters.items():
-        whole = [branch for branch, field in fields.items() if field >= diameter]
-        where = (f"the {listed(whole)} branch{'es' if len(whole) > 1 else ''}" if whole
-                 else f"no branch of {fields.name}")
-        sentences.append(f"The {name} object ({diameter:.0f} px) fits whole in the field of {where}.")
-    return " ".join(sentences) + " Units with small fields see parts of the large objects, which later modules combine."

@@ -38,18 +38,33 @@ def style_table1(table: pd.DataFrame):
             .hide(axis="index").hide(flags, axis="columns"))
 
 
+def listed(names: list[str]) -> str:
+    """``["a", "b", "c"]`` -> ``"a, b and c"``: names in a sentence."""
+    return f"{', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else names[0]
+
+
 def rows_off_sentence(off: dict[str, list[str]]) -> str:
     """Which rows of Table 1 do not round to the printed counts (:func:`reproduce.costs.rows_not_as_printed`), in
     words."""
-    def names(rows: list[str]) -> str:
-        short = [row.removeprefix("inception") for row in rows]
-        return ", ".join(short[:-1]) + f" and {short[-1]}" if len(short) > 1 else short[0]
-
     parts = [f"{'the parameters' if column == 'params' else 'the multiply-adds'} of {len(rows)} row"
-             f"{'s' if len(rows) > 1 else ''} ({names(rows)})" for column, rows in off.items() if rows]
+             f"{'s' if len(rows) > 1 else ''} ({listed([row.removeprefix('inception') for row in rows])})"
+             for column, rows in off.items() if rows]
     if not parts:
         return "Every count rounds to the number the paper prints."
     return "Counted from the filters, " + " and ".join(parts) + " do not round to the numbers the paper prints."
+
+
+def seen_whole(fields: pd.Series, diameters: dict[str, float]) -> str:
+    """Which branches of one module (``fields``: branch -> receptive field in pixels, as a row of
+    :func:`reproduce.receptive.branch_fields`) see each object whole (``diameters``: name -> the object's diameter in
+    pixels), in words."""
+    sentences = []
+    for name, diameter in diameters.items():
+        whole = [branch for branch, field in fields.items() if field >= diameter]
+        where = (f"the {listed(whole)} branch{'es' if len(whole) > 1 else ''}" if whole
+                 else f"no branch of {fields.name}")
+        sentences.append(f"The {name} object ({diameter:.0f} px) fits whole in the field of {where}.")
+    return " ".join(sentences) + " Units with small fields see parts of the large objects, which later modules combine."
 
 
 def bottleneck_values(savings: pd.DataFrame, total_ops: int) -> dict[str, str]:
@@ -385,7 +400,7 @@ def evaluation_times(members: int, shared_epochs: int, train_seconds: float, set
     """The Evaluation chapter's wall times: training (or reloading) the ``members``, and each crop setting of
     ``settings`` (:class:`reproduce.evaluate.table3.CropSettings`) with the images it scored."""
     shared = f" (after {shared_epochs} shared epoch{'s' if shared_epochs > 1 else ''})" if shared_epochs else ""
-    images = {c: len(p.mean[0]) for c, p in {**settings.on_subset, **settings.every_image}.items()}
+    images = {c: p.mean.shape[1] for c, p in {**settings.on_subset, **settings.every_image}.items()}
     return pd.DataFrame([{"work": f"train {members} members{shared}", "seconds": train_seconds}] +
                         [{"work": f"{members} models x {c} crops x {images[c]} images", "seconds": s}
                          for c, s in settings.seconds.items()])

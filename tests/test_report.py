@@ -153,3 +153,7 @@ def test_the_convergence_section_says_how_to_make_a_missing_file(tmp_path):
     committed = Path(__file__).parent.parent / "benchmarks" / "results" / "convergence.json"
     table, text = report.convergence_section(committed, 450)
     assert len(table) and f"(Measured on {json.loads(committed.read_text())['device']}.)" in text
+
+
+def test_names_are_listed_as_a_sentence_lists_them():
+    assert [report.listed(n) for n in (["a"], ["a", "b"], ["a", "b", "c"])] == ["a", "a and b", "a, b and c"]

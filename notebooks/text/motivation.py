@@ -36,7 +36,7 @@ from myst_nb import glue
 
 from reproduce import attribution, costs, figures, googlenet, paper, report
 from reproduce.data import synthetic
-from reproduce.receptive import branch_fields, seen_whole
+from reproduce.receptive import branch_fields
 
 figures.use_book_style()
 if 1.0 not in widths:
@@ -219,7 +219,7 @@ branches = fields.loc["3a", ["1x1", "3x3", "5x5"]]
 fig = figures.fields_on_images(images, {f"3a {b}: {v} px": int(v) for b, v in branches.items()},
                                [f"{name}: {2 * scale * book_image_size:.0f} px" for name, scale in sizes.items()])
 figures.glue_figure("fig_scales", fig)
-Markdown(seen_whole(branches, {name: 2 * scale * book_image_size for name, scale in sizes.items()}))
+Markdown(report.seen_whole(branches, {name: 2 * scale * book_image_size for name, scale in sizes.items()}))
 
 # %%
 glue("table1_trend", attribution.table1_trend_sentence(googlenet()), display=False)
