@@ -27,11 +27,12 @@ import platform
 import time
 from pathlib import Path
 
-#: The book's configuration (params/cpu.yml; the Training chapter's base) with the number of epochs the sweeps vary.
-BOOK = dict(dataset="shapes", image_size=64, shapes_size=64, width=0.25, batch_norm=True, optimizer="adamw", lr=2e-3,
-            weight_decay=0.05, batch_size=32, epochs=2, lr_step_epochs=0.25, polyak_epochs=0.1, crop=False,
-            photometric=False, random_interpolation=False, flip=True, train_images=4800, eval_images=500,
-            progress=False, amp=False)
+from reproduce.training import BOOK_CONFIG
+
+#: The book's configuration (reproduce.training.BOOK_CONFIG) at the published book's sizes (params/cpu.yml), with the
+#: number of epochs the sweeps vary, in float32 everywhere.
+BOOK = {**BOOK_CONFIG.to_dict(), "epochs": 2, "train_images": 4800, "eval_images": 500, "progress": False,
+        "amp": False}
 SGD = dict(optimizer="sgd", momentum=0.9, weight_decay=2e-4)  # the paper's momentum; Caffe's weight decay
 NO_BN = dict(batch_norm=False)  # the paper's network (LRN, no batch norm)
 THREE, TWO = (0, 1, 2), (0, 1)

@@ -7,7 +7,7 @@
 
 Prints model-images per second and the ratios, and writes them as JSON.
 
-    python benchmarks/ensemble.py [--members 7] [--width 0.25] [--image-size 64] [--batch-size 64] [--device auto]
+    python benchmarks/ensemble.py [--members 7] [--width W] [--image-size N] [--batch-size 64] [--device auto]
 """
 
 from __future__ import annotations
@@ -19,23 +19,22 @@ from pathlib import Path
 
 import torch
 
-from reproduce.training import TrainConfig
+from reproduce.training import BOOK_CONFIG
 from reproduce.perf import ensemble_comparison
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--members", type=int, default=7)
-    parser.add_argument("--width", type=float, default=0.25)
-    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--width", type=float, default=BOOK_CONFIG.width)
+    parser.add_argument("--image-size", type=int, default=BOOK_CONFIG.image_size)
     parser.add_argument("--batch-size", type=int, default=64, help="images per member and step")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default="benchmarks/results/ensemble.json")
     args = parser.parse_args(argv)
 
-    config = TrainConfig(width=args.width, batch_norm=True, optimizer="adamw", lr=2e-3, weight_decay=0.05,
-                         image_size=args.image_size, device=args.device)
+    config = BOOK_CONFIG.replace(width=args.width, image_size=args.image_size, device=args.device)
     result = ensemble_comparison(config, args.members, batch_size=args.batch_size, rounds=args.repeats)
     result.update(processor=platform.processor() or platform.machine(), threads=torch.get_num_threads(),
                   width=args.width)

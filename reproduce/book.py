@@ -16,6 +16,7 @@ a GPU and every throughput they print is the devices' own; the others fill in be
 from __future__ import annotations
 
 import ast
+import copy
 import hashlib
 import json
 import os
@@ -59,6 +60,7 @@ def load_parameters(path: str | Path | None) -> dict[str, dict[str, Any]]:
     values = yaml.safe_load(Path(path).read_text()) or {}
     if not isinstance(values, dict) or not all(isinstance(v, dict) for v in values.values()):
         raise ValueError(f"{path}: a parameter set maps notebook file names to {{parameter: value}} mappings")
+    values = {name: copy.deepcopy(given) for name, given in values.items()}  # each its own copy of a YAML alias
     unknown = set(values) - {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
     if unknown:
         raise ValueError(f"{path}: no notebooks named {sorted(unknown)} in {ROOT / 'notebooks'}")
@@ -101,44 +103,65 @@ def _describe(kind: Any) -> str:
 
 
 def bad_value(notebook: str, given: dict[str, Any]) -> Optional[str]:
-    """What is wrong with a notebook's parameter values, before anything runs (None: nothing). A parameter that is a
-    field of :class:`~reproduce.training.TrainConfig` must have the field's type, and the notebook's values together
-    must make a valid configuration (its choices and ranges); any other parameter must have its default's type (an
-    integer for an integer, a number for a float, a list for a list; anything where the default is None), or be None
-    where the parameter's comment says what None means."""
-    import dataclasses
-
-    from .training.config import TrainConfig
-
+    """What is wrong with a notebook's parameter values, before anything runs (None: nothing). A parameter must have
+    its default's type (an integer for an integer, a number for a float, a list for a list; anything where the default
+    is None), or be None where the parameter's comment says what None means. ``config``, what a notebook's runs change
+    of the book's :class:`~reproduce.training.TrainConfig`, must name its fields with values of their types that make
+    a valid configuration (its choices and ranges)."""
     import papermill
 
     defaults = notebook_defaults(notebook)
     helps = {key: info["help"] for key, info in papermill.inspect_notebook(ROOT / "notebooks" / notebook).items()}
-    hints = typing.get_type_hints(TrainConfig)
     for key, value in given.items():
         if value is None and "None" in helps.get(key, ""):  # the parameter's comment says what None means
             continue
-        expected = hints.get(key)
-        if expected is None and defaults.get(key) is not None:
-            expected = list if type(defaults[key]) is tuple else type(defaults[key])
-        if expected is not None and not _is_a(value, expected):
-            hint = ""
-            if isinstance(value, str) and _is_a(0.5, expected):
-                try:
-                    hint = f"; YAML reads {value} as text: write it with a decimal point, as {float(value)!r}"
-                except ValueError:
-                    pass
-            return (f"{notebook}: {key}={value!r} is not {_describe(expected)} (the notebook's default is "
-                    f"{defaults.get(key)!r}){hint}")
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    values = {key: value for key, value in {**defaults, **given}.items() if key in fields}
-    try:
-        TrainConfig(**values)
-    except (ValueError, TypeError) as error:
-        named = [key for key in given if key in str(error)]
-        prefix = f"{named[0]}={given[named[0]]!r}: " if named and not str(error).startswith(named[0]) else ""
-        return f"{notebook}: {prefix}{error}"
+        expected = None if defaults.get(key) is None else type(defaults[key])
+        problem = _not_a(value, list if expected is tuple else expected, defaults.get(key))
+        if problem:
+            return f"{notebook}: {key}={value!r} {problem}"
+    if "config" in given:
+        problem = bad_config(given["config"])
+        if problem:
+            return f"{notebook}: config: {problem}"
     return None
+
+
+def bad_config(changes: Any) -> Optional[str]:
+    """What is wrong with ``changes`` to the book's TrainConfig (a notebook's ``config``; None: nothing): a name that
+    is not a field, a value not of its field's type, or values that make no valid configuration."""
+    import dataclasses
+
+    from .training.config import TrainConfig, book_config
+
+    if not isinstance(changes, dict):
+        return f"{changes!r} is not a mapping of TrainConfig fields to values"
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    if set(changes) - fields:
+        return f"TrainConfig has no fields {sorted(set(changes) - fields)}; its fields are {sorted(fields)}"
+    hints = typing.get_type_hints(TrainConfig)
+    for key, value in changes.items():
+        problem = _not_a(value, hints[key], getattr(TrainConfig(), key))
+        if problem:
+            return f"{key}={value!r} {problem}"
+    try:
+        book_config(changes)
+    except (ValueError, TypeError) as error:
+        return str(error)
+    return None
+
+
+def _not_a(value: Any, expected: Any, default: Any) -> Optional[str]:
+    """"is not a number (the default is 0.05)" where ``value`` is not of the type ``expected`` (None: any type);
+    None where it is."""
+    if expected is None or _is_a(value, expected):
+        return None
+    hint = ""
+    if isinstance(value, str) and _is_a(0.5, expected):
+        try:
+            hint = f"; YAML reads {value} as text: write it with a decimal point, as {float(value)!r}"
+        except ValueError:
+            pass
+    return f"is not {_describe(expected)} (the default is {default!r}){hint}"
 
 
 def notebook_defaults(name: str) -> dict[str, Any]:
@@ -160,8 +183,11 @@ def waits_for(notebook: str, parameters: dict[str, Any]) -> tuple[str, ...]:
 
 
 def uses_device(notebook: Path, parameters: dict[str, Any]) -> bool:
-    """Whether ``notebook`` runs its work on the accelerator: it has a ``device`` parameter not set to ``"cpu"``."""
-    return "device" in notebook_defaults(notebook.name) and parameters.get("device", "auto") != "cpu"
+    """Whether ``notebook`` runs its work on the accelerator: it trains or scores networks (it has a ``config``
+    parameter) on a device not set to ``"cpu"``."""
+    from .training.config import book_config
+
+    return "config" in notebook_defaults(notebook.name) and book_config(parameters.get("config")).device != "cpu"
 
 
 def _device_slots() -> Optional[int]:
@@ -456,8 +482,8 @@ def run(out: str | Path, parameters: dict[str, dict[str, Any]] | None = None, *,
         target = out / name
         if target.exists():
             shutil.rmtree(target) if target.is_dir() else target.unlink()
-        copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy2
-        copy(ROOT / name, target, **({"ignore": shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")}
+        copier = shutil.copytree if (ROOT / name).is_dir() else shutil.copy2
+        copier(ROOT / name, target, **({"ignore": shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")}
                                      if (ROOT / name).is_dir() else {}))
     shutil.rmtree(out / "results", ignore_errors=True)  # a report must not read an earlier run's numbers
     shutil.rmtree(out / FAILED, ignore_errors=True)

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
 import os
-import re
 import sys
 import typing
 from pathlib import Path
@@ -23,19 +21,11 @@ from typing import Optional, Sequence
 
 from .data.real import MAX_UNREADABLE_SHARE
 from .training.checkpoint import CHECKPOINT, load as load_checkpoint
-from .training.config import CHOICES, TrainConfig
-
-
-def _field_comments() -> dict[str, str]:
-    """The comment after each field of ``TrainConfig`` in its source, used as the flag's help."""
-    source = inspect.getsource(TrainConfig)
-    return {name: text.replace("%", "%%") for name, text in
-            re.findall(r"^    (\w+): [^#\n]*#\s*(.+)$", source, flags=re.MULTILINE)}
+from .training.config import CHOICES, TrainConfig, book_config
 
 
 def _add_config_flags(parser: argparse.ArgumentParser, *, defaults: bool = True) -> None:
     hints = typing.get_type_hints(TrainConfig)
-    comments = _field_comments()
     for field in dataclasses.fields(TrainConfig):
         if field.name == "extra":
             continue
@@ -46,11 +36,11 @@ def _add_config_flags(parser: argparse.ArgumentParser, *, defaults: bool = True)
         if base is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction,
                                 default=field.default if defaults else argparse.SUPPRESS,
-                                help=comments.get(field.name, "(default: %(default)s)"))
+                                help=field.metadata["help"].replace("%", "%%"))
         else:
             parser.add_argument(flag, type=base, default=field.default if defaults else argparse.SUPPRESS,
                                 choices=CHOICES.get(field.name),
-                                help=comments.get(field.name, "(default: %(default)s)"))
+                                help=field.metadata["help"].replace("%", "%%"))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -64,6 +54,9 @@ def parser() -> argparse.ArgumentParser:
                        help="continue the run in --out (an error if it holds none), with its options; flags given "
                             "change them (only those a resumed run may change: see "
                             "reproduce.training.loop.RESUMABLE_CHANGES)")
+    train.add_argument("--book", action="store_true",
+                       help="start from the configuration the book's chapters train (reproduce.training.BOOK_CONFIG) "
+                            "instead of TrainConfig's defaults; the flags given change it")
     _add_config_flags(train)
     evaluate = commands.add_parser(
         "evaluate", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -234,7 +227,7 @@ def _train(args: dict, argv: Optional[Sequence[str]]) -> int:
     from .training.checkpoint import UnreadableCheckpointError
     from .training.loop import RunMismatchError, TrainingStopped
 
-    out, resume = args.pop("out"), args.pop("resume")
+    out, resume, book = args.pop("out"), args.pop("resume"), args.pop("book")
     saved = Path(out) / CHECKPOINT
     # torchrun --max-restarts: after a process died, every process starts again with the same command line, and
     # continues the run from its last checkpoint (or starts it, when it died before the first one)
@@ -250,6 +243,9 @@ def _train(args: dict, argv: Optional[Sequence[str]]) -> int:
             given = _given_flags(argv)
             values = {**load_checkpoint(saved)["config"], **{k: v for k, v in args.items() if k in given}}
             config = TrainConfig.from_dict(values)
+        elif book:
+            given = _given_flags(argv)
+            config = book_config({k: v for k, v in args.items() if k in given})
         else:
             config = TrainConfig(**args)
     except ValueError as error:

@@ -33,7 +33,7 @@ from .evaluate.crops import PAPER_CROP, scales_for
 from .evaluate.predict import crop_probabilities, cut_crops, default_batch_size, images_per_cut
 from .models import googlenet, googlenet_torchvision
 from .device import resolve_device
-from .training.config import TrainConfig
+from .training.config import BOOK_CONFIG, TrainConfig
 from .training.loop import googlenet_loss, make_optimizer, train_step
 
 
@@ -469,10 +469,6 @@ def data_comparison(config: TrainConfig, *, images: int = 1024, rounds: int = 3,
             "loading_share": waiting / (waiting + 1 / rates["train step"])}
 
 
-#: The book's training run (the Training chapter's defaults): the data comparison's consumer and the ensemble's
-#: members.
-BOOK_CONFIG = TrainConfig(image_size=64, width=0.25, batch_norm=True, optimizer="adamw", lr=2e-3, weight_decay=0.05,
-                          batch_size=32, crop=False, photometric=False, random_interpolation=False, flip=True)
 #: Section 6's augmentation, all of it (the book's runs use flips only; see the Training chapter).
 PAPER_AUGMENTATION = dict(crop=True, photometric=True, random_interpolation=True, flip=True)
 

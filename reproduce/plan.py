@@ -98,26 +98,19 @@ def _capped(n: int, cap: Optional[int]) -> int:
     return n if cap is None else min(n, cap)
 
 
-def _network(p: dict[str, Any], classes: int) -> Network:
-    return Network(p["image_size"], classes, p.get("width", 1.0), p.get("stem", "imagenet"),
-                   p.get("batch_norm", False))
+def _network(c, classes: int) -> Network:
+    """The network a TrainConfig ``c`` trains, for ``classes`` classes."""
+    return Network(c.image_size, classes, c.width, c.stem, c.batch_norm)
 
 
-def _base_config(p: dict[str, Any]):
-    """The TrainConfig a notebook builds from its parameters (those named like TrainConfig's fields)."""
-    from .training.config import TrainConfig
-
-    fields = TrainConfig.__dataclass_fields__
-    return TrainConfig(**{key: value for key, value in p.items() if key in fields})
-
-
-def _training_stages(name: str, p: dict[str, Any], runs: list, trained: dict[str, set[str]],
+def _training_stages(name: str, p: dict[str, Any], c, runs: list, trained: dict[str, set[str]],
                      validations: int) -> list[Stage]:
-    """The train and validate stages of ``runs`` (TrainConfigs); a run that another notebook trains into the same
-    ``runs_dir`` (the same :func:`~reproduce.training.store.run_key`) is counted once, by the first notebook."""
+    """The train and validate stages of ``runs`` (TrainConfigs; ``c``: the notebook's base); a run that another
+    notebook trains into the same ``runs_dir`` (the same :func:`~reproduce.training.store.run_key`) is counted once,
+    by the first notebook."""
     from .training.store import run_key
 
-    train_n, val_n, classes = split_sizes(p["dataset"], p.get("data_root"))
+    train_n, val_n, classes = split_sizes(c.dataset, c.data_root)
     shared = trained.setdefault(str(p.get("runs_dir")), set()) if p.get("runs_dir") else set()
     new = []
     for run in runs:
@@ -129,93 +122,89 @@ def _training_stages(name: str, p: dict[str, Any], runs: list, trained: dict[str
     epochs = sum(run.epochs for run in new)
     reused = len(runs) - len(new)
     label = f"train ({len(new)} runs" + (f"; {reused} reused" if reused else "") + ")"
-    net = _network(p, classes)
-    return [Stage(name, label, net, epochs * _capped(train_n, p.get("train_images")), p["batch_size"],
-                  training=True),
-            Stage(name, "validate", net, epochs * validations * _capped(val_n, p.get("eval_images")),
-                  max(p["batch_size"], 64))]
+    net = _network(c, classes)
+    return [Stage(name, label, net, epochs * _capped(train_n, c.train_images), c.batch_size, training=True),
+            Stage(name, "validate", net, epochs * validations * _capped(val_n, c.eval_images),
+                  max(c.batch_size, 64))]
 
 
-def _training_work(p: dict[str, Any], trained: dict[str, set[str]]) -> list[Stage]:
+def _training_work(p: dict[str, Any], c, trained: dict[str, set[str]]) -> list[Stage]:
     """The Training chapter: the runs of :func:`~reproduce.training.ablation.training_chapter_runs` and the other
     seeds of the best SGD rate (counted at the first rate: the rates cost the same), the raw and Polyak weights
     validated after every epoch, and both weights of every run scored on the test split."""
     from .training.ablation import sgd_runs, training_chapter_runs
 
-    base = _base_config(p)
-    lrs = p["sgd_lrs"] if p["optimizer"] != "sgd" else []
-    runs = list(training_chapter_runs(base, seeds=p["seeds"], sgd_lrs=lrs,
-                                      augmentation=p["augmentation_run"]).values())
+    lrs = p["sgd_lrs"] if c.optimizer != "sgd" else []
+    runs = list(training_chapter_runs(c, seeds=p["seeds"], sgd_lrs=lrs, augmentation=p["augmentation_run"]).values())
     if lrs:
-        runs += list(sgd_runs(base, lrs[:1], seeds=p["seeds"], first_seed=1).values())
-    _, val_n, classes = split_sizes(p["dataset"], p.get("data_root"))
-    return (_training_stages("training.ipynb", p, runs, trained, 2) +
-            [Stage("training.ipynb", "test", _network(p, classes), 2 * len(runs) * val_n, 256)])
+        runs += list(sgd_runs(c, lrs[:1], seeds=p["seeds"], first_seed=1).values())
+    _, val_n, classes = split_sizes(c.dataset, c.data_root)
+    return (_training_stages("training.ipynb", p, c, runs, trained, 2) +
+            [Stage("training.ipynb", "test", _network(c, classes), 2 * len(runs) * val_n, 256)])
 
 
-def _evaluation_work(p: dict[str, Any], trained: dict[str, set[str]]) -> list[Stage]:
+def _evaluation_work(p: dict[str, Any], c, trained: dict[str, set[str]]) -> list[Stage]:
     """The Evaluation chapter: the members (after a shared start, where there is one), validated after every epoch;
     then every member on every crop of the test images (their mean and max over crops kept on the host per crop
     setting). Members trained from the initialization are runs another notebook may share."""
     from .training.ensemble import member_configs
 
-    _, val_n, classes = split_sizes(p["dataset"], p.get("data_root"))
-    base = _base_config(p)
-    runs = member_configs(base, p["members"], shared_init=p.get("shared_init", True))
+    _, val_n, classes = split_sizes(c.dataset, c.data_root)
+    runs = member_configs(c, p["members"], shared_init=p.get("shared_init", True))
     if p["shared_epochs"]:  # started from a shared run: not the runs of any other notebook
-        runs = [base.replace(epochs=p["shared_epochs"])] + runs
+        runs = [c.replace(epochs=p["shared_epochs"])] + runs
         trained = {}
     test_n = _capped(val_n, p.get("test_images"))
     many_n = _capped(test_n, p.get("many_crop_images"))  # the images also scored with more than 10 crops
-    scored = [(c, test_n if c <= 10 else many_n) for c in p["crop_counts"]]
+    scored = [(k, test_n if k <= 10 else many_n) for k in p["crop_counts"]]
     kept = p["members"] * classes * 4 * 2 * sum(n for _, n in scored)  # mean and max, float32
-    return (_training_stages("evaluation.ipynb", p, runs, trained, 2) +
-            [Stage("evaluation.ipynb", "crops", _network(p, classes), p["members"] * sum(c * n for c, n in scored),
+    return (_training_stages("evaluation.ipynb", p, c, runs, trained, 2) +
+            [Stage("evaluation.ipynb", "crops", _network(c, classes), p["members"] * sum(k * n for k, n in scored),
                    512 if max(p["crop_counts"]) > 1 else 256, host_bytes=kept)])
 
 
-def _beyond_work(p: dict[str, Any], trained: dict[str, set[str]]) -> list[Stage]:
+def _beyond_work(p: dict[str, Any], c, trained: dict[str, set[str]]) -> list[Stage]:
     """Beyond v1: the runs of :func:`~reproduce.training.ablation.ablation_runs` (its ``rows`` and ``seeds``; the
     first row's network stands for all in multiply-adds and memory) and the first row at the other ``paper_lrs``,
     validated after every epoch (raw and Polyak weights) and scored on the test split."""
     from .training.ablation import STEPS, ablation_runs, inception_v3_ablation
 
-    _, val_n, classes = split_sizes(p["dataset"], p.get("data_root"))
-    base = _base_config(p)
-    runs = list(ablation_runs(base, p.get("rows"), seeds=p["seeds"]).values())
-    paper_row = inception_v3_ablation(base)[STEPS[0].name]
+    _, val_n, classes = split_sizes(c.dataset, c.data_root)
+    runs = list(ablation_runs(c, p.get("rows"), seeds=p["seeds"]).values())
+    paper_row = inception_v3_ablation(c)[STEPS[0].name]
     runs += [paper_row.replace(lr=lr) for lr in p.get("paper_lrs") or []]
-    return (_training_stages("beyond.ipynb", p, runs, trained, 2) +
-            [Stage("beyond.ipynb", "test", _network(p, classes), len(runs) * val_n, 256)])
+    return (_training_stages("beyond.ipynb", p, c, runs, trained, 2) +
+            [Stage("beyond.ipynb", "test", _network(c, classes), len(runs) * val_n, 256)])
 
 
-def _branches_work(p: dict[str, Any], trained: dict[str, set[str]]) -> list[Stage]:
+def _branches_work(p: dict[str, Any], c, trained: dict[str, set[str]]) -> list[Stage]:
     """The branch attribution: torchvision's weights, or the Evaluation chapter's members, or networks trained here;
     every branch removed in turn on the test images."""
-    train_n, val_n, classes = split_sizes(p["dataset"], p.get("data_root"))
+    train_n, val_n, classes = split_sizes(c.dataset, c.data_root)
     name, test_n = "branches.ipynb", _capped(val_n, p.get("test_images"))
     if p.get("torchvision_weights"):
         return [Stage(name, "branches", Network(224, 1000, torchvision=True), BRANCH_PASSES * test_n, 256)]
-    net = _network(p, classes)
+    net = _network(c, classes)
     stages = []
     if not p.get("ensemble_dir"):
-        epochs = p["shared_epochs"] + p["members"] * p["epochs"]
-        stages.append(Stage(name, "train", net, epochs * train_n, p["batch_size"], training=True))
+        epochs = p["shared_epochs"] + p["members"] * c.epochs
+        stages.append(Stage(name, "train", net, epochs * _capped(train_n, c.train_images), c.batch_size,
+                            training=True))
     return stages + [Stage(name, "branches", net, p["members"] * BRANCH_PASSES * test_n, 256)]
 
 
 def _reloaded_members(branches: dict[str, Any], evaluation: dict[str, Any]) -> dict[str, Any]:
-    """The branch attribution's parameters with the network and member count of the Evaluation chapter's ensemble,
+    """The branch attribution's parameters with the members and configuration of the Evaluation chapter's ensemble,
     which it reloads when ``ensemble_dir`` is set (and no torchvision weights are given)."""
     if not branches.get("ensemble_dir") or branches.get("torchvision_weights"):
         return branches
-    keys = ("image_size", "width", "stem", "batch_norm", "members")
-    return {**branches, **{key: evaluation[key] for key in keys}}
+    return {**branches, "members": evaluation["members"], "config": evaluation["config"]}
 
 
-#: What each notebook that trains or scores networks does, from its parameters (and the runs that notebooks before
-#: it train into the same ``runs_dir``, by key), in the order the runner starts them.
-WORK: dict[str, Callable[[dict[str, Any], dict[str, set[str]]], list[Stage]]] = {
+#: What each notebook that trains or scores networks does, from its parameters, its TrainConfig (the book's with its
+#: ``config``) and the runs that notebooks before it train into the same ``runs_dir``, by key, in the order the runner
+#: starts them.
+WORK: dict[str, Callable[[dict[str, Any], Any, dict[str, set[str]]], list[Stage]]] = {
     "training.ipynb": _training_work, "evaluation.ipynb": _evaluation_work, "beyond.ipynb": _beyond_work,
     "branches.ipynb": _branches_work}
 
@@ -223,14 +212,15 @@ WORK: dict[str, Callable[[dict[str, Any], dict[str, set[str]]], list[Stage]]] = 
 def stages(parameters: dict[str, dict[str, Any]]) -> list[Stage]:
     """The stages of every notebook of a parameter set, each notebook with its defaults where the set is silent."""
     from .book import notebook_defaults
+    from .training.config import book_config
 
     values = {name: {**notebook_defaults(name), **parameters.get(name, {})} for name in WORK}
     values["branches.ipynb"] = _reloaded_members(values["branches.ipynb"], values["evaluation.ipynb"])
     trained: dict[str, set[str]] = {}
-    return [stage for name, work in WORK.items() for stage in work(values[name], trained)]
+    return [stage for name, work in WORK.items()
+            for stage in work(values[name], book_config(values[name]["config"]), trained)]
 
 
-@functools.lru_cache(maxsize=None)
 def forward_macs(network: Network) -> int:
     """Multiply-adds of one forward pass of one image."""
     from .costs import profile
@@ -385,7 +375,7 @@ def check_feasible(table: pd.DataFrame, device: str = "auto") -> None:
         if needed > on_device:
             raise InfeasiblePlanError(f"{row.notebook}, stage {row.stage!r}: needs about {needed:.1f} GiB on "
                                       f"{target} ({row.network}, batch {row.batch}), which has {on_device:.1f} GiB; "
-                                      f"lower its batch_size or run it on a larger device")
+                                      f"lower its config's batch_size or run it on a larger device")
         if kept > on_host:
             raise InfeasiblePlanError(f"{row.notebook}, stage {row.stage!r}: keeps about {kept:.1f} GiB of results "
                                       f"on the host, which has {on_host:.1f} GiB; score fewer test_images or members")

@@ -21,19 +21,15 @@ import os
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-#: The one override that scales a parameter set down to a rehearsal: each value replaces the parameter of that name
-#: in every notebook the set names that has it. The image size stays the set's, so that the crops, scales and
+#: The one override that scales a parameter set down to a rehearsal: each value of ``"config"`` replaces that field of
+#: every notebook's ``config`` (what its runs change of the book's TrainConfig), each other value the parameter of that
+#: name in every notebook the set names that has it. The image size stays the set's, so that the crops, scales and
 #: strides of the real run are the ones rehearsed.
 SCALE: dict[str, Any] = {
-    "device": "cpu",
-    "epochs": 1,
+    "config": {"device": "cpu", "epochs": 1, "width": 0.25, "batch_size": 16, "eval_images": 16, "num_workers": 2},
     "seeds": 1,
     "members": 2,
-    "width": 0.25,
-    "batch_size": 16,
-    "eval_images": 16,
     "test_images": 8,
-    "num_workers": 2,
 }
 #: The size of the generated data sets: CIFAR images per split, and ImageFolder classes and images per class.
 CIFAR_IMAGES = {"train": 160, "test": 32}
@@ -46,11 +42,13 @@ def scaled(parameters: dict[str, dict[str, Any]], device: str = "cpu") -> dict[s
     for the parameters that notebook has; ``device`` replaces SCALE's (a rehearsal on a GPU, scaled down alike)."""
     from .book import notebook_defaults
 
-    scale = {**SCALE, "device": device}
+    config = {**SCALE["config"], "device": device}
     rehearsal = {}
     for name, given in parameters.items():
         known = notebook_defaults(name)
-        rehearsal[name] = {**given, **{key: value for key, value in scale.items() if key in known}}
+        rehearsal[name] = {**given, **{key: value for key, value in SCALE.items() if key in known}}
+        if "config" in known:
+            rehearsal[name]["config"] = {**given.get("config", {}), **config}
     return rehearsal
 
 
@@ -72,7 +70,7 @@ def write_data(parameters: dict[str, dict[str, Any]], fake_home: Path) -> list[P
 
     written: dict[Path, Path] = {}
     for values in parameters.values():
-        dataset, root = values.get("dataset"), values.get("data_root")
+        dataset, root = values.get("config", {}).get("dataset"), values.get("config", {}).get("data_root")
         folder = _under_home(root, fake_home) if dataset in REAL_DATASETS and root else None
         if folder is not None and folder not in written:
             if dataset == "imagefolder":

@@ -223,6 +223,22 @@ def test_split_size(config) -> int:
                                    shapes_size=config.shapes_size, data_seed=config.data_seed, crop=config.crop))
 
 
+def config_summary(config) -> str:
+    """One sentence: the fields of ``config`` (a :class:`~reproduce.training.TrainConfig`) that differ from
+    TrainConfig's defaults, which are Section 6's recipe where the paper gives one, in field order, e.g.
+    "These runs' configuration, where it differs from TrainConfig's defaults: `width=0.25`, `batch_norm=True`."."""
+    import dataclasses
+
+    from .training.config import TrainConfig
+
+    defaults = TrainConfig()
+    changed = [f"`{f.name}={getattr(config, f.name)!r}`" for f in dataclasses.fields(config)
+               if f.name not in ("progress", "extra") and getattr(config, f.name) != getattr(defaults, f.name)]
+    if not changed:
+        return "These runs use TrainConfig's defaults throughout."
+    return f"These runs' configuration, where it differs from TrainConfig's defaults: {', '.join(changed)}."
+
+
 def configuration(run: str) -> str:
     """A run's configuration: its name without the seed (``"GoogLeNet (seed 1)"`` -> ``"GoogLeNet"``)."""
     return run.rsplit(" (seed ", 1)[0]

@@ -22,13 +22,17 @@ def rehearse_and_check(tmp_path: Path, name: str) -> None:
         executed = results[notebook.removesuffix(".ipynb")]["parameters"]
         assert executed == summary["rehearsed"][notebook]
         for key, value in given.items():
-            assert executed[key] == rehearsal.SCALE.get(key, value), (notebook, key)
+            if key == "config":  # each field the set changes, scaled where SCALE's config says
+                for field, changed in value.items():
+                    assert executed[key][field] == rehearsal.SCALE["config"].get(field, changed), (notebook, field)
+            else:
+                assert executed[key] == rehearsal.SCALE.get(key, value), (notebook, key)
     home = rehearsal.home(tmp_path / "run")
     for values in parameters.values():  # the data came through the set's "~" paths, in its formats
-        if values.get("dataset") == "cifar100":
+        if values.get("config", {}).get("dataset") == "cifar100":
             assert (home / "data" / "cifar100" / "cifar-100-python.tar.gz").is_file()
             assert (home / "data" / "cifar100" / "cifar-100-python" / "train").is_file()  # extracted by the loader
-        if values.get("dataset") == "imagefolder":
+        if values.get("config", {}).get("dataset") == "imagefolder":
             assert any((home / "data" / "imagenet" / "train").rglob("*.JPEG"))
     runs = tmp_path / "run" / "notebooks" / parameters["evaluation.ipynb"]["runs_dir"]
     members = sorted((runs / "ensemble").glob("member-*/checkpoint.pt"))
@@ -40,6 +44,7 @@ def rehearse_and_check(tmp_path: Path, name: str) -> None:
     folders = {p.resolve() for p in (tmp_path / "run" / "checkpoints").rglob("checkpoint.pt")}
     assert len(folders) == planned
     state = torch.load(members[0], weights_only=True)
-    assert state["config"]["dataset"] == parameters["evaluation.ipynb"]["dataset"]
-    assert state["config"]["lr_schedule"] == parameters["evaluation.ipynb"].get("lr_schedule", "step")
-    assert state["config"]["crop"] == parameters["evaluation.ipynb"].get("crop", False)
+    members_config = parameters["evaluation.ipynb"]["config"]
+    assert state["config"]["dataset"] == members_config["dataset"]
+    assert state["config"]["lr_schedule"] == members_config.get("lr_schedule", "step")
+    assert state["config"]["crop"] == members_config.get("crop", False)

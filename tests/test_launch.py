@@ -139,7 +139,8 @@ EVERYTHING_CHANGED = dict(
 def test_the_flags_of_a_config_parse_back_to_it(config):
     flags = config_flags(config)
     args = vars(cli.parser().parse_args(["train", "--out", "somewhere", *flags]))
-    assert (args.pop("command"), args.pop("out"), args.pop("resume")) == ("train", "somewhere", False)
+    assert (args.pop("command"), args.pop("out"), args.pop("resume"), args.pop("book")) == ("train", "somewhere",
+                                                                                             False, False)
     assert TrainConfig(**args) == config
     assert cli._given_flags(["train", *flags]) == {f.name for f in dataclasses.fields(TrainConfig)
                                                    if f.name != "extra" and getattr(config, f.name) is not None}

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from reproduce import book
-from reproduce.training import TrainConfig
+from reproduce.training import BOOK_CONFIG, book_config
 
 ROOT = Path(__file__).parent.parent
 SETS = sorted((ROOT / "params").glob("*.yml"))
@@ -22,17 +22,22 @@ def test_a_parameter_set_names_notebooks_and_their_parameters(path):
 
 @pytest.mark.parametrize("line, message", [
     ("architecture.ipynb: {width: wide}",
-     "architecture.ipynb: width='wide' is not a number \\(the notebook's default is"),
+     "architecture.ipynb: width='wide' is not a number \\(the default is 1.0\\)"),
     ("training.ipynb: {seeds: '3'}", "training.ipynb: seeds='3' is not an integer"),
     ("evaluation.ipynb: {members: 2.5}", "evaluation.ipynb: members=2.5 is not an integer"),
     ("training.ipynb: {seeds: null}", "training.ipynb: seeds=None is not an integer"),
-    ("training.ipynb: {flip: 1}", "training.ipynb: flip=1 is not true or false"),
-    ("training.ipynb: {train_images: many}", "training.ipynb: train_images='many' is not an integer or None"),
     ("training.ipynb: {sgd_lrs: 0.1}", "training.ipynb: sgd_lrs=0.1 is not a list"),
-    ("beyond.ipynb: {lr: 1e-3}", "beyond.ipynb: lr='1e-3' is not a number .*YAML reads 1e-3 as text.* 0.001"),
-    ("training.ipynb: {epochs: 0}", "training.ipynb: epochs must be positive, got 0"),  # TrainConfig's range
-    ("training.ipynb: {optimizer: adam}", r"training.ipynb: optimizer='adam' is not one of \('sgd', 'adamw'\)"),
-    ("training.ipynb: {dataset: cifar100}", "training.ipynb: dataset='cifar100' needs data_root"),
+    ("training.ipynb: {config: [width, 1.0]}", "training.ipynb: config=\\['width', 1.0\\] is not a mapping"),
+    ("training.ipynb: {config: {flip: 1}}", "training.ipynb: config: flip=1 is not true or false"),
+    ("training.ipynb: {config: {train_images: many}}",
+     "training.ipynb: config: train_images='many' is not an integer or None"),
+    ("beyond.ipynb: {config: {lr: 1e-3}}",
+     "beyond.ipynb: config: lr='1e-3' is not a number .*YAML reads 1e-3 as text.* 0.001"),
+    ("training.ipynb: {config: {epochs: 0}}", "training.ipynb: config: epochs must be positive, got 0"),  # the range
+    ("training.ipynb: {config: {optimizer: adam}}",
+     r"training.ipynb: config: optimizer='adam' is not one of \('sgd', 'adamw'\)"),
+    ("training.ipynb: {config: {dataset: cifar100}}", "training.ipynb: config: dataset='cifar100' needs data_root"),
+    ("evaluation.ipynb: {config: {widht: 1.0}}", r"evaluation.ipynb: config: TrainConfig has no fields \['widht'\]"),
 ])
 def test_a_bad_value_is_refused_by_notebook_name_and_value_before_anything_runs(tmp_path, line, message):
     from reproduce.cli import main
@@ -50,19 +55,33 @@ def test_a_bad_value_is_refused_by_notebook_name_and_value_before_anything_runs(
 
 
 def test_values_that_are_right_are_accepted():
-    assert book.bad_value("training.ipynb", {"lr": 1, "train_images": None, "sgd_lrs": [], "epochs": 3}) is None
+    assert book.bad_value("training.ipynb", {"config": {"lr": 1, "train_images": None, "epochs": 3}, "sgd_lrs": []}) is None
     assert book.bad_value("evaluation.ipynb", {"test_images": None, "many_crop_images": 200}) is None
 
 
 @pytest.mark.parametrize("name", ["cifar100-gpu.yml", "imagenet-gpu.yml"])
 def test_the_gpu_sets_train_valid_configurations(name):
-    """The training parameters of a GPU set make a valid TrainConfig (the notebooks build theirs from them)."""
+    """The notebooks that train under a GPU set start from the book's TrainConfig and change it to the set's data set
+    at full width on the GPU, with the paper's SGD and augmentation where the set says so."""
     values = book.load_parameters(ROOT / "params" / name)
-    for notebook in ("training.ipynb", "evaluation.ipynb"):
-        fields = {k: v for k, v in values[notebook].items() if k in TrainConfig.__dataclass_fields__}
-        config = TrainConfig(**fields)
+    for notebook in ("training.ipynb", "evaluation.ipynb", "beyond.ipynb", "branches.ipynb"):
+        config = book_config(values[notebook]["config"])
         assert config.dataset in ("cifar100", "imagefolder") and config.device == "auto" and config.width == 1.0
+        assert config.optimizer == "sgd" and config.polyak_epochs == 1.0 and config.train_images is None, notebook
     assert values["evaluation.ipynb"]["members"] == 7 and values["evaluation.ipynb"]["shared_epochs"] == 0
+
+
+def test_a_notebooks_config_changes_the_books_and_nothing_else():
+    """``config`` replaces only the fields it names, every other field is BOOK_CONFIG's; and a YAML alias that
+    repeats one config in several notebooks gives each its own copy, so that a change to one leaves the others."""
+    changed = book_config({"width": 1.0, "dataset": "cifar100", "data_root": "/data"})
+    assert changed.width == 1.0 and changed.dataset == "cifar100"
+    assert changed.replace(width=BOOK_CONFIG.width, dataset=BOOK_CONFIG.dataset,
+                           data_root=BOOK_CONFIG.data_root) == BOOK_CONFIG
+    assert book_config() == book_config({}) == BOOK_CONFIG
+    published = book.load_parameters(ROOT / "params" / "cpu.yml")
+    assert published["training.ipynb"]["config"] == published["evaluation.ipynb"]["config"]
+    assert published["training.ipynb"]["config"] is not published["evaluation.ipynb"]["config"]
 
 
 def test_unknown_notebooks_and_parameters_are_refused_by_name(tmp_path):
@@ -75,8 +94,8 @@ def test_unknown_notebooks_and_parameters_are_refused_by_name(tmp_path):
     bad.write_text("trainig.ipynb: {epochs: 1}\n")
     with pytest.raises(ValueError, match="trainig.ipynb"):
         book.load_parameters(bad)
-    bad.write_text("training.ipynb: {epochs: 1, epoch: 2}\n")
-    with pytest.raises(ValueError, match=r"training.ipynb has no parameters \['epoch'\]"):
+    bad.write_text("training.ipynb: {seeds: 1, seed: 2}\n")
+    with pytest.raises(ValueError, match=r"training.ipynb has no parameters \['seed'\]"):
         book.load_parameters(bad)
     bad.write_text("training.ipynb: 3\n")
     with pytest.raises(ValueError, match="mappings"):
@@ -94,8 +113,7 @@ def test_the_gpu_sets_anneal_the_learning_rate(name):
 
     values = book.load_parameters(ROOT / "params" / name)
     for notebook in ("training.ipynb", "evaluation.ipynb", "beyond.ipynb"):
-        fields = {k: v for k, v in values[notebook].items() if k in TrainConfig.__dataclass_fields__}
-        config = TrainConfig(**fields)
+        config = book_config(values[notebook]["config"])
         optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=config.lr)
         steps_per_epoch = 10
         scheduler = build_scheduler(optimizer, config, steps_per_epoch)

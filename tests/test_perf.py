@@ -5,7 +5,6 @@ import json
 from pathlib import Path
 
 import matplotlib
-import papermill
 import pytest
 import torch
 from torch import nn
@@ -88,14 +87,6 @@ def test_counted_flops_are_twice_the_multiply_adds_of_table1():
     with torch.no_grad():
         flops = perf.count_flops(lambda: model(torch.zeros(1, 3, 224, 224)))
     assert flops == 2 * costs.summary(model)["ops"]
-
-
-def test_the_book_config_is_the_training_chapters():
-    """The data comparison's consumer and the ensemble's members are the Training chapter's network and batch."""
-    parameters = papermill.inspect_notebook(str(ROOT / "notebooks" / "training.ipynb"))
-    for name in ("image_size", "width", "batch_norm", "optimizer", "lr", "weight_decay", "batch_size", "crop",
-                 "photometric", "random_interpolation", "flip"):
-        assert getattr(perf.BOOK_CONFIG, name) == eval(parameters[name]["default"]), name
 
 
 @pytest.fixture(scope="module")

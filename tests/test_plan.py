@@ -21,7 +21,7 @@ def imagenet():
 
 
 def test_the_imagenet_plan_counts_every_run_of_every_notebook_once(imagenet):
-    values = yaml.safe_load((ROOT / "params" / "imagenet-gpu.yml").read_text())
+    values = book.load_parameters(ROOT / "params" / "imagenet-gpu.yml")
     train_n, val_n, _ = plan.PUBLISHED_SIZES["imagefolder"]
     rows = imagenet[imagenet["stage"].str.startswith("train")].set_index("notebook")
     training, evaluation, beyond = (values[n] for n in ("training.ipynb", "evaluation.ipynb", "beyond.ipynb"))
@@ -29,12 +29,13 @@ def test_the_imagenet_plan_counts_every_run_of_every_notebook_once(imagenet):
     # the Training chapter: GoogLeNet and the run without auxiliary heads, one seed each (the set's recipe is the
     # paper's optimizer and augmentation already, so no comparison runs)
     assert (training["seeds"], training["sgd_lrs"], training["augmentation_run"]) == (1, [], False)
-    assert rows.loc["training.ipynb", "images"] == train_n * 2 * training["epochs"]
+    assert rows.loc["training.ipynb", "images"] == train_n * 2 * training["config"]["epochs"]
     assert rows.loc["training.ipynb", "stage"] == "train (2 runs)"
     # the ensemble's first member is the Training chapter's GoogLeNet, Beyond's first row too
-    assert rows.loc["evaluation.ipynb", "images"] == train_n * (evaluation["members"] - 1) * evaluation["epochs"]
+    assert rows.loc["evaluation.ipynb", "images"] == (train_n * (evaluation["members"] - 1) *
+                                                      evaluation["config"]["epochs"])
     assert rows.loc["evaluation.ipynb", "stage"] == f"train ({evaluation['members'] - 1} runs; 1 reused)"
-    assert rows.loc["beyond.ipynb", "images"] == train_n * 5 * beyond["epochs"]
+    assert rows.loc["beyond.ipynb", "images"] == train_n * 5 * beyond["config"]["epochs"]
     crops = imagenet[imagenet["stage"] == "crops"].iloc[0]
     assert crops["images"] == evaluation["members"] * val_n * sum(evaluation["crop_counts"])
     # the scores kept on the host: mean and max over the crops, float32, per member, image, class and crop setting
@@ -84,7 +85,7 @@ def test_the_h100_reference_gives_the_hours_on_one_h100(imagenet):
 
 def test_a_plan_that_does_not_fit_is_refused_by_name(tmp_path, capsys):
     huge = tmp_path / "huge.yml"
-    huge.write_text("training.ipynb: {batch_size: 4000000, image_size: 224, width: 1.0}\n")
+    huge.write_text("training.ipynb: {config: {batch_size: 4000000, image_size: 224, width: 1.0}}\n")
     table = plan.plan(book.load_parameters(huge), "cpu", timed=False)
     refused = r"training.ipynb, stage 'train \(7 runs\)': needs about [\d.]+ GiB"
     with pytest.raises(plan.InfeasiblePlanError, match=refused):

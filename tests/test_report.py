@@ -157,3 +157,13 @@ def test_the_convergence_section_says_how_to_make_a_missing_file(tmp_path):
 
 def test_names_are_listed_as_a_sentence_lists_them():
     assert [report.listed(n) for n in (["a"], ["a", "b"], ["a", "b", "c"])] == ["a", "a and b", "a, b and c"]
+
+
+def test_config_summary_names_exactly_the_fields_that_differ_from_trainconfigs_defaults():
+    from reproduce.report import config_summary
+    from reproduce.training import TrainConfig
+
+    assert config_summary(TrainConfig()) == "These runs use TrainConfig's defaults throughout."
+    text = config_summary(TrainConfig(width=0.25, optimizer="adamw", progress=False))
+    assert text == ("These runs' configuration, where it differs from TrainConfig's defaults: `width=0.25`, "
+                    "`optimizer='adamw'`.")  # in field order; progress bars are not part of a run's configuration

@@ -62,8 +62,8 @@ def test_device_notebooks_run_one_at_a_time_and_the_others_beside_them(tmp_path,
 
 def test_a_notebook_on_the_cpu_does_not_take_the_gpu():
     notebook = ROOT / "notebooks" / "training.ipynb"
-    assert book.uses_device(notebook, {}) and book.uses_device(notebook, {"device": "cuda"})
-    assert not book.uses_device(notebook, {"device": "cpu"})
+    assert book.uses_device(notebook, {}) and book.uses_device(notebook, {"config": {"device": "cuda"}})
+    assert not book.uses_device(notebook, {"config": {"device": "cpu"}})
     assert not book.uses_device(ROOT / "notebooks" / "architecture.ipynb", {})
 
 

@@ -23,38 +23,18 @@
 # normalization {cite}`ioffe2015batch`, the 5x5 convolutions factorized into two 3x3, label smoothing, and
 # batch-normalized auxiliary heads, then the same network without auxiliary heads. Every run has the same training
 # budget: the same images, epochs, schedule and optimizer, and every row is trained with `seeds` seeds, run *k* of each
-# row with seed *k* (`reproduce.training.ablation`), so that each change is measured over seeds with a 95% interval. Its defaults fit the
-# 2-core CPU that builds this book; with `dataset`, `data_root`, `device` and full-size parameters it is the GPU rerun
-# (for example `papermill beyond.ipynb out.ipynb -p dataset cifar100 -p data_root ~/data -p width 1.0 -p epochs 30`).
+# row with seed *k* (`reproduce.training.ablation`), so that each change is measured over seeds with a 95%
+# interval. Its defaults fit the 2-core CPU that builds this book; with a `config` that names the data set, its
+# folder and full sizes it is the GPU rerun (for example
+# `papermill beyond.ipynb out.ipynb -y "config: {dataset: cifar100, data_root: ~/data, width: 1.0, epochs: 30}"`).
 
 # %% tags=["parameters"]
 # The defaults are a small run of every part (minutes); the book's sizes are in params/cpu.yml.
-dataset = "shapes"  # "shapes" (embedded), "cifar10", "cifar100" or "imagefolder"
-data_root = None  # folder of a real data set
-device = "auto"  # CUDA when present (bf16 autocast, channels_last), else the CPU in fp32
-image_size = 64  # the network's input side
-stem = "imagenet"  # "imagenet" (Figure 3) or "small" (3x3/1 first convolution, no stem pooling: for 32 px CIFAR)
-width = 0.25  # channel multiplier of Table 1's filter counts
-optimizer = "adamw"  # as in the Training chapter (the paper's is "sgd")
-lr = 2e-3
-weight_decay = 0.05
-batch_size = 32
-epochs = 1  # the same for every run
+config = {}  # what every row changes of the book's TrainConfig (reproduce.training.BOOK_CONFIG), by field name
 rows = None  # the rows to train, by name (reproduce.training.ablation.STEPS); None: all six
-lr_step_epochs = 0.25  # the paper's 4% decay every 8 epochs, compressed 32x (reproduce.training.schedule)
-lr_schedule = "step"  # "step": the paper's 4% decay every lr_step_epochs; "poly": Caffe's quick solver (to 0)
-train_images = 1024  # "shapes": size of the train split, the same for every run (None: all 10,000)
-eval_images = 200  # "shapes": validation images scored after every epoch
-crop = False  # the paper's augmentation, part by part (as in the Training chapter)
-photometric = False
-random_interpolation = False
-flip = True
 weights = "raw"  # the weights scored on the test split: "raw", or "polyak" (their Polyak average)
-polyak_epochs = 0.1  # time constant of the Polyak average, in epochs (as in the Training chapter)
 paper_lrs = [5e-4]  # the paper's network (row 1) also at these learning rates, first seed: is lr what it lacks?
-seeds = 2  # runs of every row (seeds seed, seed + 1, ...)
-seed = 0
-num_workers = 0  # DataLoader worker processes
+seeds = 2  # runs of every row (seeds config's seed, seed + 1, ...)
 runs_dir = None  # a folder to keep checkpoints in (an interrupted run then resumes); None: in memory only
 
 # %% tags=["hide-input"]
@@ -63,19 +43,15 @@ import time
 from IPython.display import Markdown
 from myst_nb import glue
 
-from reproduce import claims, data, figures, report
+from reproduce import claims, figures, report
 from reproduce.findings import findings_json, mean_over_seeds
-from reproduce.training import TrainConfig, inception_v3_ablation, score_split, train_runs
+from reproduce.training import book_config, inception_v3_ablation, score_split, train_runs
 from reproduce.training.ablation import STEPS, ablation_runs, run_name
 
 figures.use_book_style()
 started = time.perf_counter()
-base = TrainConfig(dataset=dataset, data_root=data_root, device=device, image_size=image_size, stem=stem, width=width,
-                   optimizer=optimizer, lr=lr, weight_decay=weight_decay, batch_size=batch_size, epochs=epochs,
-                   lr_step_epochs=lr_step_epochs, lr_schedule=lr_schedule, train_images=train_images,
-                   eval_images=eval_images, crop=crop, photometric=photometric,
-                   random_interpolation=random_interpolation, flip=flip, seed=seed,
-                   num_workers=num_workers, polyak_epochs=polyak_epochs)
+base = book_config(config)
+display(Markdown(report.config_summary(base)))
 runs = ablation_runs(base, rows, seeds=seeds)
 rows_trained = list(inception_v3_ablation(base, rows))
 paper_row = inception_v3_ablation(base)[STEPS[0].name]
@@ -107,8 +83,7 @@ results, _ = train_runs({**runs, **lr_runs}, runs_dir)  # each kept by what it i
 train_seconds = time.perf_counter() - started
 
 # %% tags=["hide-input"]
-split = dict(root=data_root, image_size=image_size, shapes_size=base.shapes_size, data_seed=base.data_seed)
-n_test = len(data.evaluation_set(dataset, "test", **split))
+n_test = report.test_split_size(base)
 models = {name: (r.model if weights == "raw" else r.best_model()) for name, r in results.items()}
 tests = {name: score_split(model, results[name].config, "test") for name, model in models.items()}
 steps, history = report.run_frames({name: results[name] for name in runs})

@@ -31,35 +31,16 @@
 # 5x5 branches' combined share and importance grow from inception (3a) to (5b).
 
 # %% tags=["parameters"]
-dataset = "shapes"  # "shapes" (embedded), "cifar10", "cifar100" or "imagefolder"
-data_root = None  # folder of a real data set
-device = "auto"  # CUDA when present, else the CPU
-image_size = 64  # the networks' input side
-stem = "imagenet"
-width = 0.25
-batch_norm = True
-optimizer = "adamw"
-lr = 2e-3
-weight_decay = 0.05
-batch_size = 32
-lr_step_epochs = 0.25
-# The networks' training augmentation, which also sets the scale of the test images (crop=True for torchvision's
-# weights, trained on random crops). Off by default, as for the Evaluation chapter's members: within the minutes they
-# train on the CPU the paper's augmentation slows learning (the Training chapter measures it).
-crop = False  # random crops of 8-100% of the area (Section 6); False: the whole image resized to the input size
-photometric = False  # Howard's photometric distortions
-random_interpolation = False  # a resize method drawn per image (bilinear, area, nearest, bicubic)
+# What the networks change of the book's TrainConfig (reproduce.training.BOOK_CONFIG), by field name: their data set
+# and device, and when they are trained here, how. The training augmentation also sets the scale of the test images
+# (crop: True for torchvision's weights, trained on random crops).
+config = {}
 members = 3  # networks trained here when ensemble_dir is None (as the Evaluation chapter trains its members)
 shared_epochs = 0  # as the Evaluation chapter: the networks share their initialization only
-epochs = 1
-train_images = 1024  # training images of every network (None: the whole split)
-eval_images = 500
 ensemble_dir = None  # a folder of trained members (the Evaluation chapter's runs_dir/ensemble): analysed, not retrained
 torchvision_weights = None  # a torchvision GoogLeNet state_dict (e.g. the ported ImageNet weights): analysed instead
 test_images = 200  # test images every branch is measured on (the Evaluation chapter scores 200 too)
 replace = "zero"  # what a removed branch outputs: "zero", or "mean" (its mean output over the test images)
-seed = 0
-num_workers = 0
 
 # %% tags=["hide-input"]
 import time
@@ -70,34 +51,30 @@ from myst_nb import glue
 
 from reproduce import attribution, data, figures, googlenet
 from reproduce.evaluate.score import load_model
-from reproduce.training import TrainConfig
+from reproduce.training import book_config
 from reproduce.device import resolve_device
 from reproduce.training.ensemble import load_members, train_ensemble
 
 figures.use_book_style()
 started = time.perf_counter()
+config = book_config(config).replace(progress=False)
 if torchvision_weights:
     model, _ = load_model(Path(torchvision_weights).expanduser(), preset="torchvision")
     models, size, origin = {"torchvision": model}, 224, f"torchvision's GoogLeNet ({torchvision_weights})"
 elif ensemble_dir and Path(ensemble_dir).is_dir():
     models = {f"member {k + 1}": m for k, m in enumerate(load_members(ensemble_dir, which="polyak"))}
-    size = image_size
+    size = config.image_size
     origin = (f"the {len(models)} members the Evaluation chapter trained, Polyak-averaged weights (reloaded from "
               f"`{ensemble_dir}`)")
 else:
-    config = TrainConfig(dataset=dataset, data_root=data_root, device=device, image_size=image_size, stem=stem,
-                         width=width, batch_norm=batch_norm, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
-                         batch_size=batch_size, epochs=epochs, lr_step_epochs=lr_step_epochs, crop=crop,
-                         photometric=photometric, random_interpolation=random_interpolation, flip=True, seed=seed,
-                         num_workers=num_workers, train_images=train_images, eval_images=eval_images,
-                         progress=False)
     models = {f"member {k + 1}": r.model for k, r in
               enumerate(train_ensemble(config, members, None, shared_epochs=shared_epochs))}
-    size = image_size
+    size = config.image_size
     origin = f"{len(models)} networks trained here as the Evaluation chapter trains its members"
-target = resolve_device(device)
+target = resolve_device(config.device)
 models = {name: m.to(target).eval() for name, m in models.items()}
-test_set = data.evaluation_set(dataset, "test", root=data_root, image_size=size, crop=crop)
+test_set = data.evaluation_set(config.dataset, "test", root=config.data_root, image_size=size,
+                               crop=config.crop)
 images, targets = attribution.sample(test_set, test_images)
 
 # %% [markdown]

@@ -21,45 +21,24 @@
 # probabilities are averaged again. Table 3 of the paper breaks the top-5 error down by both: 10.07% for one model and
 # one crop, 6.67% for seven models and 144 crops each, at 1,008 times the cost. This notebook cuts the 144 crops
 # exactly as the paper describes them (`reproduce.evaluate`), trains an ensemble on the embedded data
-# (`reproduce.training.ensemble`) and rebuilds Table 3 in miniature. With `dataset`, `data_root`, `device` and the
-# paper's sizes it is the GPU rerun; `python -m reproduce evaluate` scores a checkpoint, for example the ported
+# (`reproduce.training.ensemble`) and rebuilds Table 3 in miniature. With a `config` that names the data set, its
+# folder and the paper's sizes it is the GPU rerun; `python -m reproduce evaluate` scores a checkpoint, for example the ported
 # torchvision weights, on an ImageNet validation folder.
 
 # %% tags=["parameters"]
 # The defaults are a small run of every part (minutes); the book's sizes are in params/cpu.yml.
-dataset = "shapes"  # "shapes" (embedded), "cifar10", "cifar100" or "imagefolder"
-data_root = None  # folder of a real data set
-device = "auto"  # CUDA when present (bf16 autocast, channels_last), else the CPU in fp32
-image_size = 64  # the network's input side, and the crop size
-stem = "imagenet"  # "imagenet" (Figure 3) or "small" (3x3/1 first convolution, no stem pooling: for 32 px CIFAR)
-shapes_size = 64  # "shapes": side of the generated images (the crops are cut from these)
-width = 0.25  # channel multiplier of Table 1's filter counts
-batch_norm = True
-optimizer = "adamw"  # as in the Training chapter (the paper's is "sgd")
-lr = 2e-3
-weight_decay = 0.05
-batch_size = 32
-lr_step_epochs = 0.25
-polyak_epochs = 0.1  # time constant of the Polyak average, in epochs (as in the Training chapter)
-lr_schedule = "step"  # "step": the paper's 4% decay every lr_step_epochs; "poly": Caffe's quick solver (to 0)
-# The members' training augmentation, which also sets the scale of the 1 and 10 test crops. Off by default: within
-# the minutes the members train on the CPU the paper's augmentation slows learning (the Training chapter measures
-# it); the paper's runs had all three.
-crop = False  # random crops of 8-100% of the area (Section 6); False: the whole image resized to the input size
-photometric = False  # Howard's photometric distortions
-random_interpolation = False  # a resize method drawn per image (bilinear, area, nearest, bicubic)
+# What the members change of the book's TrainConfig (reproduce.training.BOOK_CONFIG), by field name. Its training
+# augmentation also sets the scale of the 1 and 10 test crops; it is off but for flips, because within the minutes
+# the members train on the CPU the paper's augmentation slows learning (the Training chapter measures it); the
+# paper's runs had all of it. The crops are cut from the test images at their own size (shapes_size for "shapes").
+config = {}
 members = 3  # the paper's ensemble size is 7 (params/cpu.yml)
 shared_init = False  # True: one initialization for every member, as Section 7's; False: each its own
 shared_epochs = 0  # epochs of one run that every member starts from; 0: the paper's procedure
-epochs = 1  # epochs of each member (after the shared start)
 member_weights = "polyak"  # "polyak" (the paper's) or "raw" (see "The ensemble")
 test_images = 500  # test images scored with 1 and 10 crops (None: the whole split)
 many_crop_images = 50  # of these, the images (evenly spaced) also scored with more than 10 crops; None: all
 crop_counts = [1, 10, 144]
-train_images = 1024  # training images of every member (None: the whole split; evenly spaced)
-eval_images = 200  # "shapes": validation images scored after every epoch of every run
-seed = 0
-num_workers = 0  # DataLoader worker processes
 runs_dir = None  # a folder to keep the members in (an interrupted run then resumes); None: in memory only
 
 # %% tags=["hide-input"]
@@ -79,16 +58,12 @@ from reproduce.evaluate.score import images_and_targets
 from reproduce.evaluate.table3 import outcomes, score_crop_settings
 from reproduce.findings import findings_json
 from reproduce.perf import ensemble_comparison
-from reproduce.training import TrainConfig
+from reproduce.training import book_config
 from reproduce.training.ensemble import train_ensemble
 
 figures.use_book_style()
-config = TrainConfig(dataset=dataset, data_root=data_root, device=device, image_size=image_size, stem=stem,
-                     shapes_size=shapes_size, width=width, batch_norm=batch_norm, optimizer=optimizer, lr=lr,
-                     weight_decay=weight_decay, batch_size=batch_size, epochs=epochs, lr_step_epochs=lr_step_epochs,
-                     lr_schedule=lr_schedule, polyak_epochs=polyak_epochs, crop=crop, photometric=photometric,
-                     random_interpolation=random_interpolation, flip=True, seed=seed, num_workers=num_workers,
-                     train_images=train_images, eval_images=eval_images)
+config = book_config(config)
+display(Markdown(report.config_summary(config)))
 started = time.perf_counter()
 
 
@@ -154,12 +129,13 @@ train_seconds = time.perf_counter() - train_started
 models = [(result.model if member_weights == "raw" else result.best_model()).eval() for result in results]
 
 # %% tags=["hide-input"]
-test = data.whole_images(dataset, "test", root=data_root, shapes_size=shapes_size, num_images=test_images,
-                         data_seed=config.data_seed)
+test = data.whole_images(config.dataset, "test", root=config.data_root, shapes_size=config.shapes_size,
+                         num_images=test_images, data_seed=config.data_seed)
 images, targets = images_and_targets(test)
 # the centre and ten crops at the scale the members were trained at; more crops on an evenly spaced subset
 settings = score_crop_settings(models, images, crop_counts, evenly_spaced_indices(len(targets), many_crop_images),
-                               size=image_size, resize_ratio=test_resize_ratio(crop), num_workers=num_workers)
+                               size=config.image_size, resize_ratio=test_resize_ratio(config.crop),
+                               num_workers=config.num_workers)
 subset = settings.subset
 rows_all, rows_subset = outcomes(settings.every_image, targets), outcomes(settings.on_subset, targets[subset])
 findings_all, findings_subset = claims.table3(rows_all, len(models)), claims.table3(rows_subset, len(models))
@@ -168,7 +144,7 @@ side_by_side = report.table3_with_paper(ours)
 glue("test_images", f"{len(targets):,}", display=False)
 glue("subset_images", f"{len(subset):,}", display=False)
 glue("members", str(len(models)), display=False)
-glue("resize_ratio", f"{test_resize_ratio(crop):.3g}", display=False)
+glue("resize_ratio", f"{test_resize_ratio(config.crop):.3g}", display=False)
 
 # %% [markdown]
 # ## Table 3 in miniature
@@ -265,7 +241,7 @@ report.style_pooling(pooling)
 # with the members' architecture:
 
 # %% tags=["hide-input"]
-speeds = ensemble_comparison(config, members=len(models), batch_size=batch_size)
+speeds = ensemble_comparison(config, members=len(models), batch_size=config.batch_size)
 glue("train_ratio", f"{speeds['train_stacked_vs_loop']:.2f}", display=False)
 glue("inference_ratio", f"{speeds['inference_vmap_vs_loop']:.2f}", display=False)
 report.style_speeds(speeds)

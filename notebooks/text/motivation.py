@@ -25,8 +25,6 @@
 # %% tags=["parameters"]
 input_size = 224  # side of the input image of the paper's network, in pixels
 widths = [0.5, 0.75, 1.0, 1.5, 2.0]  # width multipliers compared in "Why not simply make it bigger"
-book_image_size = 64  # the side of the embedded images the book's other chapters train on
-book_width = 0.25  # and the width of the network they train (same stem and strides as the paper's)
 data_seed = 0  # which embedded images are drawn in "Several scales at once"
 
 # %% tags=["hide-input"]
@@ -37,6 +35,7 @@ from myst_nb import glue
 from reproduce import attribution, costs, figures, googlenet, paper, report
 from reproduce.data import synthetic
 from reproduce.receptive import branch_fields
+from reproduce.training import BOOK_CONFIG
 
 figures.use_book_style()
 if 1.0 not in widths:
@@ -180,7 +179,8 @@ report.style_counts(savings.set_index(["module", "branch"]))
 # module.
 
 # %% tags=["hide-input"]
-fields = branch_fields(googlenet(width=book_width))  # the same at every width (tests/test_motivation.py)
+book_image_size = BOOK_CONFIG.image_size  # the embedded images the other chapters train on
+fields = branch_fields(googlenet(width=BOOK_CONFIG.width))  # the same at every width (tests/test_motivation.py)
 low, high = (2 * s * book_image_size for s in synthetic.SCALE_RANGE)  # the objects' diameters, in pixels
 glue("object_low", f"{low:.0f}", display=False)
 glue("object_high", f"{high:.0f}", display=False)

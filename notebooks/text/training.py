@@ -21,39 +21,16 @@
 # Polyak averaging of the weights gives a better model for inference. Each claim is a comparison over several seeds
 # (`seeds` runs of each configuration), reported with its 95% interval; a direction is stated only where the interval
 # excludes zero (`reproduce.findings`). It also measures the paper's optimizer, SGD with momentum, against the AdamW
-# that the CPU defaults use. Its defaults fit the 2-core CPU that builds this book; the same notebook, given
-# `dataset`, `data_root`, `device` and full-size parameters, is the GPU rerun (for example
-# `papermill training.ipynb out.ipynb -p dataset cifar100 -p data_root ~/data -p width 1.0`).
+# that the CPU defaults use. Its defaults fit the 2-core CPU that builds this book; the same notebook, given a
+# `config` that names the data set, its folder and full sizes, is the GPU rerun (for example
+# `papermill training.ipynb out.ipynb -y "config: {dataset: cifar100, data_root: ~/data, width: 1.0}"`).
 
 # %% tags=["parameters"]
 # The defaults are a small run of every part (minutes); the book's sizes are in params/cpu.yml.
-dataset = "shapes"  # "shapes" (embedded), "cifar10", "cifar100" or "imagefolder"
-data_root = None  # folder of a real data set
-device = "auto"  # CUDA when present (bf16 autocast, channels_last), else the CPU in fp32
-image_size = 64  # the network's input side
-stem = "imagenet"  # "imagenet" (Figure 3) or "small" (3x3/1 first convolution, no stem pooling: for 32 px CIFAR)
-width = 0.25  # channel multiplier of Table 1's filter counts
-batch_norm = True  # after every convolution (Inception-v2); False: the paper's network with LRN
-optimizer = "adamw"  # the paper's is "sgd" (this notebook measures both; see the last section)
-lr = 2e-3
-weight_decay = 0.05
-batch_size = 32
-epochs = 1
-lr_step_epochs = 0.25  # the paper's 4% decay every 8 epochs, compressed 32x (reproduce.training.schedule)
-lr_schedule = "step"  # "step": the paper's 4% decay every lr_step_epochs; "poly": Caffe's quick solver (to 0)
-polyak_epochs = 0.1  # time constant of the Polyak average, in epochs
-crop = False  # the paper's augmentation, part by part (all True is Section 6's)
-crop_min_scale = 0.08
-photometric = False
-random_interpolation = False
-flip = True
-train_images = 1024  # training images of every run (None: the whole split; evenly spaced)
-eval_images = 200  # validation images scored after every epoch (None: the whole split; evenly spaced)
-seeds = 2  # runs of each configuration compared (seeds seed, seed + 1, ...)
+config = {}  # what the runs change of the book's TrainConfig (reproduce.training.BOOK_CONFIG), by field name
+seeds = 2  # runs of each configuration compared (seeds config's seed, seed + 1, ...)
 sgd_lrs = [0.01]  # the paper's SGD at these learning rates (first seed); the best with every seed
 augmentation_run = True  # one run with the paper's augmentation (first seed)
-seed = 0
-num_workers = 0  # DataLoader worker processes
 runs_dir = None  # a folder to keep checkpoints in (an interrupted run then resumes); None: in memory only
 
 # %% tags=["hide-input"]
@@ -65,18 +42,14 @@ from myst_nb import glue
 
 from reproduce import claims, figures, report
 from reproduce.findings import findings_json, mean_over_seeds
-from reproduce.training import TrainConfig, train_runs
+from reproduce.training import book_config, train_runs
 from reproduce.training.ablation import best_sgd_lr, run_name, sgd_runs, training_chapter_runs
 from reproduce.training.loop import score_runs
 
 figures.use_book_style()
-base = TrainConfig(dataset=dataset, data_root=data_root, device=device, image_size=image_size, stem=stem, width=width,
-                   batch_norm=batch_norm, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
-                   batch_size=batch_size, epochs=epochs, lr_step_epochs=lr_step_epochs, lr_schedule=lr_schedule,
-                   polyak_epochs=polyak_epochs, crop=crop, crop_min_scale=crop_min_scale, photometric=photometric,
-                   random_interpolation=random_interpolation, flip=flip, seed=seed, num_workers=num_workers,
-                   train_images=train_images, eval_images=eval_images)
-runs = training_chapter_runs(base, seeds=seeds, sgd_lrs=sgd_lrs if optimizer != "sgd" else [],
+base = book_config(config)
+display(Markdown(report.config_summary(base)))
+runs = training_chapter_runs(base, seeds=seeds, sgd_lrs=sgd_lrs if base.optimizer != "sgd" else [],
                              augmentation=augmentation_run)
 
 # %% [markdown]
@@ -93,7 +66,7 @@ started = time.perf_counter()
 results, seconds = train_runs(runs, runs_dir)  # each kept by what it is in runs_dir, shared between notebooks
 scores = pd.DataFrame(score_runs(results))
 best_lr = None
-if optimizer != "sgd" and sgd_lrs:  # the best SGD rate (on the validation split), with every seed
+if base.optimizer != "sgd" and sgd_lrs:  # the best SGD rate (on the validation split), with every seed
     best_lr = best_sgd_lr(results, sgd_lrs)
     more, more_seconds = train_runs(sgd_runs(base, [best_lr], seeds=seeds, first_seed=1), runs_dir)
     results, seconds = {**results, **more}, {**seconds, **more_seconds}
@@ -180,10 +153,10 @@ if len(optimizer_table):
 if best_lr is not None:
     choice = claims.optimizer(top1(f"SGD, lr {best_lr:g}", "Polyak"), top1("GoogLeNet"))
     text = report.optimizer_sentence(choice, best_lr, base)
-elif optimizer == "sgd":
+elif base.optimizer == "sgd":
     text = "The main run uses the paper's SGD; no other optimizer was run."
 else:
-    text = f"The main run uses {optimizer}; this build trains no SGD (`sgd_lrs` is empty)."
+    text = f"The main run uses {base.optimizer}; this build trains no SGD (`sgd_lrs` is empty)."
 Markdown(text)
 
 # %% [markdown]

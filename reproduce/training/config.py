@@ -32,61 +32,70 @@ CHOICES = {"dataset": DATASETS, "stem": STEM_CHOICES, "branch5x5": BRANCH5X5_CHO
            "lr_schedule": LR_SCHEDULE_CHOICES, "compile_mode": COMPILE_MODES}
 
 
+def option(default: Any, help: str = "") -> Any:
+    """A field of :class:`TrainConfig` with its default and what it means (the ``train`` command's ``--help``)."""
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass
 class TrainConfig:
     # ---- data ----
-    dataset: str = "shapes"  # see reproduce.data.DATASETS
-    data_root: Optional[str] = None  # folder of a real data set (CIFAR, ImageFolder); unused by "shapes"
-    download: bool = False  # let torchvision download CIFAR (needs internet)
-    image_size: int = 64  # the model's input side, in pixels
-    shapes_size: int = 64  # "shapes": side of the generated images, before cropping and resizing
-    train_images: Optional[int] = None  # "shapes": size of the train split (None: the default)
-    eval_images: Optional[int] = None  # "shapes": size of the val split
-    data_seed: int = 0  # "shapes": which images are generated (independent of ``seed``)
+    dataset: str = option("shapes", "see reproduce.data.DATASETS")
+    data_root: Optional[str] = option(None, 'folder of a real data set (CIFAR, ImageFolder); unused by "shapes"')
+    download: bool = option(False, "let torchvision download CIFAR (needs internet)")
+    image_size: int = option(64, "the model's input side, in pixels")
+    shapes_size: int = option(64, '"shapes": side of the generated images, before cropping and resizing')
+    train_images: Optional[int] = option(None, '"shapes": size of the train split (None: the default)')
+    eval_images: Optional[int] = option(None, '"shapes": size of the val split')
+    data_seed: int = option(0, '"shapes": which images are generated (independent of ``seed``)')
     # ---- the paper's augmentation (Section 6), each part switchable ----
-    crop: bool = True  # patches of crop_min_scale..100% of the area, aspect ratio in [3/4, 4/3]
-    crop_min_scale: float = 0.08
-    photometric: bool = True  # Howard's brightness, contrast and colour distortions
-    random_interpolation: bool = True  # bilinear, area, nearest or bicubic, with equal probability
-    flip: bool = True
+    crop: bool = option(True, "patches of crop_min_scale..100% of the area, aspect ratio in [3/4, 4/3]")
+    crop_min_scale: float = option(0.08, "the smallest patch, as a share of the image's area (Section 6: 8%)")
+    photometric: bool = option(True, "Howard's brightness, contrast and colour distortions")
+    random_interpolation: bool = option(True, "bilinear, area, nearest or bicubic, with equal probability")
+    flip: bool = option(True, "horizontal flips, half of the time")
     # ---- the model (reproduce.googlenet options) ----
-    stem: str = "imagenet"
-    width: float = 1.0
-    batch_norm: bool = False
-    aux_batch_norm: bool = False  # Inception-v3's BN-auxiliary: the auxiliary heads' FC layer batch-normalized too
-    branch5x5: str = "5x5"
-    aux_heads: bool = True
-    dropout: float = 0.4
-    aux_dropout: float = 0.7
-    init: str = "kaiming"
+    stem: str = option("imagenet", '"imagenet" (Figure 3) or "small" (3x3/1 first layer, no stem pooling: 32 px CIFAR)')
+    width: float = option(1.0, "multiplier of Table 1's filter counts")
+    batch_norm: bool = option(False, "after every convolution (Inception-v2); False: the paper's network with LRN")
+    aux_batch_norm: bool = option(False,
+                                  "Inception-v3's BN-auxiliary: the auxiliary heads' FC layer batch-normalized too")
+    branch5x5: str = option("5x5", "the 5x5 branch's convolution: see reproduce.models.blocks.BRANCH5X5_CHOICES")
+    aux_heads: bool = option(True, "the two auxiliary classifiers of Section 5")
+    dropout: float = option(0.4, "Section 5: 40% of the outputs dropped before the classifier")
+    aux_dropout: float = option(0.7, "Section 5: 70% dropped in the auxiliary heads")
+    init: str = option("kaiming", "the initialization; see reproduce.models.init")
     # ---- the recipe ----
-    epochs: int = 10
-    optimizer: str = "sgd"  # Section 6: asynchronous SGD with momentum; see OPTIMIZER_CHOICES
-    batch_size: int = 128  # global: split over the processes of a distributed run
-    lr: float = 0.05
-    momentum: float = 0.9  # Section 6 (SGD only)
-    weight_decay: float = 2e-4  # not in the paper; Caffe's reference solver (AdamW: decoupled, e.g. 0.05)
-    lr_schedule: str = "step"  # "step": Section 6's; "poly": (1 - step/steps) ** lr_power, Caffe's
-    lr_gamma: float = 0.96  # Section 6: "decreasing the learning rate by 4% every 8 epochs"
-    lr_step_epochs: float = 8.0  # fractional values compress the schedule (see reproduce.training.schedule)
-    lr_power: float = 0.5  # "poly": the exponent (Caffe's quick_solver: 0.5)
-    aux_weight: float = 0.3  # Section 5: auxiliary losses "added to the total loss with a discount weight" of 0.3
-    label_smoothing: float = 0.0  # Inception-v3; 0 in the paper
-    grad_clip: Optional[float] = None  # max gradient norm; None: no clipping (the paper's)
-    polyak: str = "ema"  # Polyak averaging of the weights for the model used at inference
-    polyak_epochs: float = 1.0  # time constant of the average, in epochs
-    seed: int = 0  # the order of the images, augmentation and dropout (and the initialization, unless init_seed)
-    init_seed: Optional[int] = None  # the initialization's own seed; Section 7's ensemble members share it
-    steps_per_epoch: Optional[int] = None  # cap on the steps of an epoch (quick runs and tests)
+    epochs: int = option(10, "passes over the training split")
+    optimizer: str = option("sgd", "Section 6: asynchronous SGD with momentum; see OPTIMIZER_CHOICES")
+    batch_size: int = option(128, "global: split over the processes of a distributed run")
+    lr: float = option(0.05, "the base learning rate")
+    momentum: float = option(0.9, "Section 6 (SGD only)")
+    weight_decay: float = option(2e-4, "not in the paper; Caffe's reference solver (AdamW: decoupled, e.g. 0.05)")
+    lr_schedule: str = option("step", '"step": Section 6\'s; "poly": (1 - step/steps) ** lr_power, Caffe\'s')
+    lr_gamma: float = option(0.96, 'Section 6: "decreasing the learning rate by 4% every 8 epochs"')
+    lr_step_epochs: float = option(8.0, "fractional values compress the schedule (see reproduce.training.schedule)")
+    lr_power: float = option(0.5, '"poly": the exponent (Caffe\'s quick_solver: 0.5)')
+    aux_weight: float = option(0.3,
+                               'Section 5: auxiliary losses "added to the total loss with a discount weight" of 0.3')
+    label_smoothing: float = option(0.0, "Inception-v3; 0 in the paper")
+    grad_clip: Optional[float] = option(None, "max gradient norm; None: no clipping (the paper's)")
+    polyak: str = option("ema", "Polyak averaging of the weights for the model used at inference")
+    polyak_epochs: float = option(1.0, "time constant of the average, in epochs")
+    seed: int = option(0,
+                       "the order of the images, augmentation and dropout (and the initialization, unless init_seed)")
+    init_seed: Optional[int] = option(None, "the initialization's own seed; Section 7's ensemble members share it")
+    steps_per_epoch: Optional[int] = option(None, "cap on the steps of an epoch (quick runs and tests)")
     # ---- execution ----
-    device: str = "auto"  # "auto": CUDA when present, else the CPU
-    amp: Optional[bool] = None  # bf16 autocast; None: on CUDA only (bf16 is slow on AVX2 CPUs)
-    channels_last: Optional[bool] = None  # None: on (1.1-1.5x faster training on the 2-core CPU here)
-    compile: bool = False  # torch.compile the model (a CPU training step runs slower compiled: Performance appendix)
-    compile_mode: str = "default"  # see COMPILE_MODES; "reduce-overhead": CUDA graphs
-    num_workers: int = 0  # DataLoader worker processes
-    progress: bool = True  # progress bars
-    extra: dict[str, Any] = field(default_factory=dict)  # free-form notes kept with the run
+    device: str = option("auto", '"auto": CUDA when present, else the CPU')
+    amp: Optional[bool] = option(None, "bf16 autocast; None: on CUDA only (bf16 is slow on AVX2 CPUs)")
+    channels_last: Optional[bool] = option(None, "None: on (faster on CPUs and GPUs: the Performance appendix)")
+    compile: bool = option(False,
+                           "torch.compile the model (a CPU training step runs slower compiled: Performance appendix)")
+    compile_mode: str = option("default", 'see COMPILE_MODES; "reduce-overhead": CUDA graphs')
+    num_workers: int = option(0, "DataLoader worker processes")
+    progress: bool = option(True, "progress bars")
+    extra: dict[str, Any] = field(default_factory=dict, metadata={"help": "free-form notes kept with the run"})
 
     def __post_init__(self):
         for name, valid in CHOICES.items():
@@ -131,3 +140,22 @@ class TrainConfig:
 
     def replace(self, **changes) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
+
+
+#: The configuration every chapter that trains GoogLeNet starts from, sized for the 2-core CPU that builds the book:
+#: the network at a quarter of Table 1's width on the embedded 64 px images, with batch normalization and AdamW (at
+#: a few hundred steps the paper's SGD is still near chance: the Training chapter measures both), the paper's 4%
+#: learning-rate decay compressed 32x, and the paper's augmentation off but for flips (within these runs it slows
+#: learning: the Training chapter measures that too). The sizes are a small run of every part; params/cpu.yml
+#: lengthens them to the published book's. A notebook's ``config`` parameter names only what differs from it
+#: (:func:`book_config`), and so do the benchmarks.
+BOOK_CONFIG = TrainConfig(image_size=64, width=0.25, batch_norm=True, optimizer="adamw", lr=2e-3, weight_decay=0.05,
+                          batch_size=32, epochs=1, lr_step_epochs=0.25, polyak_epochs=0.1, train_images=1024,
+                          eval_images=200, crop=False, photometric=False, random_interpolation=False, flip=True)
+
+
+def book_config(changes: Optional[dict[str, Any]] = None) -> TrainConfig:
+    """:data:`BOOK_CONFIG` with the fields ``changes`` names replaced: what a notebook trains, given its ``config``
+    parameter (e.g. ``{"dataset": "cifar100", "data_root": "~/data/cifar100", "width": 1.0}``). A name that is not a
+    field of :class:`TrainConfig`, or a value out of its range, is refused by name."""
+    return TrainConfig.from_dict({**BOOK_CONFIG.to_dict(), **(changes or {})})
