@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader
 from torch.utils.flop_counter import FlopCounterMode
 from tqdm import tqdm
 
-from .evaluate.crops import PAPER_CROP, scales_for
+from .evaluate.crops import CROP_KINDS, PAPER_CROP, crop_regions
 from .evaluate.predict import crop_probabilities, cut_crops, default_batch_size, images_per_cut
 from .models import googlenet, googlenet_torchvision
 from .device import resolve_device
@@ -361,34 +361,23 @@ def training_profile(image_size: int, batch_size: int, device: torch.device, *, 
 
 def naive_crop_probabilities(model: nn.Module, image: torch.Tensor, crop: int = PAPER_CROP) -> torch.Tensor:
     """The 144 crops of Section 7 cut and classified one at a time, the way a direct reading of the paper's
-    procedure loops: for every crop, resize the image, take the square, cut the crop, mirror it, run the model on
-    it alone. The reference that :func:`reproduce.evaluate.crop_probabilities` is measured against; same crops, in
-    the same order as ``paper_crops_144``. ``image``: (C, H, W) -> softmax probabilities (144, classes)."""
+    procedure loops: for every crop, resize the image, cut the crop (or resize the whole square), mirror it, run the
+    model on it alone. The reference that :func:`reproduce.evaluate.crop_probabilities` is measured against: the
+    same crops (:func:`reproduce.evaluate.crops.crop_regions`), in the same order as ``paper_crops_144``.
+    ``image``: (C, H, W) -> softmax probabilities (144, classes)."""
     parameter = next(model.parameters())
     rows = []
     for mirrored in (False, True):
-        for shorter in scales_for(crop):
-            for square in range(3):
-                for kind in range(6):
-                    resized = TF.resize(image[None], [shorter], antialias=True)
-                    height, width = resized.shape[-2:]
-                    offset = (0, (max(height, width) - shorter) // 2, max(height, width) - shorter)[square]
-                    if width >= height:
-                        part = resized[..., :, offset:offset + shorter]
-                    else:
-                        part = resized[..., offset:offset + shorter, :]
-                    far, mid = shorter - crop, (shorter - crop) // 2
-                    if kind == 5:  # the whole square, resized
-                        part = F.interpolate(part, size=(crop, crop), mode="bilinear", antialias=True,
-                                             align_corners=False)
-                    else:
-                        top, left = [(0, 0), (0, far), (far, 0), (far, far), (mid, mid)][kind]
-                        part = part[..., top:top + crop, left:left + crop]
-                    if mirrored:
-                        part = part.flip(-1)
-                    part = part.to(parameter.device).contiguous(memory_format=torch.channels_last)
-                    with torch.no_grad():
-                        rows.append(model(part).float().softmax(-1).cpu())
+        for region in crop_regions(*image.shape[-2:], crop):
+            resized = TF.resize(image[None], [region.shorter], antialias=True)
+            part = resized[..., region.top:region.bottom, region.left:region.right]
+            if region.kind == CROP_KINDS[5]:  # the whole square, resized
+                part = F.interpolate(part, size=(crop, crop), mode="bilinear", antialias=True, align_corners=False)
+            if mirrored:
+                part = part.flip(-1)
+            part = part.to(parameter.device).contiguous(memory_format=torch.channels_last)
+            with torch.no_grad():
+                rows.append(model(part).float().softmax(-1).cpu())
     return torch.cat(rows)
 
 

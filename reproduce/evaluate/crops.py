@@ -18,6 +18,7 @@ image that each crop shows.
 
 from __future__ import annotations
 
+import itertools
 from typing import NamedTuple
 
 import torch
@@ -59,9 +60,49 @@ def ten_crops(images: torch.Tensor, crop: int = PAPER_CROP, *,
     return torch.stack(TF.ten_crop(resized, [crop]), dim=1)
 
 
+class Region(NamedTuple):
+    """One of the 72 unmirrored crops of Section 7, in the image resized to its scale: pixels ``left <= x < right``,
+    ``top <= y < bottom``. Its mirrored version is the same region of the mirror image, mirrored back."""
+
+    shorter: int  # the shorter side after resizing
+    square: str  # one of SQUARES
+    kind: str  # one of CROP_KINDS
+    left: int
+    top: int
+    right: int
+    bottom: int
+
+
+def resized_size(height: int, width: int, shorter: int) -> tuple[int, int]:
+    """The (height, width) that resizing the shorter side to ``shorter`` gives (torchvision's rule: the longer side
+    is truncated)."""
+    if height <= width:
+        return shorter, int(shorter * width / height)
+    return int(shorter * height / width), shorter
+
+
+def crop_regions(height: int, width: int, crop: int = PAPER_CROP) -> list[Region]:
+    """The geometry of Section 7's crops, written once: for a ``height`` x ``width`` image, the 72 unmirrored crops in
+    their fixed order (scale-major, then square, then :data:`CROP_KINDS`), each in the image resized to its scale.
+    :func:`paper_crops_144` cuts them, :func:`crop_boxes_144` maps them back onto the original image."""
+    regions = []
+    for shorter in scales_for(crop):
+        resized_h, resized_w = resized_size(height, width, shorter)
+        longer = max(resized_h, resized_w)
+        far, mid = shorter - crop, (shorter - crop) // 2
+        corners = [(0, 0), (far, 0), (0, far), (far, far), (mid, mid)]  # (left, top) of the first five CROP_KINDS
+        for square, offset in zip(SQUARES, (0, (longer - shorter) // 2, longer - shorter)):
+            # landscape (or square): left, centre and right squares; portrait: top, centre and bottom
+            x, y = (offset, 0) if resized_w >= resized_h else (0, offset)
+            for kind, (left, top) in zip(CROP_KINDS, corners):
+                regions.append(Region(shorter, square, kind, x + left, y + top, x + left + crop, y + top + crop))
+            regions.append(Region(shorter, square, CROP_KINDS[5], x, y, x + shorter, y + shorter))
+    return regions
+
+
 def paper_crops_144(images: torch.Tensor, crop: int = PAPER_CROP) -> torch.Tensor:
-    """The 144 crops of Section 7. ``images``: (C, H, W) -> (144, C, crop, crop), or (N, C, H, W) ->
-    (N, 144, C, crop, crop).
+    """The 144 crops of Section 7 (:func:`crop_regions`, then their mirrors). ``images``: (C, H, W) ->
+    (144, C, crop, crop), or (N, C, H, W) -> (N, 144, C, crop, crop).
 
     Every crop is written once, straight into the result, whose crops are laid out channels_last (the memory format
     the models run in), so that ``flatten(0, 1)`` gives a batch ready for the model without another copy. Per scale:
@@ -74,26 +115,21 @@ def paper_crops_144(images: torch.Tensor, crop: int = PAPER_CROP) -> torch.Tenso
     # (n, 144, crop, crop, C) in memory, seen as (n, 144, C, crop, crop): each crop channels_last
     crops = torch.empty(n, 144, crop, crop, channels, dtype=batch.dtype, device=batch.device).permute(0, 1, 4, 2, 3)
     index = 0
-    for shorter in scales_for(crop):
+    for shorter, regions in itertools.groupby(crop_regions(*batch.shape[-2:], crop), key=lambda r: r.shorter):
         resized = _resize_shorter(batch, shorter)  # (N, C, h, w), min(h, w) == shorter
-        height, width = resized.shape[-2:]
+        width = resized.shape[-1]
         plain = resized.contiguous(memory_format=torch.channels_last)
         mirror = resized.flip(-1).contiguous(memory_format=torch.channels_last)
-        longer = max(height, width)
-        far, mid = shorter - crop, (shorter - crop) // 2
-        corners = [(0, 0), (0, far), (far, 0), (far, far), (mid, mid)]  # (top, left) in CROP_KINDS order
-        for offset in (0, (longer - shorter) // 2, longer - shorter):
-            # landscape (or square): left, centre and right squares; portrait: top, centre and bottom
-            dx, dy = (offset, 0) if width >= height else (0, offset)
-            for top, left in corners:
-                y, x = dy + top, dx + left  # the crop's corner in the resized image; mirrored: from the right edge
-                crops[:, index].copy_(plain[..., y:y + crop, x:x + crop])
-                crops[:, 72 + index].copy_(mirror[..., y:y + crop, width - x - crop:width - x])
-                index += 1
-            whole = F.interpolate(resized[..., dy:dy + shorter, dx:dx + shorter], size=(crop, crop), mode="bilinear",
-                                  antialias=True, align_corners=False)
-            crops[:, index].copy_(whole)
-            crops[:, 72 + index].copy_(whole.flip(-1))
+        for region in regions:
+            x0, y0, x1, y1 = region.left, region.top, region.right, region.bottom
+            if region.kind == CROP_KINDS[5]:  # the whole square, resized to the crop; its mirror the same, flipped
+                whole = F.interpolate(resized[..., y0:y1, x0:x1], size=(crop, crop), mode="bilinear",
+                                      antialias=True, align_corners=False)
+                crops[:, index].copy_(whole)
+                crops[:, 72 + index].copy_(whole.flip(-1))
+            else:  # the mirrored crop: the same region of the mirror image, counted from its right edge
+                crops[:, index].copy_(plain[..., y0:y1, x0:x1])
+                crops[:, 72 + index].copy_(mirror[..., y0:y1, width - x1:width - x0])
             index += 1
     return crops[0] if single else crops
 
@@ -112,28 +148,13 @@ class CropBox(NamedTuple):
     bottom: float
 
 
-def resized_size(height: int, width: int, shorter: int) -> tuple[int, int]:
-    """The (height, width) that resizing the shorter side to ``shorter`` gives (torchvision's rule: the longer side
-    is truncated)."""
-    if height <= width:
-        return shorter, int(shorter * width / height)
-    return int(shorter * height / width), shorter
-
-
 def crop_boxes_144(height: int, width: int, crop: int = PAPER_CROP) -> list[CropBox]:
     """The region of a ``height`` x ``width`` image that each of :func:`paper_crops_144`'s crops shows, in the same
-    order; for tests and figures."""
+    order (:func:`crop_regions` mapped back from the resized image); for tests and figures."""
     boxes = []
-    for shorter in scales_for(crop):
-        resized_h, resized_w = resized_size(height, width, shorter)
+    for r in crop_regions(height, width, crop):
+        resized_h, resized_w = resized_size(height, width, r.shorter)
         fx, fy = resized_w / width, resized_h / height  # resized pixels per original pixel, per axis
-        longer = max(resized_h, resized_w)
-        far, mid = shorter - crop, (shorter - crop) // 2
-        corners = [(0, 0), (0, far), (far, 0), (far, far), (mid, mid)]
-        for square, offset in zip(SQUARES, (0, (longer - shorter) // 2, longer - shorter)):
-            sx, sy = (offset, 0) if resized_w >= resized_h else (0, offset)
-            regions = [(sx + l, sy + t, sx + l + crop, sy + t + crop) for t, l in corners]
-            regions.append((sx, sy, sx + shorter, sy + shorter))
-            for kind, (x0, y0, x1, y1) in zip(CROP_KINDS, regions):
-                boxes.append(CropBox(shorter, square, kind, False, x0 / fx, y0 / fy, x1 / fx, y1 / fy))
+        boxes.append(CropBox(r.shorter, r.square, r.kind, False, r.left / fx, r.top / fy, r.right / fx,
+                             r.bottom / fy))
     return boxes + [box._replace(mirrored=True) for box in boxes]
