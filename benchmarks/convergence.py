@@ -23,10 +23,10 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import platform
 import time
 from pathlib import Path
 
+from reproduce.provenance import processor
 from reproduce.training import BOOK_CONFIG
 
 #: The book's configuration (reproduce.training.BOOK_CONFIG) at the published book's sizes (params/cpu.yml), with the
@@ -143,7 +143,7 @@ def main(argv=None) -> None:
         import torch
 
         files = dict(zip(("first", "second"), map(Path, args.merge)))
-        device = args.device_name or platform.processor() or platform.machine()
+        device = args.device_name or processor()
         merged = merge(files, device, args.torch_version or torch.__version__)
         Path(args.out).write_text(json.dumps(merged, indent=1))
     elif args.sweep:

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 from pathlib import Path
 
-import torch
 
 from reproduce.training import BOOK_CONFIG
 from reproduce.perf import ensemble_comparison
+from reproduce.provenance import machine
 
 
 def main(argv=None) -> dict:
@@ -36,10 +35,10 @@ def main(argv=None) -> dict:
 
     config = BOOK_CONFIG.replace(width=args.width, image_size=args.image_size, device=args.device)
     result = ensemble_comparison(config, args.members, batch_size=args.batch_size, rounds=args.repeats)
-    result.update(processor=platform.processor() or platform.machine(), threads=torch.get_num_threads(),
-                  width=args.width)
+    result.update(machine=machine(result["device"]), width=args.width)
+    where = result["machine"]
     print(f"{args.members} GoogLeNets (width {args.width}, {args.image_size} px, {args.batch_size} images per "
-          f"member) on {result['device']} ({result['processor']}, {result['threads']} threads)")
+          f"member) on {result['device']} ({where['processor']}, {where['threads']} threads)")
     for name, value in result["images_per_second"].items():
         print(f"  {name:28s} {value:8.0f} model-images/s")
     print(f"  stacked / one after another, training: {result['train_stacked_vs_loop']:.2f}x")

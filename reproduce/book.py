@@ -31,24 +31,13 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Optional
 
+from .notebooks import BY_NAME, NOTEBOOKS, named, run_order
+
 ROOT = Path(__file__).resolve().parent.parent
 #: What a book build reads: the configuration, the pages, the notebooks, the parameter sets (the report lists them),
 #: the package (pages include its source) and the benchmarks with their committed results (the Performance appendix
 #: shows them).
 SOURCES = ("_config.yml", "_toc.yml", "_static", "benchmarks", "book", "notebooks", "params", "reproduce")
-#: The notebooks that take longest on the CPU, longest first; they start first. The others follow in name order.
-#: Beyond v1 and the Training chapter start together: the runs they share (the Training chapter's GoogLeNet seeds are
-#: Beyond's "+ batch norm" row) come early in the Training chapter and after Beyond's first row, so neither waits on
-#: the other; the Evaluation chapter, which reuses the same runs as its first members, follows.
-LONGEST_FIRST = ("beyond", "training", "evaluation", "branches")
-#: Notebooks that may read what another notebook wrote into the run folder, and the parameter that says they do: the
-#: branch attribution reloads the ensemble the Evaluation chapter trained when its ``ensemble_dir`` is set (and it
-#: analyses no torchvision weights instead). See :func:`waits_for`.
-AFTER = {"branches": ("evaluation",)}
-#: Notebooks that read the others' results (``RUN/results``): they run once all the others have finished.
-LAST = ("report",)
-
-
 def load_parameters(path: str | Path | None) -> dict[str, dict[str, Any]]:
     """A parameter set: ``{notebook file name: {parameter: value}}`` from a YAML file (None: every notebook's
     defaults). Names of notebooks that do not exist, and parameters a notebook does not have, are refused."""
@@ -61,9 +50,11 @@ def load_parameters(path: str | Path | None) -> dict[str, dict[str, Any]]:
     if not isinstance(values, dict) or not all(isinstance(v, dict) for v in values.values()):
         raise ValueError(f"{path}: a parameter set maps notebook file names to {{parameter: value}} mappings")
     values = {name: copy.deepcopy(given) for name, given in values.items()}  # each its own copy of a YAML alias
-    unknown = set(values) - {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
+    unknown = sorted(name for name in values if name.removesuffix(".ipynb") not in BY_NAME or
+                     not name.endswith(".ipynb"))
     if unknown:
-        raise ValueError(f"{path}: no notebooks named {sorted(unknown)} in {ROOT / 'notebooks'}")
+        raise ValueError(f"{path}: no notebooks named {unknown}; the book's notebooks are "
+                         f"{[n.file for n in NOTEBOOKS]}")
     for name, given in values.items():
         known = papermill.inspect_notebook(ROOT / "notebooks" / name)
         if set(given) - set(known):
@@ -178,8 +169,8 @@ def waits_for(notebook: str, parameters: dict[str, Any]) -> tuple[str, ...]:
     torchvision's weights (on ImageNet the ensemble takes days and the attribution needs none of it)."""
     if notebook == "branches":
         reloads = parameters.get("ensemble_dir") and not parameters.get("torchvision_weights")
-        return AFTER["branches"] if reloads else ()
-    return AFTER.get(notebook, ())
+        return named(notebook).reads if reloads else ()
+    return named(notebook).reads
 
 
 def uses_device(notebook: Path, parameters: dict[str, Any]) -> bool:
@@ -197,25 +188,17 @@ def _device_slots() -> Optional[int]:
     return 1 if torch.cuda.is_available() else None
 
 
-def _git_commit() -> Optional[str]:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                                check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return commit + ("-modified" if dirty else "")
-
-
 def _environment() -> dict[str, Any]:
+    """What the runner records beside every notebook: the commit, the machine and its device (the first GPU, or the
+    CPU)."""
     import torch
-    import torchvision
 
-    cuda = torch.cuda.is_available()
-    return {"git_commit": _git_commit(), "python": platform.python_version(), "torch": torch.__version__,
-            "torchvision": torchvision.__version__, "platform": platform.platform(),
-            "device": torch.cuda.get_device_name(0) if cuda else f"CPU ({os.cpu_count()} cores)"}
+    from .provenance import device_name, git_commit, machine
+
+    description = machine("cuda" if torch.cuda.is_available() else "cpu")
+    return {"git_commit": git_commit(), "python": description["python"], "torch": description["torch"],
+            "torchvision": description["torchvision"], "platform": platform.platform(),
+            "device": device_name(description)}
 
 
 class NotebookFailedError(RuntimeError):
@@ -289,9 +272,9 @@ def package_digest() -> str:
 
 def inputs_of(notebook: str, parameters: dict[str, Any], stems: set[str]) -> tuple[str, ...]:
     """The notebooks (stems, of ``stems``) whose outputs ``notebook`` reads: those it waits for
-    (:func:`waits_for`) and, for the notebooks of :data:`LAST`, every other one."""
-    if notebook in LAST:
-        return tuple(sorted(stems - set(LAST)))
+    (:func:`waits_for`) and, for a notebook registered ``last``, every other one."""
+    if named(notebook).last:
+        return tuple(sorted(s for s in stems if not named(s).last))
     return tuple(d for d in waits_for(notebook, parameters) if d in stems)
 
 
@@ -377,7 +360,7 @@ def cache_keys(notebooks: list[Path], parameters: dict[str, dict[str, Any]]) -> 
         ready = [n for n in notebooks if n.stem not in keys and
                  all(d in keys for d in inputs_of(n.stem, parameters.get(n.name, {}), stems))]
         if not ready:
-            raise RuntimeError("the notebooks read each other's results in a cycle (see AFTER and LAST)")
+            raise RuntimeError("the notebooks read each other's results in a cycle (see reproduce.notebooks)")
         for n in ready:
             upstream = {d: keys[d] for d in inputs_of(n.stem, parameters.get(n.name, {}), stems)}
             keys[n.stem] = cache_key(n, parameters.get(n.name, {}), package, upstream)
@@ -387,7 +370,7 @@ def cache_keys(notebooks: list[Path], parameters: dict[str, dict[str, Any]]) -> 
 def _stage(notebooks: list[Path], parameters: dict[str, dict[str, Any]], jobs: int,
            environment: dict[str, Any], keys: dict[str, str]) -> dict[str, float]:
     """Execute ``notebooks`` ``jobs`` at a time, each as soon as a worker is free and the notebooks it comes
-    :data:`AFTER` have finished, in the order given; record each one's results when it ends. A notebook with an
+    read (:func:`waits_for`) have finished, in the order given; record each one's results when it ends. A notebook with an
     execution of the same cache key (``keys``) is restored instead, and takes no time."""
     seconds: dict[str, float] = {}
     failed: dict[str, str] = {}  # notebook name -> what went wrong
@@ -418,7 +401,7 @@ def _stage(notebooks: list[Path], parameters: dict[str, dict[str, Any]], jobs: i
             ready = [n for n in waiting if all(f"{d}.ipynb" in seconds or d not in stems
                                                for d in waits_for(n.stem, parameters.get(n.name, {})))]
             if not ready and not running:
-                raise RuntimeError(f"{[n.name for n in waiting]} wait on each other (see AFTER)")
+                raise RuntimeError(f"{[n.name for n in waiting]} wait on each other (see reproduce.notebooks)")
             for notebook in ready:
                 busy = sum(on_device[n] for n in running.values())
                 if len(running) >= jobs or (on_device[notebook] and slots is not None and busy >= slots):
@@ -467,8 +450,8 @@ def run(out: str | Path, parameters: dict[str, dict[str, Any]] | None = None, *,
     """Execute every notebook into ``out`` with ``parameters`` (see :func:`load_parameters`) and, with ``build``,
     build the book there with warnings as errors. Returns what ``out/results/run.json`` records.
 
-    The notebooks run longest first (:data:`LONGEST_FIRST`), so that the short ones fill in beside the long ones; the
-    notebooks of :data:`LAST` run after all the others, from their results."""
+    The notebooks run longest first (:func:`reproduce.notebooks.run_order`), so that the short ones fill in beside
+    the long ones; those registered ``last`` run after all the others, from their results."""
     import yaml
 
     out = Path(out).resolve()
@@ -487,10 +470,10 @@ def run(out: str | Path, parameters: dict[str, dict[str, Any]] | None = None, *,
                                      if (ROOT / name).is_dir() else {}))
     shutil.rmtree(out / "results", ignore_errors=True)  # a report must not read an earlier run's numbers
     shutil.rmtree(out / FAILED, ignore_errors=True)
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    notebooks = sorted((out / "notebooks").glob("*.ipynb"), key=lambda n: (rank.get(n.stem, len(rank)), n.name))
-    first = [n for n in notebooks if n.stem not in LAST]
-    last = [n for n in notebooks if n.stem in LAST]
+    stems = run_order([n.stem for n in (out / "notebooks").glob("*.ipynb")])
+    notebooks = [out / "notebooks" / f"{stem}.ipynb" for stem in stems]
+    first = [n for n in notebooks if not named(n.stem).last]
+    last = [n for n in notebooks if named(n.stem).last]
     cores = os.cpu_count() or 1
     jobs = max(1, min(jobs or cores, len(notebooks)))
     if not os.environ.get("OMP_NUM_THREADS", "").isdigit():  # unless set, a share of the cores; kernels inherit it

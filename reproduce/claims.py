@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Callable, Mapping, Sequence
 
-import numpy as np
 
 from .findings import Finding, Interval, mean_over_seeds, members_and_images, paired_seeds
 from .training.ablation import STEPS

@@ -102,10 +102,12 @@ def miniature_results(results: dict[str, dict[str, Any]]) -> pd.DataFrame:
 
 
 def chapter_times(results: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    """Each executed notebook's wall time, device and threads, from a run's results."""
-    return pd.DataFrame([{"notebook": name, "minutes": record["seconds"] / 60, "device": record["device"],
-                          "threads": record["threads"], "git commit": record["git_commit"][:12]}
-                         for name, record in results.items()])
+    """Each executed notebook's wall time, device and threads, from a run's results, in the book's order."""
+    from .notebooks import NOTEBOOKS
+
+    return pd.DataFrame([{"notebook": n.name, "minutes": results[n.name]["seconds"] / 60,
+                          "device": results[n.name]["device"], "threads": results[n.name]["threads"],
+                          "git commit": results[n.name]["git_commit"][:12]} for n in NOTEBOOKS if n.name in results])
 
 
 def findings_table(results: dict[str, dict[str, Any]]) -> pd.DataFrame:

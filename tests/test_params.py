@@ -91,8 +91,8 @@ def test_unknown_notebooks_and_parameters_are_refused_by_name(tmp_path):
         "beyond.ipynb": "../checkpoints/runs", "branches.ipynb": None}
     assert published["branches.ipynb"] == {"ensemble_dir": "../checkpoints/runs/ensemble"}  # reuses the ensemble
     bad = tmp_path / "bad.yml"
-    bad.write_text("trainig.ipynb: {epochs: 1}\n")
-    with pytest.raises(ValueError, match="trainig.ipynb"):
+    bad.write_text("trainig.ipynb: {seeds: 1}\n")
+    with pytest.raises(ValueError, match=r"no notebooks named \['trainig.ipynb'\]; the book's notebooks are"):
         book.load_parameters(bad)
     bad.write_text("training.ipynb: {seeds: 1, seed: 2}\n")
     with pytest.raises(ValueError, match=r"training.ipynb has no parameters \['seed'\]"):

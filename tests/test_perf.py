@@ -198,8 +198,8 @@ def test_on_a_gpu_the_contenders_share_precision_and_layout_and_the_peak_is_the_
     autocast), so the ratio measures the code alone; on the CPU it stays the NCHW baseline. A bf16 peak is measured
     in bf16, so that a bf16 model's share of the peak cannot pass 100% by comparing against fp32."""
     images = torch.randn(2, 3, 8, 8)
-    assert perf._like_reference(images, torch.device("cuda")).is_contiguous(memory_format=torch.channels_last)
-    assert perf._like_reference(images, torch.device("cpu")).is_contiguous()
+    assert perf.comparisons._like_reference(images, torch.device("cuda")).is_contiguous(memory_format=torch.channels_last)
+    assert perf.comparisons._like_reference(images, torch.device("cpu")).is_contiguous()
     peak = perf.matmul_peak(torch.device("cpu"), sizes=(64,), rounds=1, dtype=torch.bfloat16)
     assert peak["dtype"] == "bfloat16" and peak["size"] == 64 and peak["flops_per_second"] > 0
     assert perf.matmul_peak(torch.device("cpu"), sizes=(64,), rounds=1)["dtype"] == "float32"

@@ -72,9 +72,10 @@ def test_miniature_results_take_each_value_from_its_notebook_beside_the_paper():
 
 def test_chapter_times_and_their_figure():
     times = summary.chapter_times({"training": _record({}, seconds=600.0), "data": _record({}, seconds=30.0)})
-    assert times["minutes"].tolist() == [10.0, 0.5] and times["git commit"].tolist() == ["0123456789ab"] * 2
+    assert times["notebook"].tolist() == ["data", "training"]  # in the book's order, not the results'
+    assert times["minutes"].tolist() == [0.5, 10.0] and times["git commit"].tolist() == ["0123456789ab"] * 2
     bars = [p.get_width() for p in figures.chapter_times(times).axes[0].patches]
-    assert bars == pytest.approx([10.0, 0.5])
+    assert bars == pytest.approx([0.5, 10.0])
 
 
 def test_findings_table_lists_every_chapters_findings_with_verdicts():

@@ -1,65 +1,28 @@
-"""Throughput of the reproduction's code paths, measured side by side in one run against a reference: torchvision's
-GoogLeNet in a plain eager loop, the machine's own matrix-multiply peak, a naive per-crop evaluation loop, running
-ensemble members one by one, and the training step that consumes the embedded data. ``benchmarks/throughput.py``
-runs them all and writes the JSON that the Performance appendix of the book shows.
-
-Every comparison times its contenders in alternating rounds (:func:`interleaved_seconds`) and reports the median of
-each, so that a drift of the machine's speed during the run affects both sides alike: the ratios are the result, the
-bare times only describe this machine. FLOPs are counted by ``torch.utils.flop_counter`` (a multiply-add is two
-FLOPs; convolutions, matrix products and their gradients are counted, element-wise work is not).
-"""
+"""The contenders, each comparison measured side by side in one run against a reference: torchvision's GoogLeNet in a
+plain eager loop, ``torch.compile``, a naive per-crop evaluation loop, running ensemble members one by one, and the
+training step that consumes the embedded data."""
 
 from __future__ import annotations
 
-import os
-import platform
-import statistics
 import time
-from datetime import datetime, timezone
 from typing import Callable
 
-import pandas as pd
 import torch
 import torch.nn.functional as F
 import torchvision
 import torchvision.transforms.v2.functional as TF
 from torch import nn
-from torch._inductor.utils import fresh_cache
 from torch.utils.data import DataLoader
 from torch.utils.flop_counter import FlopCounterMode
-from tqdm import tqdm
 
-from .evaluate.crops import CROP_KINDS, PAPER_CROP, crop_regions
-from .evaluate.predict import crop_probabilities, cut_crops, default_batch_size, images_per_cut
-from .models import googlenet, googlenet_torchvision
-from .device import resolve_device
-from .training.config import BOOK_CONFIG, TrainConfig
-from .training.loop import googlenet_loss, make_optimizer, train_step
+from ..device import resolve_device
+from ..evaluate.crops import CROP_KINDS, PAPER_CROP, crop_regions
+from ..evaluate.predict import crop_probabilities, cut_crops, default_batch_size, images_per_cut
+from ..models import googlenet, googlenet_torchvision
+from ..training.config import TrainConfig
+from ..training.loop import googlenet_loss, make_optimizer, train_step
+from .measure import count_flops, interleaved_seconds, synchronize
 
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def interleaved_seconds(calls: dict[str, Callable[[], object]], device: torch.device, *, rounds: int = 5,
-                        warmup: int = 1, progress: bool = False, desc: str = "") -> dict[str, float]:
-    """Seconds per call of each of ``calls``: ``warmup`` untimed calls of each, then ``rounds`` rounds in which each
-    is timed once, in turn; the median over the rounds."""
-    if rounds < 1:
-        raise ValueError(f"rounds must be at least 1, got {rounds}")
-    for call in calls.values():
-        for _ in range(warmup):
-            call()
-    times: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in tqdm(range(rounds), desc=desc, unit="round", disable=not progress, leave=False):
-        for name, call in calls.items():
-            synchronize(device)
-            started = time.perf_counter()
-            call()
-            synchronize(device)
-            times[name].append(time.perf_counter() - started)
-    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def ensemble_comparison(config: TrainConfig, members: int = 7, *, batch_size: int = 64, num_classes: int = 10,
@@ -68,8 +31,8 @@ def ensemble_comparison(config: TrainConfig, members: int = 7, *, batch_size: in
     own optimizer and batch of ``batch_size``) against :class:`~reproduce.training.ensemble.StackedEnsemble`, and
     inference by ``Ensemble(method="loop")`` against ``"vmap"`` (:func:`interleaved_seconds`). Returns model-images
     per second of each and the two ratios (stacked or vmap over loop: above 1 means the vectorized form is faster)."""
-    from .evaluate import Ensemble
-    from .training.ensemble import StackedEnsemble
+    from ..evaluate import Ensemble
+    from ..training.ensemble import StackedEnsemble
 
     device = resolve_device(config.device)
     size = config.image_size
@@ -109,41 +72,6 @@ def ensemble_comparison(config: TrainConfig, members: int = 7, *, batch_size: in
             "images_per_second": speeds,
             "train_stacked_vs_loop": speeds["train, stacked (vmap)"] / speeds["train, one after another"],
             "inference_vmap_vs_loop": speeds["inference, vmap"] / speeds["inference, loop"]}
-
-
-def count_flops(call: Callable[[], object]) -> int:
-    """FLOPs of one call of ``call``, as ``torch.utils.flop_counter`` counts them."""
-    with FlopCounterMode(display=False) as counter:
-        call()
-    return counter.get_total_flops()
-
-
-def matmul_peak(device: torch.device, *, sizes: tuple[int, ...] = (1024, 2048, 3072), rounds: int = 3,
-                dtype: torch.dtype = torch.float32) -> dict:
-    """The matrix-multiply peak of ``device`` in ``dtype`` as this torch build reaches it: square products of each
-    size, the best median FLOP/s. (On CUDA the TF32 tensor cores stay off for fp32, as they do for the fp32 models
-    here; a bf16 model is measured against the bf16 peak.)"""
-    best = {"flops_per_second": 0.0, "size": None, "dtype": str(dtype).removeprefix("torch.")}
-    for size in sizes:
-        a, b = (torch.randn(size, size, device=device, dtype=dtype) for _ in range(2))
-        seconds = interleaved_seconds({"mm": lambda: a @ b}, device, rounds=rounds)["mm"]
-        rate = 2 * size ** 3 / seconds
-        if rate > best["flops_per_second"]:
-            best = {**best, "flops_per_second": rate, "size": size}
-    return best
-
-
-def machine(device: torch.device) -> dict:
-    """What the numbers were measured on."""
-    processor = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            processor = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"device": str(device), "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
-            "processor": processor, "cores": os.cpu_count(), "threads": torch.get_num_threads(),
-            "torch": torch.__version__, "torchvision": torchvision.__version__, "python": platform.python_version()}
 
 
 def _fast_paths(device: torch.device) -> bool:
@@ -261,6 +189,8 @@ def compile_comparison(image_size: int, batch_size: int, device: torch.device, *
     compile time is a first compile, with an empty Inductor cache (a second run on the same machine compiles from
     its cache, many times faster)."""
     result = {"image_size": image_size, "batch_size": batch_size}
+    from torch._inductor.utils import fresh_cache  # private: imported only where a compile is timed
+
     with fresh_cache():  # compiled from scratch: no earlier run's cache
         for mode in ("training", "inference"):
             torch._dynamo.reset()
@@ -316,6 +246,8 @@ PROFILE_GROUPS = {
     "gradient sums and optimizer": ("aten::add_", "aten::mul_", "aten::addcmul_", "aten::addcdiv_", "aten::lerp_",
                                     "aten::_foreach", "aten::_fused"),
 }
+
+
 _COUNTED_FLOPS = {"convolution, forward": ("convolution",), "convolution, backward": ("convolution_backward",),
                       "matrix products": ("mm", "addmm", "bmm")}
 
@@ -415,8 +347,8 @@ def data_comparison(config: TrainConfig, *, images: int = 1024, rounds: int = 3,
     :func:`reproduce.training.loop.train_step` of ``config``'s model; then whole epochs (loading and training) with
     the loader in the training process (``num_workers=0``, the book's setting) and with one worker process.
     ``loading_share``: the part of an epoch spent waiting for data when loading and training take turns."""
-    from .data import datasets
-    from .data.synthetic import generate
+    from ..data import datasets
+    from ..data.synthetic import generate
 
     device = resolve_device(config.device)
     amp = _fast_paths(device)
@@ -457,212 +389,3 @@ def data_comparison(config: TrainConfig, *, images: int = 1024, rounds: int = 3,
             "augment_vs_train": rates["augment and batch"] / rates["train step"],
             "loading_share": waiting / (waiting + 1 / rates["train step"])}
 
-
-#: Section 6's augmentation, all of it (the book's runs use flips only; see the Training chapter).
-PAPER_AUGMENTATION = dict(crop=True, photometric=True, random_interpolation=True, flip=True)
-
-#: What the issue asks of each ratio, and in which direction: (target, "at least" or "at most").
-TARGETS = {"training vs torchvision": (1.3, "at least"), "inference vs torchvision": (1.6, "at least"),
-           "training, share of matmul peak": (0.8, "at least"), "inference, share of matmul peak": (0.7, "at least"),
-           "144 crops, cutting overhead": (0.1, "at most"), "144 crops vs naive loop": (5.0, "at least")}
-
-
-def suite(device: str = "auto", *, sizes: tuple[int, ...] = (224, 64), batch_sizes: dict[int, int] | None = None,
-          crop_images: dict[int, int] | None = None, members: int = 7, data_images: int = 1024, rounds: int = 7,
-          compile: bool = True, book: TrainConfig = BOOK_CONFIG, progress: bool = True) -> dict:
-    """Every comparison of this module, in one run on one machine; what ``benchmarks/throughput.py`` writes.
-
-    ``sizes``: input sides for the torchvision comparisons and the 144-crop evaluator (224: ImageNet's; 64: the
-    book's). ``batch_sizes``: images per step at each size (default 16 at 224 px and 64 below). ``crop_images``:
-    images per 144-crop comparison at each size (4:3 landscapes, 1.6x the crop's side tall; default 2 at 224 px and
-    8 below). ``data_images``: images rendered and
-    augmented per round of the data comparison. ``compile``: also time
-    ``torch.compile`` at the smallest size (about three minutes of compiling on a 2-core CPU)."""
-    target = resolve_device(device)
-    gpu = target.type == "cuda"  # a GPU needs large batches to be busy
-    batch_sizes = {size: (128 if gpu else 16) if size >= 160 else (256 if gpu else 64) for size in sizes} | (
-        batch_sizes or {})
-    crop_images = {size: 2 if size >= 160 else 8 for size in sizes} | (crop_images or {})
-    book = book.replace(device=str(target), progress=False)
-    from .book import _git_commit
-
-    result: dict = {"machine": machine(target), "rounds": rounds, "git_commit": _git_commit(),
-                    "measured": datetime.now(timezone.utc).isoformat(timespec="minutes")}
-    step = tqdm(total=5 + compile, desc="benchmarks", unit="part", disable=not progress)
-    result["matmul_peak"] = matmul_peak(target)
-    peaks = {False: result["matmul_peak"]["flops_per_second"]}  # by whether autocast (bf16) is on
-    if gpu:
-        result["matmul_peak_bf16"] = matmul_peak(target, dtype=torch.bfloat16, sizes=(4096, 8192))
-        peaks[True] = result["matmul_peak_bf16"]["flops_per_second"]
-    peak = peaks[gpu]
-    result["training"], result["inference"] = [], []
-    result["training_profile"] = [training_profile(size, batch_sizes[size], target) for size in sizes]
-    for size in sizes:
-        result["training"].append(training_comparison(size, batch_sizes[size], target, rounds=rounds,
-                                                       progress=progress))
-        result["inference"].append(inference_comparison(size, batch_sizes[size], target, rounds=rounds,
-                                                        progress=progress))
-    for row in result["training"] + result["inference"]:
-        row["share_of_peak"] = row["flops_per_second"] / peaks[row["amp"]]
-    for row in result["training_profile"]:
-        row["share_of_peak"] = {group: rate / peak for group, rate in row["flops_per_second"].items()}
-    step.update()
-    if compile:
-        result["compile"] = compile_comparison(min(sizes), batch_sizes[min(sizes)], target, rounds=rounds,
-                                               progress=progress)
-        step.update()
-    result["crops"] = []
-    for size in sizes:
-        generator = torch.Generator().manual_seed(0)
-        images = torch.rand(crop_images[size], 3, round(size * 1.6), round(size * 1.6 * 4 / 3), generator=generator)
-        torch.manual_seed(0)
-        model = (googlenet_torchvision(1000, aux_heads=False) if size >= 160 else
-                 googlenet(10, **{**book.model_options(), "aux_heads": False}))
-        result["crops"].append({"model": "torchvision-compatible" if size >= 160 else f"book (width {book.width})",
-                                **crops_comparison(model, images, size, target, rounds=max(1, rounds // 2),
-                                                   progress=progress)})
-    step.update()
-
-    result["ensemble"] = ensemble_comparison(book, members, batch_size=book.batch_size, rounds=max(1, rounds // 2))
-    step.update()
-    result["data"] = [data_comparison(book, images=data_images, rounds=rounds, progress=progress),
-                      data_comparison(book.replace(**PAPER_AUGMENTATION), images=data_images, rounds=rounds,
-                                      progress=progress)]
-    step.update()
-    step.close()
-    result["targets"] = targets(result)
-    return result
-
-
-def targets(result: dict) -> list[dict]:
-    """Each target of :data:`TARGETS` against what ``result`` measured, one row per size."""
-    measured = []
-    for row in result["training"]:
-        measured += [("training vs torchvision", row["image_size"], row["ratio"]),
-                     ("training, share of matmul peak", row["image_size"], row["share_of_peak"])]
-    for row in result["inference"]:
-        measured += [("inference vs torchvision", row["image_size"], row["ratio"]),
-                     ("inference, share of matmul peak", row["image_size"], row["share_of_peak"])]
-    for row in result["crops"]:
-        measured += [("144 crops, cutting overhead", row["crop"], row["overhead"]),
-                     ("144 crops vs naive loop", row["crop"], row["speedup_over_naive"])]
-    rows = []
-    for name, size, value in measured:
-        goal, direction = TARGETS[name]
-        met = value >= goal if direction == "at least" else value <= goal
-        rows.append({"measure": name, "image_size": size, "value": value, "target": goal, "direction": direction,
-                     "met": met})
-    return sorted(rows, key=lambda row: (list(TARGETS).index(row["measure"]), -row["image_size"]))
-
-
-def _formatted(measure: str, value: float) -> str:
-    if "share" in measure:
-        return f"{value:.0%}"
-    if "overhead" in measure:
-        return f"{value:+.1%}"
-    return f"{value:.2f}x"
-
-
-def targets_table(result: dict) -> pd.DataFrame:
-    """The targets against the measurements, formatted for printing and for the book."""
-    return pd.DataFrame([{"measure": row["measure"], "size (px)": row["image_size"],
-                          "measured": _formatted(row["measure"], row["value"]),
-                          "target": ("≥ " if row["direction"] == "at least" else "≤ ")
-                          + _formatted(row["measure"], row["target"]).lstrip("+"),
-                          "met": "yes" if row["met"] else "no"} for row in targets(result)])
-
-
-def machine_line(result: dict) -> str:
-    """One sentence naming the machine and the software a result was measured with."""
-    where = result["machine"]
-    device = f"an {where['gpu']}" if where.get("gpu") else f"the CPU ({where['processor']}, {where['cores']} cores)"
-    commit = f", commit `{result['git_commit'][:12]}`" if result.get("git_commit") else ""
-    when = (datetime.fromisoformat(result["measured"]).strftime("%Y-%m-%d at %H:%M UTC") if result.get("measured")
-            else "an unrecorded date")
-    return (f"Measured on {device} with {where['threads']} threads, torch {where['torch']} and torchvision "
-            f"{where['torchvision']}, on {when}{commit}; the fp32 "
-            f"matrix-multiply peak measured in the same run was "
-            f"{result['matmul_peak']['flops_per_second'] / 1e9:.0f} GFLOP/s.")
-
-
-def findings(result: dict) -> dict[str, str]:
-    """What the measurements say, one paragraph per part, written from ``result`` (the notebook of the Performance
-    appendix shows them, so a rerun on another machine rewrites them)."""
-    text = {}
-    parts = []
-    for profile in result.get("training_profile", []):
-        shares = profile["shares"]
-        convolution = shares["convolution, forward"] + shares["convolution, backward"]
-        counted = convolution + shares["matrix products"]
-        rates = profile.get("share_of_peak", {})
-        training = next(row for row in result["training"] if row["image_size"] == profile["image_size"])
-        ceiling = training["share_of_peak"] / counted if counted else float("nan")
-        speedup = profile["speedup"]
-        parts.append(
-            f"At {profile['image_size']} px, channels_last makes the forward convolutions "
-            f"{speedup['convolution, forward']:.2f}x, the backward ones {speedup['convolution, backward']:.2f}x, "
-            f"batch norm {speedup['batch norm']:.2f}x and pooling {speedup['pooling']:.2f}x as fast as "
-            f"torchvision's NCHW; the backward convolutions gain least and weigh most. "
-            f"Convolutions take {convolution:.0%} of a training step (forward "
-            f"{shares['convolution, forward']:.0%}, backward {shares['convolution, backward']:.0%}) and run at "
-            f"{rates.get('convolution, forward', float('nan')):.0%} and "
-            f"{rates.get('convolution, backward', float('nan')):.0%} of the peak. The other "
-            f"{1 - counted:.0%} goes to work that does no counted FLOPs (batch norm {shares['batch norm']:.0%}, "
-            f"ReLU {shares['ReLU']:.0%}, pooling {shares['pooling']:.0%}, gradient sums and the optimizer "
-            f"{shares['gradient sums and optimizer']:.0%}, the rest {shares['other']:.0%}): even if it took no time, "
-            f"the step would reach {ceiling:.0%} of the peak.")
-    text["profile"] = " ".join(parts)
-    if "compile" in result:
-        sentences = []
-        for mode in ("training", "inference"):
-            row = result["compile"][mode]
-            verdict = (f"pays for its {row['compile_seconds']:.0f} s of compiling after "
-                       f"{row['break_even_images']:,.0f} images" if row["break_even_images"] else
-                       f"is slower and never pays for its {row['compile_seconds']:.0f} s of compiling")
-            sentences.append(f"for {mode} the compiled model runs at {row['ratio']:.2f}x the eager one and {verdict}")
-        text["compile"] = (f"At {result['compile']['image_size']} px, " + "; ".join(sentences) + ". The book's "
-                           "notebooks run eagerly; `TrainConfig(compile=True)` compiles the training step (with "
-                           "`compile_mode=\"reduce-overhead\"`, as CUDA graphs) on machines where this benchmark "
-                           "shows that it pays.")
-    ensemble = result["ensemble"]
-    faster = {"training": ensemble["train_stacked_vs_loop"], "inference": ensemble["inference_vmap_vs_loop"]}
-    text["ensemble"] = " ".join(
-        f"For {kind}, {ensemble['members']} members run together (`vmap`) at {ratio:.2f}x the speed of one by one"
-        + (", so the book runs them one by one here." if ratio < 1 else ", so running them together pays here.")
-        for kind, ratio in faster.items())
-    rows = []
-    for row in result["data"]:
-        augmentation = "the book's flips" if not row["augmentation"]["crop"] else "Section 6's full augmentation"
-        rates = row["images_per_second"]
-        worker = rates["epoch, 1 worker"] / rates["epoch, no workers"]
-        rows.append(f"With {augmentation}, augmentation runs at {row['augment_vs_train']:.1f}x the training step's "
-                    f"rate and takes {row['loading_share']:.0%} of an epoch when loading and training take turns "
-                    f"(a whole epoch: {rates['epoch, no workers']:,.0f} images/s). With one worker process loading "
-                    f"beside the training, an epoch runs at {worker:.2f}x that rate"
-                    + (": the worker takes cores from the training step, so the book loads in the training "
-                       "process." if worker < 1 else ", so a worker keeps the model fed here."))
-    rendered = result["data"][0]["images_per_second"]["render"]
-    text["data"] = (f"The embedded data set renders {rendered:,.0f} images per second, once per data set. "
-                    + " ".join(rows))
-    return text
-
-
-def tables(result: dict) -> dict[str, pd.DataFrame]:
-    """The compile, ensemble and data measurements of ``result`` as tables formatted for the book (a result
-    measured with ``--no-compile`` has no compile table)."""
-    def rate(value: float | None) -> str:
-        return "never" if value is None else f"{value:,.0f}"
-
-    out = {"ensemble": pd.DataFrame([{"": name, "model-images per second": rate(value)}
-                                     for name, value in result["ensemble"]["images_per_second"].items()]),
-           "data": pd.DataFrame([{"augmentation": ", ".join(k for k, v in row["augmentation"].items() if v),
-                                  **{f"{k} (img/s)": rate(v) for k, v in row["images_per_second"].items()},
-                                  "loading share of an epoch": f"{row['loading_share']:.0%}"}
-                                 for row in result["data"]])}
-    if "compile" in result:
-        out["compile"] = pd.DataFrame([{"mode": mode, "compile (s)": rate(row["compile_seconds"]),
-                                        **{f"{k} (img/s)": rate(v) for k, v in row["images_per_second"].items()},
-                                        "compiled / eager": f"{row['ratio']:.2f}x",
-                                        "pays back after (images)": rate(row["break_even_images"])}
-                                       for mode, row in result["compile"].items() if isinstance(row, dict)])
-    return out
