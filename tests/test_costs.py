@@ -144,3 +144,45 @@ def test_table3_as_printed_is_consistent_but_for_its_last_difference():
     assert differences[:-1] == [row.vs_base for row in TABLE3[1:-1]]
     # 6.67% - 10.07% is -3.40 points; the paper prints -3.45%
     assert differences[-1] == -3.40 and TABLE3[-1].vs_base == -3.45
+
+
+# The arithmetic of Sections 1-3 (the Motivation chapter): widening, 1x1 reductions, the budget by stage.
+
+
+def test_widening_counts_the_network_at_each_width_and_grows_nearly_quadratically():
+    table = costs.widening((0.5, 1.0, 2.0), input_size=64)
+    assert table.loc[1.0, "ops"] == costs.summary(googlenet(), 64)["ops"]
+    assert table.loc[2.0, "params"] == costs.summary(googlenet(width=2.0), 64)["params"]
+    assert table.loc[1.0, "ops vs width 1"] == 1.0
+    growth = table["ops growth exponent"].dropna()
+    assert len(growth) == 2 and ((growth > 1.8) & (growth < 2.0)).all()  # the stem's 3 inputs keep it below 2
+
+
+def test_bottleneck_savings_match_the_formula_for_3a():
+    table = costs.bottleneck_savings(googlenet(), 224)
+    assert len(table) == 2 * 9
+    row = table[(table["module"] == "3a") & (table["branch"] == "5x5")].iloc[0]
+    hw, c, r, out = 28 * 28, 192, 16, 32
+    assert (row["input channels"], row["reduced to"], row["output channels"]) == (c, r, out)
+    assert row["ops without reduction"] == hw * 25 * c * out
+    assert row["ops with reduction"] == hw * (c * r + 25 * r * out)
+    assert row["saving (x)"] == pytest.approx((25 * c * out) / (c * r + 25 * r * out))
+
+
+def test_ops_by_stage_add_up_to_the_network():
+    stages = costs.ops_by_stage(googlenet(), 224)
+    assert list(stages.index) == ["stem", "inception 3", "inception 4", "inception 5", "classifier"]
+    assert stages.sum() == costs.summary(googlenet(), 224)["ops"]
+    assert stages["classifier"] == 1024 * 1000
+
+
+def test_the_bottleneck_numbers_are_those_of_the_savings_table():
+    from reproduce import report
+
+    savings = costs.bottleneck_savings(googlenet(), 224)
+    values = report.bottleneck_values(savings, 1_000_000_000)
+    # inception (3a)'s 5x5 branch: 192 channels reduced to 16, then 32 5x5 filters
+    assert (values["ex_in"], values["ex_red"], values["ex_out"]) == ("192", "16", "32")
+    without = 28 * 28 * 5 * 5 * 192 * 32
+    with_reduction = 28 * 28 * (192 * 16 + 5 * 5 * 16 * 32)
+    assert values["ex_saving"] == f"{without / with_reduction:.1f}"

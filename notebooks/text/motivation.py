@@ -180,7 +180,7 @@ report.style_counts(savings.set_index(["module", "branch"]))
 
 # %% tags=["hide-input"]
 book_image_size = BOOK_CONFIG.image_size  # the embedded images the other chapters train on
-fields = branch_fields(googlenet(width=BOOK_CONFIG.width))  # the same at every width (tests/test_motivation.py)
+fields = branch_fields(googlenet(width=BOOK_CONFIG.width))  # the same at every width (tests/test_receptive.py)
 low, high = (2 * s * book_image_size for s in synthetic.SCALE_RANGE)  # the objects' diameters, in pixels
 glue("object_low", f"{low:.0f}", display=False)
 glue("object_high", f"{high:.0f}", display=False)
