@@ -7,10 +7,10 @@ defaults for the rest), several at a time, and builds the HTML from the executed
 git commit, the device, the library versions and the wall time.
 
 Notebooks run in parallel, ``jobs`` at a time (default: one per CPU core) with ``cpu_count // jobs`` threads each:
-on the 2-core machines that build this book, two single-threaded notebooks do nearly twice the work of one notebook
-with two threads. On a machine with GPUs the notebooks that use the device (those with a ``device`` parameter not set
-to ``"cpu"``) run one at a time, each training on every GPU (:mod:`reproduce.training.launch`), so that no two share
-a GPU and every throughput they print is the devices' own; the others fill in beside them.
+on a CPU, single-threaded notebooks side by side do more work than one notebook with every thread. On a machine with
+GPUs the notebooks that use the device (those with a ``config`` whose device is not ``"cpu"``) run one at a time,
+each training on every GPU (:mod:`reproduce.training.launch`), so that no two share a GPU and every throughput they
+print is the devices' own; the others fill in beside them.
 """
 
 from __future__ import annotations

@@ -114,15 +114,13 @@ class Ensemble(nn.Module):
 
 
 #: Bytes of the first layer's output per forward pass that :func:`default_batch_size` aims at on the CPU. Batches
-#: larger than the caches are slower per crop there: at 224 px the torchvision-compatible GoogLeNet ran 47 crops/s in
-#: batches of 8 and 27 crops/s in batches of 144 on the 2-core CPU of the book's machines.
+#: larger than the caches are slower per crop there (the Performance appendix's crop rows measure the evaluator).
 CPU_ACTIVATION_BYTES = 16 * 2 ** 20
 
 
 #: Bytes of crops cut at once on the CPU, before they go through the models: the 144 crops of four 64 px images, or
 #: of one 224 px image. Cutting several small images together saves per-call work; beyond the caches it costs again
-#: (on the book's 2-core CPU, 144 crops of 64 px cost 4.7 ms per image cut alone, 2.0 ms four at a time, 4.2 ms
-#: sixteen).
+#: (``benchmarks/throughput.py`` times the cutting against the model alone).
 CROP_BYTES = 32 * 2 ** 20
 #: The same on a GPU, which has no caches to stay within and many images' crops to keep busy: the 144 crops of
 #: twelve 224 px images.

@@ -33,7 +33,7 @@ def suite(device: str = "auto", *, sizes: tuple[int, ...] = (224, 64), batch_siz
     images per 144-crop comparison at each size (4:3 landscapes, 1.6x the crop's side tall; default 2 at 224 px and
     8 below). ``data_images``: images rendered and
     augmented per round of the data comparison. ``compile``: also time
-    ``torch.compile`` at the smallest size (about three minutes of compiling on a 2-core CPU)."""
+    ``torch.compile`` at the smallest size (minutes of compiling on a CPU)."""
     target = resolve_device(device)
     gpu = target.type == "cuda"  # a GPU needs large batches to be busy
     batch_sizes = {size: (128 if gpu else 16) if size >= 160 else (256 if gpu else 64) for size in sizes} | (

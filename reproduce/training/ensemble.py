@@ -10,8 +10,8 @@ Two ways to train K members:
   (``torch.func.stack_module_state`` + ``vmap``), each on its own batch.
 
 Both do the same arithmetic (tested). Which is faster depends on the device: ``benchmarks/ensemble.py`` measures
-it, and on the 2-core CPU the one-after-another loop wins (the Evaluation chapter states the measured ratio), so
-:func:`train_ensemble` is the one the book uses.
+it, and the Evaluation chapter states the ratio measured where the book was built; the book trains its members with
+:func:`train_ensemble`.
 """
 
 from __future__ import annotations
