@@ -24,6 +24,15 @@ def glue_figure(name: str, fig: plt.Figure) -> None:
     plt.close(fig)
 
 
+def glue_values(values: dict) -> None:
+    """Hand each of ``values`` to the book under its name (``myst_nb.glue``), shown where a page's ``{glue:text}``
+    asks for it."""
+    from myst_nb import glue
+
+    for name, value in values.items():
+        glue(name, value, display=False)
+
+
 def costs_per_row(table: pd.DataFrame) -> plt.Figure:
     """Parameters and multiply-adds of each row of Table 1 with parameters: the model's against the paper's."""
     rows = table.drop(index="total")
@@ -124,6 +133,17 @@ def accuracy_curves(history: pd.DataFrame, *, column: str = "val_top1") -> plt.F
     ax.legend(title=None, fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def photo_crops_144(photo) -> plt.Figure:
+    """:func:`crops_144` of a photograph (an (H, W, 3) uint8 array, as ``skimage.data`` gives them), cut at the
+    paper's 224 px by :func:`reproduce.evaluate.paper_crops_144`."""
+    import torch
+
+    from .evaluate.crops import PAPER_CROP, crop_boxes_144, paper_crops_144
+
+    image = torch.from_numpy(photo).permute(2, 0, 1).float() / 255
+    return crops_144(paper_crops_144(image, PAPER_CROP), crop_boxes_144(*image.shape[1:], PAPER_CROP))
 
 
 def crops_144(crops, boxes) -> plt.Figure:

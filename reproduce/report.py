@@ -337,6 +337,20 @@ def optimizer_summary(scores: pd.DataFrame, base, best_lr) -> pd.DataFrame:
     return table
 
 
+def optimizer_text(scores: pd.DataFrame, base, best_lr: Optional[float]) -> str:
+    """The Training chapter's paragraph on the optimizer: where the paper's SGD was trained at ``best_lr`` with every
+    seed, its comparison with the main runs (:func:`reproduce.claims.optimizer`, :func:`optimizer_sentence`); else
+    what was run instead."""
+    from .claims import optimizer
+
+    if best_lr is not None:
+        choice = optimizer(top1_per_seed(scores, f"SGD, lr {best_lr:g}"), top1_per_seed(scores, "GoogLeNet"))
+        return optimizer_sentence(choice, best_lr, base)
+    if base.optimizer == "sgd":
+        return "The main run uses the paper's SGD; no other optimizer was run."
+    return f"The main run uses {base.optimizer}; this build trains no SGD (`sgd_lrs` is empty)."
+
+
 def optimizer_sentence(choice: dict, best_lr: float, base) -> str:
     """What :func:`reproduce.claims.optimizer` found, in words, and what it means for the main run."""
     from .claims import SGD_MARGIN

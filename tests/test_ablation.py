@@ -230,3 +230,29 @@ def test_the_best_sgd_rate_is_the_one_whose_first_seed_validates_best():
     results = {run_name(f"SGD, lr {lr:g}", 0): SimpleNamespace(history=[{"val_top1": 0.9}, {"val_top1": final}])
                for lr, final in ((0.01, 0.3), (0.03, 0.6), (0.1, 0.2))}
     assert best_sgd_lr(results, [0.01, 0.03, 0.1]) == 0.03
+
+
+def test_the_training_chapter_trains_the_best_sgd_rate_with_every_other_seed(monkeypatch):
+    """train_with_best_sgd trains the runs, picks the SGD rate whose first seed validates best, and trains only that
+    rate's other seeds; with the paper's SGD as the base, or no rates, nothing more."""
+    from reproduce.training import ablation, launch
+
+    validation = {0.01: 0.2, 0.03: 0.6, 0.1: 0.4}
+    trained = []
+
+    def train_runs(runs, runs_dir):
+        trained.append(list(runs))
+        return ({name: SimpleNamespace(history=[{"val_top1": validation.get(c.lr, 0.5)}]) for name, c in runs.items()},
+                {name: 1.0 for name in runs})
+
+    monkeypatch.setattr(launch, "train_runs", train_runs)
+    base = TrainConfig(optimizer="adamw", lr=2e-3)
+    runs = ablation.training_chapter_runs(base, seeds=3, sgd_lrs=[0.01, 0.03, 0.1], augmentation=False)
+    results, seconds, best = ablation.train_with_best_sgd(runs, base, [0.01, 0.03, 0.1], seeds=3)
+    assert best == 0.03 and trained[0] == list(runs)
+    assert trained[1] == ["SGD, lr 0.03 (seed 1)", "SGD, lr 0.03 (seed 2)"]
+    assert list(results) == list(runs) + trained[1] and list(seconds) == list(results)
+    for sgd_base, lrs in ((base.replace(optimizer="sgd"), [0.01]), (base, [])):
+        trained.clear()
+        _, _, best = ablation.train_with_best_sgd({"GoogLeNet (seed 0)": sgd_base}, sgd_base, lrs, seeds=3)
+        assert best is None and len(trained) == 1

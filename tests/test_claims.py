@@ -219,3 +219,23 @@ def test_table3_findings_together_keep_every_image_first_and_add_the_subsets_new
 
     every, subset = [finding("1 x 10"), finding("7 x 1")], [finding("1 x 10"), finding("1 x 144")]
     assert [f.quantity for f in claims.table3_together(every, subset)] == ["1 x 10", "7 x 1", "1 x 144"]
+
+
+def test_the_optimizer_paragraph_compares_the_best_sgd_rate_seed_by_seed_or_says_what_was_run():
+    """report.optimizer_text takes each configuration's Polyak test top-1 per seed from the scores (the raw rows and
+    the other rates are not the comparison) and says what was run where SGD was not trained with every seed."""
+    rows = []
+    for seed, (sgd, adamw) in enumerate([(0.795, 0.80), (0.805, 0.81), (0.80, 0.80)]):
+        rows += [{"run": f"SGD, lr 0.03 (seed {seed})", "seed": seed, "weights": "Polyak", "top1": sgd},
+                 {"run": f"SGD, lr 0.03 (seed {seed})", "seed": seed, "weights": "raw", "top1": 0.1},
+                 {"run": f"GoogLeNet (seed {seed})", "seed": seed, "weights": "Polyak", "top1": adamw}]
+    rows.append({"run": "SGD, lr 0.01 (seed 0)", "seed": 0, "weights": "Polyak", "top1": 0.1})
+    scores = pd.DataFrame(rows)
+    base = TrainConfig(optimizer="adamw", lr=2e-3)
+    expected = report.optimizer_sentence(claims.optimizer([0.795, 0.805, 0.80], [0.80, 0.81, 0.80]), 0.03, base)
+    assert report.optimizer_text(scores, base, 0.03) == expected
+    assert "could use the paper's optimizer" in expected
+    assert report.optimizer_text(scores, base.replace(optimizer="sgd"), None) == (
+        "The main run uses the paper's SGD; no other optimizer was run.")
+    assert report.optimizer_text(scores, base, None) == (
+        "The main run uses adamw; this build trains no SGD (`sgd_lrs` is empty).")

@@ -33,3 +33,22 @@ def test_the_figures_draw_what_they_are_given():
     squares = [p for p in fig.axes[0].patches if isinstance(p, Rectangle)]
     assert [(s.get_width(), s.get_x() + s.get_width() / 2, s.get_y() + s.get_height() / 2) for s in squares] == [
         (5, 23.5, 6.5), (9, 23.5, 6.5)]
+
+
+def test_a_photographs_144_crops_are_drawn_from_the_papers_cutter_and_values_are_glued_by_name(monkeypatch):
+    import myst_nb
+    import numpy as np
+
+    from reproduce import figures
+    from reproduce.evaluate import paper_crops_144
+
+    photo = (np.arange(300 * 400 * 3) % 251).astype(np.uint8).reshape(300, 400, 3)
+    fig = figures.photo_crops_144(photo)
+    shown = [ax.images[0].get_array() for ax in fig.axes if ax.images]
+    crops = paper_crops_144(torch.from_numpy(photo).permute(2, 0, 1).float() / 255, 224)
+    assert len(shown) == 144
+    assert np.allclose(shown[0], crops[0].permute(1, 2, 0).numpy(), atol=1e-6)
+    glued = []
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: glued.append((name, value, display)))
+    figures.glue_values({"a": "1", "b": "two"})
+    assert glued == [("a", "1", False), ("b", "two", False)]

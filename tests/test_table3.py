@@ -133,6 +133,29 @@ def test_crop_settings_score_more_than_ten_crops_on_the_subset_only():
                                       "2 models x 144 crops x 2 images"]
 
 
+def test_the_test_split_is_scored_whole_at_the_members_scale_with_many_crops_on_an_even_subset():
+    """score_test_split reads the config's test split whole (test_images evenly spaced), scores the settings of more
+    than 10 crops on many_crop_images of them, and cuts the 1 and 10 crops at the scale the members trained at."""
+    from reproduce.data import evenly_spaced_indices, whole_images
+    from reproduce.data.transforms import test_resize_ratio
+    from reproduce.evaluate.table3 import score_test_split
+    from reproduce.training import TrainConfig
+
+    torch.manual_seed(0)
+    models = [torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(2), torch.nn.Flatten(), torch.nn.Linear(12, 10))
+              for _ in range(2)]
+    for crop in (False, True):
+        config = TrainConfig(image_size=16, shapes_size=24, crop=crop)
+        settings, targets = score_test_split(models, config, test_images=6, many_crop_images=2, crop_counts=[1, 144])
+        test = whole_images("shapes", "test", shapes_size=24, num_images=6)
+        assert targets.tolist() == [test[i][1] for i in range(6)] and settings.subset == evenly_spaced_indices(6, 2)
+        images = torch.stack([test[i][0] for i in range(6)])
+        one = crop_probabilities(models, images, crops=1, size=16, resize_ratio=test_resize_ratio(crop))
+        assert torch.allclose(settings.every_image[1].mean, one.mean)
+        many = crop_probabilities(models, images[settings.subset], crops=144, size=16)
+        assert torch.allclose(settings.on_subset[144].mean, many.mean)
+
+
 def test_the_max_over_crops_is_compared_with_the_mean_on_the_rows_of_several_crops():
     from reproduce import report
 

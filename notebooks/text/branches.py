@@ -49,7 +49,7 @@ from pathlib import Path
 from IPython.display import Markdown
 from myst_nb import glue
 
-from reproduce import attribution, data, figures, googlenet
+from reproduce import attribution, data, figures
 from reproduce.evaluate.score import load_model
 from reproduce.training import book_config
 from reproduce.device import resolve_device

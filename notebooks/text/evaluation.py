@@ -46,16 +46,13 @@ import time
 from pathlib import Path
 
 import skimage.data
-import torch
 from IPython.display import Markdown
 from myst_nb import glue
 
-from reproduce import claims, data, figures, report
-from reproduce.data import evenly_spaced_indices
+from reproduce import claims, figures, report
 from reproduce.data.transforms import test_resize_ratio
-from reproduce.evaluate import crop_boxes_144, paper_crops_144, table3
-from reproduce.evaluate.score import images_and_targets
-from reproduce.evaluate.table3 import outcomes, score_crop_settings
+from reproduce.evaluate import table3
+from reproduce.evaluate.table3 import outcomes, score_test_split
 from reproduce.findings import findings_json
 from reproduce.perf import ensemble_comparison
 from reproduce.training import book_config
@@ -79,15 +76,10 @@ started = time.perf_counter()
 # and a test checks every crop against the region the paper names on images whose pixels hold their own coordinates.
 
 # %% tags=["hide-input"]
-def crops_figure(photo):
-    image = torch.from_numpy(photo).permute(2, 0, 1).float() / 255
-    return figures.crops_144(paper_crops_144(image, 224), crop_boxes_144(*image.shape[1:], 224))
-
 landscape = skimage.data.chelsea()  # 300 x 451
 portrait = skimage.data.astronaut()[:, 96:416]  # 512 x 320, a portrait cut of the square photograph
 for name, photo in (("fig_crops_landscape", landscape), ("fig_crops_portrait", portrait)):
-    fig = crops_figure(photo)
-    figures.glue_figure(name, fig)
+    figures.glue_figure(name, figures.photo_crops_144(photo))
 
 # %% [markdown]
 # ```{glue:figure} fig_crops_landscape
@@ -129,22 +121,16 @@ train_seconds = time.perf_counter() - train_started
 models = [(result.model if member_weights == "raw" else result.best_model()).eval() for result in results]
 
 # %% tags=["hide-input"]
-test = data.whole_images(config.dataset, "test", root=config.data_root, shapes_size=config.shapes_size,
-                         num_images=test_images, data_seed=config.data_seed)
-images, targets = images_and_targets(test)
 # the centre and ten crops at the scale the members were trained at; more crops on an evenly spaced subset
-settings = score_crop_settings(models, images, crop_counts, evenly_spaced_indices(len(targets), many_crop_images),
-                               size=config.image_size, resize_ratio=test_resize_ratio(config.crop),
-                               num_workers=config.num_workers)
+settings, targets = score_test_split(models, config, test_images=test_images, many_crop_images=many_crop_images,
+                                     crop_counts=crop_counts)
 subset = settings.subset
 rows_all, rows_subset = outcomes(settings.every_image, targets), outcomes(settings.on_subset, targets[subset])
 findings_all, findings_subset = claims.table3(rows_all, len(models)), claims.table3(rows_subset, len(models))
 ours = table3(settings.on_subset, targets[subset])
 side_by_side = report.table3_with_paper(ours)
-glue("test_images", f"{len(targets):,}", display=False)
-glue("subset_images", f"{len(subset):,}", display=False)
-glue("members", str(len(models)), display=False)
-glue("resize_ratio", f"{test_resize_ratio(config.crop):.3g}", display=False)
+figures.glue_values({"test_images": f"{len(targets):,}", "subset_images": f"{len(subset):,}",
+                     "members": str(len(models)), "resize_ratio": f"{test_resize_ratio(config.crop):.3g}"})
 
 # %% [markdown]
 # ## Table 3 in miniature
@@ -193,8 +179,7 @@ figures.glue_figure("fig_error_cost", fig)
 found = claims.table3_together(findings_all, findings_subset)  # the 144 crops: on the subset only
 figures.glue_figure("fig_table3_findings", figures.findings(found))
 # the reproduction report's numbers: the rows on the subset, which holds every crop setting
-for key, value in report.table3_report_values(rows_subset, len(models), findings_subset).items():
-    glue(key, value, display=False)
+figures.glue_values(report.table3_report_values(rows_subset, len(models), findings_subset))
 glue("findings", findings_json(found), display=False)  # compared across builds
 Markdown("\n\n".join(f.sentence() for f in found) + "\n\n" + report.paper_table3_changes())
 
@@ -242,8 +227,8 @@ report.style_pooling(pooling)
 
 # %% tags=["hide-input"]
 speeds = ensemble_comparison(config, members=len(models), batch_size=config.batch_size)
-glue("train_ratio", f"{speeds['train_stacked_vs_loop']:.2f}", display=False)
-glue("inference_ratio", f"{speeds['inference_vmap_vs_loop']:.2f}", display=False)
+figures.glue_values({"train_ratio": f"{speeds['train_stacked_vs_loop']:.2f}",
+                     "inference_ratio": f"{speeds['inference_vmap_vs_loop']:.2f}"})
 report.style_speeds(speeds)
 
 # %% [markdown]
@@ -253,8 +238,8 @@ report.style_speeds(speeds)
 # device idle, the stacked forms can win; `benchmarks/ensemble.py` measures both on any machine.
 
 # %% tags=["hide-input"]
-glue("eval_minutes", f"{(time.perf_counter() - started) / 60:.1f}", display=False)
-glue("eval_device", str(next(models[0].parameters()).device), display=False)
+figures.glue_values({"eval_minutes": f"{(time.perf_counter() - started) / 60:.1f}",
+                     "eval_device": str(next(models[0].parameters()).device)})
 report.evaluation_times(len(models), shared_epochs, train_seconds, settings).style.format({"seconds": "{:.0f}"}).hide(
     axis="index")
 

@@ -42,8 +42,8 @@ from myst_nb import glue
 
 from reproduce import claims, figures, report
 from reproduce.findings import findings_json, mean_over_seeds
-from reproduce.training import book_config, train_runs
-from reproduce.training.ablation import best_sgd_lr, run_name, sgd_runs, training_chapter_runs
+from reproduce.training import book_config
+from reproduce.training.ablation import run_name, train_with_best_sgd, training_chapter_runs
 from reproduce.training.loop import score_runs
 
 figures.use_book_style()
@@ -63,14 +63,9 @@ runs = training_chapter_runs(base, seeds=seeds, sgd_lrs=sgd_lrs if base.optimize
 
 # %% tags=["hide-input", "remove-output"]
 started = time.perf_counter()
-results, seconds = train_runs(runs, runs_dir)  # each kept by what it is in runs_dir, shared between notebooks
+# each kept by what it is in runs_dir, shared between notebooks; the best SGD rate then with every seed
+results, seconds, best_lr = train_with_best_sgd(runs, base, sgd_lrs, seeds=seeds, runs_dir=runs_dir)
 scores = pd.DataFrame(score_runs(results))
-best_lr = None
-if base.optimizer != "sgd" and sgd_lrs:  # the best SGD rate (on the validation split), with every seed
-    best_lr = best_sgd_lr(results, sgd_lrs)
-    more, more_seconds = train_runs(sgd_runs(base, [best_lr], seeds=seeds, first_seed=1), runs_dir)
-    results, seconds = {**results, **more}, {**seconds, **more_seconds}
-    scores = pd.concat([scores, pd.DataFrame(score_runs(more))], ignore_index=True)
 steps, history = report.run_frames(results)
 
 # %% [markdown]
@@ -150,14 +145,7 @@ if len(optimizer_table):
     display(report.style_seed_summary(optimizer_table))
 
 # %% tags=["hide-input"]
-if best_lr is not None:
-    choice = claims.optimizer(top1(f"SGD, lr {best_lr:g}", "Polyak"), top1("GoogLeNet"))
-    text = report.optimizer_sentence(choice, best_lr, base)
-elif base.optimizer == "sgd":
-    text = "The main run uses the paper's SGD; no other optimizer was run."
-else:
-    text = f"The main run uses {base.optimizer}; this build trains no SGD (`sgd_lrs` is empty)."
-Markdown(text)
+Markdown(report.optimizer_text(scores, base, best_lr))
 
 # %% [markdown]
 # How many steps the book's runs need, and what SGD needs, was measured before the book's sizes were chosen

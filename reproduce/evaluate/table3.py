@@ -112,3 +112,24 @@ def score_crop_settings(models: Sequence[torch.nn.Module], images, crop_counts: 
         seconds[crops] = time.perf_counter() - started
     return CropSettings({c: p for c, p in probabilities.items() if c <= 10},
                         {c: (p if c > 10 else p.images(subset)) for c, p in probabilities.items()}, subset, seconds)
+
+
+def score_test_split(models: Sequence[torch.nn.Module], config, *, test_images: int | None,
+                     many_crop_images: int | None, crop_counts: Sequence[int]) -> tuple[CropSettings, torch.Tensor]:
+    """Table 3's scoring of the test split of ``config``'s data set (a
+    :class:`~reproduce.training.TrainConfig`, the members'): ``test_images`` whole images (evenly spaced; None: all)
+    with each of ``crop_counts`` crops through every model, the settings of more than 10 crops on
+    ``many_crop_images`` of them (evenly spaced; None: all), the 1 and 10 crops at the scale the members trained at
+    (:func:`~reproduce.data.transforms.test_resize_ratio` of ``config.crop``). Returns the settings (see
+    :func:`score_crop_settings`) and the images' classes."""
+    from ..data import evenly_spaced_indices, whole_images
+    from ..data.transforms import test_resize_ratio
+    from .score import images_and_targets
+
+    test = whole_images(config.dataset, "test", root=config.data_root, shapes_size=config.shapes_size,
+                        num_images=test_images, data_seed=config.data_seed)
+    images, targets = images_and_targets(test)
+    settings = score_crop_settings(models, images, crop_counts, evenly_spaced_indices(len(targets), many_crop_images),
+                                   size=config.image_size, resize_ratio=test_resize_ratio(config.crop),
+                                   num_workers=config.num_workers)
+    return settings, targets

@@ -108,6 +108,22 @@ def best_sgd_lr(results: dict, lrs: Sequence[float]) -> float:
     return max(lrs, key=lambda lr: results[run_name(f"SGD, lr {lr:g}", 0)].history[-1]["val_top1"])
 
 
+def train_with_best_sgd(runs: dict[str, TrainConfig], base: TrainConfig, sgd_lrs: Sequence[float], *, seeds: int,
+                        runs_dir=None) -> tuple[dict, dict[str, float], float | None]:
+    """The Training chapter's training: ``runs`` (:func:`~reproduce.training.launch.train_runs`, kept in ``runs_dir``),
+    then, where ``base`` is not already the paper's SGD and ``sgd_lrs`` were tried (first seed), the best of those
+    rates (:func:`best_sgd_lr`) with every other seed. Returns the trained runs and their seconds by name, and the
+    best rate (None where no SGD was tried)."""
+    from .launch import train_runs
+
+    results, seconds = train_runs(runs, runs_dir)
+    if base.optimizer == "sgd" or not sgd_lrs:
+        return results, seconds, None
+    best = best_sgd_lr(results, sgd_lrs)
+    more, more_seconds = train_runs(sgd_runs(base, [best], seeds=seeds, first_seed=1), runs_dir)
+    return {**results, **more}, {**seconds, **more_seconds}, best
+
+
 def run_name(label: str, seed: int) -> str:
     """``"GoogLeNet (seed 1)"``: a run's name in the chapters' tables, with its seed counted from the base's."""
     return f"{label} (seed {seed})"
