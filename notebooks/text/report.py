@@ -56,8 +56,8 @@ exact.style.format({"paper": "{:,.0f}", "this book": "{:,.0f}", "agrees": lambda
 # %% [markdown]
 # {glue:text}`exact_agree` statements agree within 1%. The others are the places where Table 1 disagrees with its own
 # filter counts: its first row prints the cost of a depthwise-separable convolution where BVLC Caffe's released
-# model has a dense one (the paper says only "convolution"), its parameters column does not follow from its filter counts, and it prints 54M multiply-adds
-# for inception (5a), which its filters do not give.
+# model has a dense one (the paper says only "convolution"), its parameters column does not follow from its filter
+# counts, and it prints 54M multiply-adds for inception (5a), which its filters do not give.
 
 # %% [markdown]
 # ## Reproduced in miniature
