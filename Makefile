@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: book test unit pair env browser bench clean
+.PHONY: book test unit mutants pair env browser bench clean
 
 env: $(VENV)/.installed
 
@@ -45,6 +45,12 @@ test: env browser
 # The fast tier for the edit-test loop: every unit test, no notebook, no book build, no browser, no torchrun.
 unit: env
 	OMP_NUM_THREADS=1 $(BIN)/pytest tests -m "not slow" -n $(TEST_WORKERS) --dist loadfile
+
+# A maintainer's check, not part of `make test` or CI: one-line mutants of the paper's recipe (tests/mutants.py), each
+# applied to a copy of the working tree and run against the unit tier; prints which were killed, the kill rate and
+# the survivors.
+mutants: env
+	$(BIN)/python tests/mutants.py --workers $(TEST_WORKERS)
 
 # The throughput benchmark (about 8 minutes on 2 cores); the book's Performance appendix shows what it writes.
 bench: env

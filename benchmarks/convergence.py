@@ -31,8 +31,10 @@ from reproduce.training import BOOK_CONFIG
 
 #: The book's configuration (reproduce.training.BOOK_CONFIG) at the published book's sizes (params/cpu.yml), with the
 #: number of epochs the sweeps vary, in float32 everywhere.
-BOOK = {**BOOK_CONFIG.to_dict(), "epochs": 2, "train_images": 4800, "eval_images": 500, "progress": False,
-        "amp": False}
+BOOK = {**{name: getattr(BOOK_CONFIG, name) for name in (
+    "dataset", "image_size", "shapes_size", "width", "batch_norm", "optimizer", "lr", "weight_decay", "batch_size",
+    "lr_step_epochs", "polyak_epochs", "crop", "photometric", "random_interpolation", "flip")},
+    "epochs": 2, "train_images": 4800, "eval_images": 500, "progress": False, "amp": False}
 SGD = dict(optimizer="sgd", momentum=0.9, weight_decay=2e-4)  # the paper's momentum; Caffe's weight decay
 NO_BN = dict(batch_norm=False)  # the paper's network (LRN, no batch norm)
 THREE, TWO = (0, 1, 2), (0, 1)

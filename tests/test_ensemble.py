@@ -76,7 +76,8 @@ def test_a_stacked_step_is_what_each_member_s_own_step_does(aux_heads):
     for k, model in enumerate(separate):
         optimizer = make_optimizer(config, model.parameters())
         model.train()
-        loss, _ = googlenet_loss(model(images[k]), targets[k])
+        loss, _ = googlenet_loss(model(images[k]), targets[k], aux_weight=config.aux_weight,
+                                 label_smoothing=config.label_smoothing)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

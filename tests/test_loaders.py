@@ -81,3 +81,14 @@ def test_a_run_with_workers_resumed_after_epoch_1_ends_with_the_weights_of_an_un
     assert_same_weights(whole.model, resumed.model)
     assert_same_weights(whole.averaged, resumed.averaged)
     assert [row["val_loss"] for row in resumed.history] == [row["val_loss"] for row in whole.history]
+
+
+def test_the_sampler_of_a_run_reshuffles_the_train_split_every_epoch():
+    config = tiny()
+    train_loader, _ = _loaders(config, Processes(), torch.device("cpu"), *tiny_datasets(config))
+    orders = []
+    for epoch in (1, 2, 3):
+        train_loader.sampler.set_epoch(epoch)
+        orders.append([index for index, _ in train_loader.sampler])
+    assert all(sorted(order) == list(range(64)) for order in orders)  # every image once an epoch
+    assert len({tuple(order) for order in orders}) == 3 and list(range(64)) not in orders

@@ -1,12 +1,14 @@
 """The training recipe of Section 6: the loss, the schedule, Polyak averaging, repeatable seeds, checkpoints that
 survive interruption, a non-finite loss stopping the run, and distributed runs equal to single-process ones."""
 
+import dataclasses
 import json
 import math
 import re
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 from pathlib import Path
 
 import pandas as pd
@@ -33,10 +35,11 @@ def tiny(**changes) -> TrainConfig:
 def test_total_loss_is_main_plus_0_3_times_each_auxiliary_loss():
     targets = torch.tensor([0, 2, 1])
     outputs = GoogLeNetOutputs(torch.randn(3, 4), torch.randn(3, 4), torch.randn(3, 4))
-    total, parts = googlenet_loss(outputs, targets)
+    paper = TrainConfig()  # the weights a run takes: its config's, whose defaults are the paper's
+    total, parts = googlenet_loss(outputs, targets, aux_weight=paper.aux_weight, label_smoothing=paper.label_smoothing)
     expected = sum(w * F.cross_entropy(o, targets) for w, o in zip((1, 0.3, 0.3), outputs))
     assert torch.allclose(total, expected) and set(parts) == {"main", "aux1", "aux2"}
-    smoothed, _ = googlenet_loss(outputs.logits, targets, label_smoothing=0.1)
+    smoothed, _ = googlenet_loss(outputs.logits, targets, aux_weight=0.3, label_smoothing=0.1)
     assert torch.allclose(smoothed, F.cross_entropy(outputs.logits, targets, label_smoothing=0.1))
 
 
@@ -522,6 +525,23 @@ def test_cli_help_describes_every_option_once_with_its_default():
     for action in train_parser._actions[1:]:
         assert text.count(f"{action.option_strings[0]} ") >= 1
     assert text.count("(default:") == len(train_parser._actions) - 1  # every flag but --help, once
+    for field in dataclasses.fields(TrainConfig):  # each flag's help is its field's (TrainConfig's metadata)
+        if field.name != "extra":
+            assert " ".join(field.metadata["help"].split()) in text, field.name
+
+
+def test_cli_train_book_starts_from_the_books_config_and_the_flags_given_change_it(tmp_path, monkeypatch):
+    import reproduce.training
+    from reproduce.cli import main
+    from reproduce.training import BOOK_CONFIG
+
+    trained = []  # what the command would train: the config only (the run itself is tested elsewhere)
+    monkeypatch.setattr(reproduce.training, "train",
+                        lambda config, out, resume: trained.append(config) or SimpleNamespace(history=[]))
+    assert main(["train", "--book", "--out", str(tmp_path), "--epochs", "3", "--no-flip"]) == 0
+    assert trained == [BOOK_CONFIG.replace(epochs=3, flip=False)]
+    assert main(["train", "--out", str(tmp_path), "--epochs", "3"]) == 0  # without --book: TrainConfig's defaults
+    assert trained[1] == TrainConfig(epochs=3)
 
 
 def _damage(path):

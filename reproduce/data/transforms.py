@@ -30,6 +30,12 @@ from torchvision.transforms.v2 import functional as F
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+#: Section 6: patches "distributed evenly between 8% and 100% of the image area" ...
+CROP_SCALE = (0.08, 1.0)
+#: ... "with aspect ratio constrained to the interval [3/4, 4/3]".
+CROP_RATIO = (3 / 4, 4 / 3)
+#: Howard's photometric distortions: brightness, contrast and colour factors "between 0.5 and 1.5".
+PHOTOMETRIC_STRENGTH = 0.5
 #: The paper's resize methods, drawn with equal probability.
 INTERPOLATIONS = ("bilinear", "area", "nearest", "bicubic")
 #: torchvision's modes for them. "area" is PIL's BOX filter (each output pixel the mean of the input pixels it
@@ -103,8 +109,8 @@ class RandomResizedCropRandomInterpolation(v2.RandomResizedCrop):
 
     _v1_transform_cls = None  # no torchvision v1 transform does this, so it cannot be scripted through one
 
-    def __init__(self, size: Union[int, Sequence[int]], scale: tuple[float, float] = (0.08, 1.0),
-                 ratio: tuple[float, float] = (3 / 4, 4 / 3), interpolations: Sequence[str] = INTERPOLATIONS,
+    def __init__(self, size: Union[int, Sequence[int]], scale: tuple[float, float] = CROP_SCALE,
+                 ratio: tuple[float, float] = CROP_RATIO, interpolations: Sequence[str] = INTERPOLATIONS,
                  antialias: bool = True) -> None:
         unknown = [name for name in interpolations if name not in INTERPOLATIONS]
         if not interpolations or unknown:
@@ -160,7 +166,7 @@ class ResizeRandomInterpolation(RandomResizedCropRandomInterpolation):
         return f"size={self.size}, interpolations={self.interpolations}"
 
 
-def photometric_distortion(strength: float = 0.5, hue: float = 0.0) -> v2.ColorJitter:
+def photometric_distortion(strength: float = PHOTOMETRIC_STRENGTH, hue: float = 0.0) -> v2.ColorJitter:
     """Howard's photometric distortions (arXiv:1312.5402, his additional colour manipulations): brightness, contrast
     and colour (saturation) each scaled by a factor drawn uniformly from ``[1 - strength, 1 + strength]``, in a random
     order.
@@ -176,8 +182,8 @@ def photometric_distortion(strength: float = 0.5, hue: float = 0.0) -> v2.ColorJ
 
 def paper_train_transform(size: int, *, crop: bool = True, photometric: bool = True,
                           random_interpolation: bool = True, flip: bool = True,
-                          crop_scale: tuple[float, float] = (0.08, 1.0),
-                          crop_ratio: tuple[float, float] = (3 / 4, 4 / 3), photometric_strength: float = 0.5,
+                          crop_scale: tuple[float, float] = CROP_SCALE, crop_ratio: tuple[float, float] = CROP_RATIO,
+                          photometric_strength: float = PHOTOMETRIC_STRENGTH,
                           mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD) -> v2.Compose:
     """The paper's training augmentation, returning a normalized float32 tensor of shape (3, size, size).
 

@@ -110,6 +110,11 @@ class NaiveInceptionModule(nn.Module):
 #: pooling (a no-op at 224 px), and maps smaller than 5x5 are pooled adaptively only. ``"adaptive"``: adaptive
 #: average pooling to 4x4 always (torchvision).
 AUX_POOL_CHOICES = ("paper", "adaptive")
+#: Section 5's auxiliary classifier: a 1x1 convolution with 128 filters, a fully connected layer of 1024 units and
+#: 70% dropout (at width 1; :class:`~reproduce.models.googlenet.GoogLeNet` scales the two layers with its width).
+AUX_CONV_CHANNELS = 128
+AUX_HIDDEN = 1024
+AUX_DROPOUT = 0.7
 
 
 class AuxiliaryHead(nn.Module):
@@ -123,8 +128,9 @@ class AuxiliaryHead(nn.Module):
     Section 4 and Table 3). Off by default, which leaves the head, its state_dict and torchvision's layout unchanged.
     """
 
-    def __init__(self, in_channels: int, num_classes: int, *, conv_channels: int = 128, hidden: int = 1024,
-                 dropout: float = 0.7, batch_norm: bool = False, fc_batch_norm: bool = False, pool: str = "paper"):
+    def __init__(self, in_channels: int, num_classes: int, *, conv_channels: int = AUX_CONV_CHANNELS,
+                 hidden: int = AUX_HIDDEN, dropout: float = AUX_DROPOUT, batch_norm: bool = False,
+                 fc_batch_norm: bool = False, pool: str = "paper"):
         super().__init__()
         if pool not in AUX_POOL_CHOICES:
             raise ValueError(f"aux_pool={pool!r} is not one of {AUX_POOL_CHOICES}")

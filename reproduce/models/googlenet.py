@@ -14,7 +14,8 @@ from typing import NamedTuple, Optional
 import torch
 from torch import nn
 
-from .blocks import AUX_POOL_CHOICES, BRANCH5X5_CHOICES, AuxiliaryHead, ConvBlock, InceptionModule
+from .blocks import (AUX_CONV_CHANNELS, AUX_DROPOUT, AUX_HIDDEN, AUX_POOL_CHOICES, BRANCH5X5_CHOICES, AuxiliaryHead,
+                     ConvBlock, InceptionModule)
 from .init import init_weights
 
 #: ``"imagenet"``: the stem of Figure 3 (conv 7x7/2, max pool 3x3/2, LRN, conv 1x1, conv 3x3, LRN, max pool 3x3/2),
@@ -22,6 +23,9 @@ from .init import init_weights
 #: 3x3/1 and both stem max pools are removed, so inception 3a sees the full input resolution (a 32 px image gives
 #: 32x32 at 3a, 16x16 at 4a, where the auxiliary heads' 5x5/3 pooling gives exactly the paper's 4x4, and 8x8 at 5a).
 STEM_CHOICES = ("imagenet", "small")
+#: Table 1 and Section 5: 40% of the main classifier's inputs dropped in training (the auxiliary heads' 70% is
+#: :data:`~reproduce.models.blocks.AUX_DROPOUT`).
+DROPOUT = 0.4
 
 
 class GoogLeNetOutputs(NamedTuple):
@@ -35,8 +39,8 @@ class GoogLeNetOutputs(NamedTuple):
 class GoogLeNet(nn.Module):
     def __init__(self, num_classes: int = 1000, *, aux_heads: bool = True, batch_norm: bool = False,
                  aux_batch_norm: bool = False, branch5x5: str = "5x5", width: float = 1.0, stem: str = "imagenet",
-                 dropout: float = 0.4, aux_dropout: float = 0.7, aux_pool: str = "paper", last_pool_kernel: int = 3,
-                 transform_input: bool = False, init: str = "kaiming"):
+                 dropout: float = DROPOUT, aux_dropout: float = AUX_DROPOUT, aux_pool: str = "paper",
+                 last_pool_kernel: int = 3, transform_input: bool = False, init: str = "kaiming"):
         super().__init__()
         if not (isinstance(num_classes, int) and num_classes >= 1):
             raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
@@ -96,8 +100,8 @@ class GoogLeNet(nn.Module):
         # softmax: applied by the loss in training and to the logits at test time.
         # ---- Section 5: auxiliary classifiers on 4a and 4d, used in training only ----
         # aux_batch_norm: Inception-v3's "BN-auxiliary", the whole head batch-normalized, its FC layer too
-        aux = dict(conv_channels=w(128), hidden=w(1024), dropout=aux_dropout, batch_norm=bn or aux_batch_norm,
-                   fc_batch_norm=aux_batch_norm, pool=aux_pool)
+        aux = dict(conv_channels=w(AUX_CONV_CHANNELS), hidden=w(AUX_HIDDEN), dropout=aux_dropout,
+                   batch_norm=bn or aux_batch_norm, fc_batch_norm=aux_batch_norm, pool=aux_pool)
         self.aux1 = AuxiliaryHead(self.inception4a.out_channels, num_classes, **aux) if aux_heads else None
         self.aux2 = AuxiliaryHead(self.inception4d.out_channels, num_classes, **aux) if aux_heads else None
         init_weights(self, init)

@@ -117,9 +117,11 @@ class TrainResult:
         return self.averaged if self.averaged is not None else self.model
 
 
-def googlenet_loss(outputs: torch.Tensor | GoogLeNetOutputs, targets: torch.Tensor, *, aux_weight: float = 0.3,
-                   label_smoothing: float = 0.0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """The total loss of Section 5 (main + ``aux_weight`` x each auxiliary loss) and its parts."""
+def googlenet_loss(outputs: torch.Tensor | GoogLeNetOutputs, targets: torch.Tensor, *, aux_weight: float,
+                   label_smoothing: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The total loss of Section 5 (main + ``aux_weight`` x each auxiliary loss) and its parts. Both weights have no
+    default here: a run's come from its :class:`~reproduce.training.config.TrainConfig` (0.3 and no smoothing, the
+    paper's), which is the one place that holds them."""
     def ce(logits):
         return F.cross_entropy(logits.float(), targets, label_smoothing=label_smoothing)
 

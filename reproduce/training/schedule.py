@@ -22,10 +22,14 @@ steps it after every optimizer step.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
-from .config import LR_SCHEDULE_CHOICES, TrainConfig
+if TYPE_CHECKING:  # imported for the annotations only, so that config can take its defaults from this module
+    from .config import TrainConfig
 
+#: Section 6: "decreasing the learning rate by 4% every 8 epochs".
 PAPER_GAMMA = 0.96
 PAPER_STEP_EPOCHS = 8.0
 #: Caffe's bvlc_googlenet quick_solver.prototxt: ``lr_policy: "poly"``, ``power: 0.5``.
@@ -65,4 +69,6 @@ def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig,
         return paper_schedule(optimizer, steps_per_epoch, gamma=config.lr_gamma, step_epochs=config.lr_step_epochs)
     if config.lr_schedule == "poly":
         return poly_schedule(optimizer, config.epochs * steps_per_epoch, power=config.lr_power)
+    from .config import LR_SCHEDULE_CHOICES
+
     raise ValueError(f"lr_schedule={config.lr_schedule!r} is not one of {LR_SCHEDULE_CHOICES}")
