@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .data.real import MAX_UNREADABLE_SHARE
-from .training.checkpoint import CHECKPOINT, load as load_checkpoint
+from .checkpoints import CHECKPOINT, load as load_checkpoint
 from .training.config import CHOICES, TrainConfig, book_config
 
 
@@ -224,7 +224,7 @@ def _book(args: dict) -> int:
 
 def _train(args: dict, argv: Optional[Sequence[str]]) -> int:
     from .training import train
-    from .training.checkpoint import UnreadableCheckpointError
+    from .checkpoints import UnreadableCheckpointError
     from .training.loop import RunMismatchError, TrainingStopped
 
     out, resume, book = args.pop("out"), args.pop("resume"), args.pop("book")

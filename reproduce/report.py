@@ -217,10 +217,7 @@ def style_ablation(table: pd.DataFrame):
 def test_split_size(config) -> int:
     """How many images the test split of ``config``'s data set holds (what :func:`reproduce.training.score_split`
     scores)."""
-    from . import data
-
-    return len(data.evaluation_set(config.dataset, "test", root=config.data_root, image_size=config.image_size,
-                                   shapes_size=config.shapes_size, data_seed=config.data_seed, crop=config.crop))
+    return len(config.evaluation_set("test"))
 
 
 def config_summary(config) -> str:

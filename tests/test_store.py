@@ -5,12 +5,11 @@ the same run at once do not train it twice."""
 import threading
 import time
 
-import pytest
 import torch
 
 from reproduce.training import TrainConfig, train
 from reproduce.training import loop
-from reproduce.training.checkpoint import run_lock
+from reproduce.checkpoints import run_lock
 from reproduce.training.ensemble import member_configs
 from reproduce.training.store import run_folder, run_key
 

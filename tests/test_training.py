@@ -4,7 +4,6 @@ survive interruption, a non-finite loss stopping the run, and distributed runs e
 import dataclasses
 import json
 import math
-import re
 import os
 import subprocess
 import sys
@@ -152,7 +151,7 @@ def test_a_signal_mid_epoch_saves_the_step_and_resuming_ends_as_an_uninterrupted
     whole = train(config, tmp_path / "whole", datasets=tiny_datasets(config))
     train_set, eval_set = tiny_datasets(config)
     saves = []
-    real_save = loop.checkpoint.save
+    real_save = loop.checkpoints.save
 
     def save_and_signal_again(state, path):  # a second signal while the step is saved changes nothing
         saves.append(state["partial"])
@@ -160,7 +159,7 @@ def test_a_signal_mid_epoch_saves_the_step_and_resuming_ends_as_an_uninterrupted
             os.kill(os.getpid(), number)
         real_save(state, path)
 
-    monkeypatch.setattr(loop.checkpoint, "save", save_and_signal_again)
+    monkeypatch.setattr(loop.checkpoints, "save", save_and_signal_again)
     # 4 steps of 16 an epoch: item 64 + 20 is loaded in epoch 2's second step (in the main process, or a worker's)
     cut = SignalAt(train_set, 64 + 20, number) if workers == 0 else train_set
     if workers:  # a worker cannot signal its parent in a way the test controls: the signal comes from a step
@@ -395,50 +394,6 @@ def test_two_processes_take_the_same_steps_as_one_with_the_same_global_batch(tmp
     assert one["history"][0]["train_loss_total"] == pytest.approx(two["history"][0]["train_loss_total"], rel=1e-5)
     assert one["steps"][0]["loss_main"] == pytest.approx(two["steps"][0]["loss_main"], rel=1e-5)
     assert not (tmp_path / "two" / ".checkpoint.pt.tmp").exists()
-
-
-@pytest.mark.parametrize("writer", ["save", "save_json"])
-def test_a_write_that_fails_midway_keeps_the_last_good_file(tmp_path, monkeypatch, writer):
-    """A full disk while a checkpoint (or results file) is written: the previous one stays intact and loadable, no
-    partial file is left beside it, and the error names the file and the cause."""
-    from reproduce.training import checkpoint
-
-    path = tmp_path / ("checkpoint.pt" if writer == "save" else "history.json")
-    good = {"epoch": 1, "weights": torch.arange(6.0)} if writer == "save" else {"epoch": 1, "rows": [1, 2]}
-    (checkpoint.save if writer == "save" else checkpoint.save_json)(good, path)
-    before = path.read_bytes()
-
-    class FullDisk:
-        """The file the writer opens: the first write goes to disk in part, then the disk is full."""
-
-        def __init__(self, *args):
-            self.file = open(*args)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.file.close()
-
-        def write(self, data):
-            self.file.write(bytes(data)[:max(1, len(data) // 2)])
-            self.file.flush()
-            raise OSError(28, "No space left on device")
-
-        def __getattr__(self, name):
-            return getattr(self.file, name)
-
-    monkeypatch.setattr(checkpoint, "open", FullDisk, raising=False)
-    newer = {"epoch": 2, "weights": torch.arange(1000.0)} if writer == "save" else {"epoch": 2, "rows": list(range(99))}
-    with pytest.raises(checkpoint.WriteFailedError, match=rf"could not write {re.escape(str(path))} \(OSError: "
-                                                          r".*No space left on device\); the previous"):
-        (checkpoint.save if writer == "save" else checkpoint.save_json)(newer, path)
-    monkeypatch.undo()
-    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == [path.name]
-    if writer == "save":
-        assert torch.equal(checkpoint.load(path)["weights"], good["weights"])
-    else:
-        assert json.loads(path.read_text()) == good
 
 
 class Stop(Exception):

@@ -44,9 +44,13 @@ INTERPOLATIONS = ("bilinear", "area", "nearest", "bicubic")
 TORCHVISION_MODES = {"bilinear": InterpolationMode.BILINEAR, "area": InterpolationMode.BOX,
                      "nearest": InterpolationMode.NEAREST_EXACT, "bicubic": InterpolationMode.BICUBIC}
 CROP_FIELDS = ("top", "left", "height", "width")
+#: Section 7's test crops: 224 px squares of the image resized to "4 scales where the shorter dimension ... is 256,
+#: 288, 320 and 352" (reproduce.evaluate.crops scales them for other crop sizes).
+PAPER_CROP = 224
+PAPER_SCALES = (256, 288, 320, 352)
 #: The standard single-crop evaluation of networks trained on random crops (AlexNet's, and the smallest of the
-#: paper's test scales, 256 to 352 for 224 px crops): the shorter side resized to 256 for a 224 px centre crop.
-TEST_RESIZE_RATIO = 256 / 224
+#: paper's test scales): the shorter side resized to 256 for a 224 px centre crop.
+TEST_RESIZE_RATIO = PAPER_SCALES[0] / PAPER_CROP
 
 
 def test_resize_ratio(crop: bool) -> float:

@@ -25,10 +25,8 @@ import torch
 import torch.nn.functional as F
 import torchvision.transforms.v2.functional as TF
 
-from ..data.transforms import TEST_RESIZE_RATIO
+from ..data.transforms import PAPER_CROP, PAPER_SCALES, TEST_RESIZE_RATIO
 
-PAPER_SCALES = (256, 288, 320, 352)  # shorter side after resizing, for 224 px crops
-PAPER_CROP = 224
 SQUARES = ("first", "centre", "last")  # left/centre/right of a landscape image, top/centre/bottom of a portrait one
 CROP_KINDS = ("top-left", "top-right", "bottom-left", "bottom-right", "centre", "whole square")
 

@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torch.utils.data import Subset
 
+from .. import checkpoints
+from ..checkpoints import load_trained
 from ..data import real
 from ..data.transforms import TEST_RESIZE_RATIO, whole_image_transform
 from ..metrics import accuracy
@@ -38,14 +40,10 @@ def load_model(checkpoint: str | Path, *, preset: str = "reproduce", which: str 
     if not path.is_file():
         raise FileNotFoundError(f"there is no checkpoint file {path}")
     if preset == "reproduce":
-        from ..training import load_trained
-
         model, state = load_trained(path, which=which)
         return model, {"classes": state["classes"], "image_size": state["config"]["image_size"],
                        "crop": bool(state["config"].get("crop", True))}
-    from ..training import checkpoint as checkpoint_file
-
-    state = checkpoint_file.load(path)  # an unreadable file: an error that names it and the cause
+    state = checkpoints.load(path)  # an unreadable file: an error that names it and the cause
     if "fc.weight" not in state:
         raise ValueError(f"{path} is not a torchvision GoogLeNet state_dict (it has no 'fc.weight'); for a run of "
                          f"reproduce.training use preset='reproduce'")

@@ -26,6 +26,10 @@ STEM_CHOICES = ("imagenet", "small")
 #: Table 1 and Section 5: 40% of the main classifier's inputs dropped in training (the auxiliary heads' 70% is
 #: :data:`~reproduce.models.blocks.AUX_DROPOUT`).
 DROPOUT = 0.4
+#: The options of :class:`GoogLeNet` that a training configuration sets (``TrainConfig.model_options``) and a
+#: checkpoint records, from which :func:`reproduce.checkpoints.load_trained` rebuilds the network.
+MODEL_OPTIONS = ("stem", "width", "batch_norm", "aux_batch_norm", "branch5x5", "aux_heads", "dropout", "aux_dropout",
+                 "init")
 
 
 class GoogLeNetOutputs(NamedTuple):

@@ -347,16 +347,11 @@ def data_comparison(config: TrainConfig, *, images: int = 1024, rounds: int = 3,
     :func:`reproduce.training.loop.train_step` of ``config``'s model; then whole epochs (loading and training) with
     the loader in the training process (``num_workers=0``, the book's setting) and with one worker process.
     ``loading_share``: the part of an epoch spent waiting for data when loading and training take turns."""
-    from ..data import datasets
     from ..data.synthetic import generate
 
     device = resolve_device(config.device)
     amp = _fast_paths(device)
-    train_set, _ = datasets(config.dataset, image_size=config.image_size, shapes_size=config.shapes_size,
-                            train_images=images, eval_images=config.batch_size, data_seed=config.data_seed,
-                            crop=config.crop, crop_scale=(config.crop_min_scale, 1.0),
-                            photometric=config.photometric, random_interpolation=config.random_interpolation,
-                            flip=config.flip)
+    train_set, _ = config.training_sets(train_images=images, eval_images=config.batch_size)
     loaders = {workers: DataLoader(train_set, batch_size=config.batch_size, shuffle=True, num_workers=workers,
                                    drop_last=True) for workers in (0, 1)}
     torch.manual_seed(config.seed)

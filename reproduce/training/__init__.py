@@ -3,7 +3,8 @@
 from .ablation import inception_v3_ablation
 from .config import BOOK_CONFIG, TrainConfig, book_config
 from .launch import load_result, processes_for, train_on_all_devices, train_runs
-from .loop import (NonFiniteLossError, TrainingStopped, TrainResult, googlenet_loss, load_trained, score_split,
+from ..checkpoints import load_trained
+from .loop import (NonFiniteLossError, TrainingStopped, TrainResult, googlenet_loss, score_split,
                    split_metrics, train, train_step)
 from .schedule import compressed_step_epochs, paper_schedule
 

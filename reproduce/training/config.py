@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..data import DATASETS
-from ..models.blocks import BRANCH5X5_CHOICES
-from ..models.googlenet import STEM_CHOICES
+from ..data.transforms import CROP_SCALE
+from ..models.blocks import AUX_DROPOUT, BRANCH5X5_CHOICES
+from ..models.googlenet import DROPOUT, MODEL_OPTIONS, STEM_CHOICES
 from ..models.init import INIT_CHOICES
+from .schedule import CAFFE_POLY_POWER, PAPER_GAMMA, PAPER_STEP_EPOCHS
 
 DEVICES = ("auto", "cpu", "cuda")
 POLYAK_CHOICES = ("ema", "none")
@@ -50,7 +52,7 @@ class TrainConfig:
     data_seed: int = option(0, '"shapes": which images are generated (independent of ``seed``)')
     # ---- the paper's augmentation (Section 6), each part switchable ----
     crop: bool = option(True, "patches of crop_min_scale..100% of the area, aspect ratio in [3/4, 4/3]")
-    crop_min_scale: float = option(0.08, "the smallest patch, as a share of the image's area (Section 6: 8%)")
+    crop_min_scale: float = option(CROP_SCALE[0], "the smallest patch, as a share of the image's area (Section 6)")
     photometric: bool = option(True, "Howard's brightness, contrast and colour distortions")
     random_interpolation: bool = option(True, "bilinear, area, nearest or bicubic, with equal probability")
     flip: bool = option(True, "horizontal flips, half of the time")
@@ -62,8 +64,8 @@ class TrainConfig:
                                   "Inception-v3's BN-auxiliary: the auxiliary heads' FC layer batch-normalized too")
     branch5x5: str = option("5x5", "the 5x5 branch's convolution: see reproduce.models.blocks.BRANCH5X5_CHOICES")
     aux_heads: bool = option(True, "the two auxiliary classifiers of Section 5")
-    dropout: float = option(0.4, "Section 5: 40% of the outputs dropped before the classifier")
-    aux_dropout: float = option(0.7, "Section 5: 70% dropped in the auxiliary heads")
+    dropout: float = option(DROPOUT, "Section 5: the share of the outputs dropped before the classifier")
+    aux_dropout: float = option(AUX_DROPOUT, "Section 5: the share dropped in the auxiliary heads")
     init: str = option("kaiming", "the initialization; see reproduce.models.init")
     # ---- the recipe ----
     epochs: int = option(10, "passes over the training split")
@@ -73,9 +75,10 @@ class TrainConfig:
     momentum: float = option(0.9, "Section 6 (SGD only)")
     weight_decay: float = option(2e-4, "not in the paper; Caffe's reference solver (AdamW: decoupled, e.g. 0.05)")
     lr_schedule: str = option("step", '"step": Section 6\'s; "poly": (1 - step/steps) ** lr_power, Caffe\'s')
-    lr_gamma: float = option(0.96, 'Section 6: "decreasing the learning rate by 4% every 8 epochs"')
-    lr_step_epochs: float = option(8.0, "fractional values compress the schedule (see reproduce.training.schedule)")
-    lr_power: float = option(0.5, '"poly": the exponent (Caffe\'s quick_solver: 0.5)')
+    lr_gamma: float = option(PAPER_GAMMA, 'Section 6: "decreasing the learning rate by 4% every 8 epochs"')
+    lr_step_epochs: float = option(PAPER_STEP_EPOCHS,
+                                   "fractional values compress the schedule (see reproduce.training.schedule)")
+    lr_power: float = option(CAFFE_POLY_POWER, '"poly": the exponent (Caffe\'s quick_solver)')
     aux_weight: float = option(0.3,
                                'Section 5: auxiliary losses "added to the total loss with a discount weight" of 0.3')
     label_smoothing: float = option(0.0, "Inception-v3; 0 in the paper")
@@ -123,9 +126,28 @@ class TrainConfig:
             raise ValueError(f"dataset={self.dataset!r} needs data_root, the folder that holds it")
 
     def model_options(self) -> dict[str, Any]:
-        return dict(stem=self.stem, width=self.width, batch_norm=self.batch_norm, aux_batch_norm=self.aux_batch_norm,
-                    branch5x5=self.branch5x5, aux_heads=self.aux_heads, dropout=self.dropout,
-                    aux_dropout=self.aux_dropout, init=self.init)
+        return {name: getattr(self, name) for name in MODEL_OPTIONS}
+
+    def training_sets(self, *, train_images: Optional[int] = None, eval_images: Optional[int] = None):
+        """The (train, validation) data sets this configuration trains on (:func:`reproduce.data.datasets`): its data
+        set and sizes (``train_images``/``eval_images``, where given, instead of its own) and Section 6's
+        augmentation as it switches each part."""
+        from ..data import datasets
+
+        return datasets(self.dataset, root=self.data_root, image_size=self.image_size, download=self.download,
+                        shapes_size=self.shapes_size, train_images=train_images or self.train_images,
+                        eval_images=eval_images or self.eval_images, data_seed=self.data_seed, crop=self.crop,
+                        crop_scale=(self.crop_min_scale, CROP_SCALE[1]), photometric=self.photometric,
+                        random_interpolation=self.random_interpolation, flip=self.flip)
+
+    def evaluation_set(self, split: str = "test"):
+        """``split`` of this configuration's data set, one centre crop per image at the scale it trains at
+        (:func:`reproduce.data.evaluation_set`)."""
+        from ..data import evaluation_set
+
+        return evaluation_set(self.dataset, split, root=self.data_root, image_size=self.image_size,
+                              download=self.download, shapes_size=self.shapes_size, data_seed=self.data_seed,
+                              crop=self.crop)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

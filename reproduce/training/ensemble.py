@@ -120,7 +120,7 @@ def load_members(out_dir: str | Path, *, which: str = "raw") -> list[nn.Module]:
     """The members :func:`train_ensemble` kept in ``out_dir`` (``member-1``, ``member-2``, ...), in eval mode on the
     CPU, with ``which`` weights (``"raw"`` or ``"polyak"``): how another notebook reuses an ensemble already trained.
     A member whose run did not finish is refused."""
-    from .loop import load_trained
+    from ..checkpoints import load_trained
 
     folders = sorted(Path(out_dir).glob("member-*"), key=lambda p: int(p.name.removeprefix("member-")))
     if not folders:

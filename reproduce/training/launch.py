@@ -39,10 +39,11 @@ from typing import Optional
 
 import torch
 
-from . import checkpoint
+from .. import checkpoints
+from ..checkpoints import load_trained
 from .config import TrainConfig
 from ..device import resolve_device
-from .loop import TrainResult, _check_resumable, load_trained, train
+from .loop import TrainResult, _check_resumable, train
 
 #: The environment variable that sets how many processes a run uses (an integer >= 1), whatever the machine has.
 PROCESSES_VARIABLE = "REPRODUCE_PROCESSES"
@@ -132,12 +133,12 @@ def train_on_all_devices(config: TrainConfig, out_dir: str | Path | None, *, res
     if config.batch_size % count:
         raise ValueError(f"batch_size={config.batch_size} does not split evenly over {count} processes")
     out_dir = Path(out_dir)
-    saved_path = out_dir / checkpoint.CHECKPOINT
+    saved_path = out_dir / checkpoints.CHECKPOINT
     if saved_path.exists():  # what train() checks first, checked here so that it fails alike, with no process started
         if not resume:
             raise FileExistsError(f"{out_dir} already holds a run ({saved_path.name}); pass resume=True to continue "
                                   f"it, or choose another folder")
-        saved = checkpoint.load(saved_path)
+        saved = checkpoints.load(saved_path)
         _check_resumable(saved["config"], config)
         if saved["epoch"] >= config.epochs:  # finished: train() would take no step either
             return dataclasses.replace(load_result(out_dir), config=config)

@@ -42,12 +42,12 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler, Subset, default_collate
 from tqdm import tqdm
 
-from .. import data
 from ..device import resolve_device, uses_amp, uses_channels_last
 from ..data import real
 from ..metrics import topk_correct
 from ..models import GoogLeNet, GoogLeNetOutputs, googlenet
-from . import checkpoint, distributed
+from .. import checkpoints
+from . import distributed
 from .config import TrainConfig
 from .polyak import PolyakAverage
 from .schedule import build_scheduler
@@ -345,7 +345,7 @@ def train(config: TrainConfig, out_dir: str | Path | None = None, *, resume: boo
     if device.type == "cuda":
         device = torch.device("cuda", processes.local_rank)
         torch.backends.cudnn.benchmark = True
-    locked = checkpoint.run_lock(out_dir) if out_dir is not None and processes.is_main else contextlib.nullcontext()
+    locked = checkpoints.run_lock(out_dir) if out_dir is not None and processes.is_main else contextlib.nullcontext()
     try:
         with locked:
             distributed.barrier(processes)  # the other processes read the run only once the first one holds it
@@ -356,21 +356,17 @@ def train(config: TrainConfig, out_dir: str | Path | None = None, *, resume: boo
 
 
 def _train(config, out_dir, resume, datasets, device, amp, channels_last, processes, initial_weights) -> TrainResult:
-    path = out_dir / checkpoint.CHECKPOINT if out_dir is not None else None
+    path = out_dir / checkpoints.CHECKPOINT if out_dir is not None else None
     state = None
     if path is not None and path.exists():
         if not resume:
             raise FileExistsError(f"{out_dir} already holds a run ({path.name}); pass resume=True (--resume) to "
                                   f"continue it, or choose another folder")
-        state = checkpoint.load(path)
+        state = checkpoints.load(path)
         _check_resumable(state["config"], config)
 
     if datasets is None:  # the first process first, so that it alone downloads what download=True fetches
-        datasets = distributed.main_process_first(processes, lambda: data.datasets(
-            config.dataset, root=config.data_root, image_size=config.image_size, download=config.download,
-            shapes_size=config.shapes_size, train_images=config.train_images, eval_images=config.eval_images,
-            data_seed=config.data_seed, crop=config.crop, crop_scale=(config.crop_min_scale, 1.0),
-            photometric=config.photometric, random_interpolation=config.random_interpolation, flip=config.flip))
+        datasets = distributed.main_process_first(processes, config.training_sets)
     train_set, eval_set = datasets
     with torch.random.fork_rng(devices=[]):  # a folder of damaged files stops here, before any work
         real.check_first_images(train_set)
@@ -414,15 +410,15 @@ def _train(config, out_dir, resume, datasets, device, amp, channels_last, proces
         """The run after ``epoch`` whole epochs and, with ``partial``, the steps of the next one it has taken."""
         if path is None or not processes.is_main:
             return
-        checkpoint.save({"model": model.state_dict(),
+        checkpoints.save({"model": model.state_dict(),
                          "averaged": averaged.state_dict() if averaged is not None else None,
                          "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                          "epoch": epoch, "config": config.to_dict(), "num_classes": num_classes,
                          "classes": list(train_set.classes), "history": history, "steps": steps,
                          "partial": partial}, path)
-        checkpoint.save_csv(history, out_dir / "history.csv")
-        checkpoint.save_json({"config": config.to_dict(), "history": history}, out_dir / "history.json")
-        checkpoint.save_csv(steps, out_dir / "steps.csv")
+        checkpoints.save_csv(history, out_dir / "history.csv")
+        checkpoints.save_json({"config": config.to_dict(), "history": history}, out_dir / "history.json")
+        checkpoints.save_csv(steps, out_dir / "steps.csv")
 
     def save_mid_epoch(epoch: int, step: int, lr: float, seconds: float, sums, window, hits, unreadable) -> None:
         """Everything the rest of the epoch needs to continue exactly as if never stopped: the random state
@@ -450,7 +446,7 @@ def _epochs(config, out_dir, processes, device, amp, channels_last, net, model, 
             train_loader, eval_loader, steps_per_epoch, start_epoch, partial, history, steps, save_run,
             save_mid_epoch, stop) -> TrainResult:
     """The epochs of :func:`train`, from ``start_epoch`` (and, with ``partial``, from the step it stopped at)."""
-    path = out_dir / checkpoint.CHECKPOINT if out_dir is not None else None
+    path = out_dir / checkpoints.CHECKPOINT if out_dir is not None else None
     local_batch = config.batch_size // processes.world_size
     split = len(train_loader.dataset)
     distinct = {item for row in history for item in row.get("unreadable_images", [])}  # every epoch meets them again
@@ -571,31 +567,12 @@ def score_split(model: nn.Module, config: TrainConfig, split: str = "test", *, b
     device = resolve_device(config.device)
     channels_last = uses_channels_last(config.channels_last)
     amp = uses_amp(device, config.amp)
-    test_set = data.evaluation_set(config.dataset, split, root=config.data_root, image_size=config.image_size,
-                                   download=config.download, shapes_size=config.shapes_size,
-                                   data_seed=config.data_seed, crop=config.crop)
+    test_set = config.evaluation_set(split)
     loader = DataLoader(test_set, batch_size=batch_size, num_workers=config.num_workers)
     model = model.to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     return split_metrics(model, loader, device, amp=amp, channels_last=channels_last)
-
-
-def load_trained(path: str | Path, *, which: str = "polyak") -> tuple[GoogLeNet, dict[str, Any]]:
-    """The model saved in a run's checkpoint (``which``: ``"polyak"``, the averaged weights the paper evaluates, or
-    ``"raw"``), in eval mode on the CPU, and the checkpoint's other contents."""
-    path = Path(path)
-    state = checkpoint.load(path / checkpoint.CHECKPOINT if path.is_dir() else path)
-    config = TrainConfig.from_dict(state["config"])
-    model = googlenet(state["num_classes"], **config.model_options())
-    if which == "polyak" and state["averaged"] is not None:
-        weights = {k.removeprefix("module."): v for k, v in state["averaged"].items() if k != "n_averaged"}
-    elif which in ("polyak", "raw"):
-        weights = state["model"]
-    else:
-        raise ValueError(f"which={which!r} is not one of ('polyak', 'raw')")
-    model.load_state_dict(weights)
-    return model.eval(), state
 
 
 def score_runs(results: dict[str, TrainResult], split: str = "test") -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ On ImageNet a run is days of GPU time, and the chapters train the same network m
 GoogLeNet is the Evaluation chapter's first ensemble member (same initialization, same order of images) and Beyond
 v1's first row. With a common ``runs_dir``, each of them trains into :func:`run_folder`, whose name is
 :func:`run_key` of its configuration: the second notebook finds the first one's run there, finished, and reloads it
-(``train(..., resume=True)``); if both start at once, :func:`reproduce.training.checkpoint.run_lock` makes the
+(``train(..., resume=True)``); if both start at once, :func:`reproduce.checkpoints.run_lock` makes the
 second wait for the first.
 """
 

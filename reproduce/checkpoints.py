@@ -1,4 +1,5 @@
-"""Checkpoints that survive interruption: written atomically, read back with ``weights_only=True``.
+"""Checkpoints that survive interruption: written atomically, read back with ``weights_only=True``; and a trained
+run's model rebuilt from its checkpoint (:func:`load_trained`), which training resumes from and evaluation scores.
 
 A checkpoint is a dict of tensors, numbers, strings, lists and dicts only, which is what ``torch.load`` accepts with
 ``weights_only=True`` (it refuses to unpickle arbitrary objects, so loading a checkpoint cannot run code).
@@ -14,6 +15,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import torch
+
+from .models import GoogLeNet, googlenet
+from .models.googlenet import MODEL_OPTIONS
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -91,3 +95,21 @@ def run_lock(folder: str | os.PathLike) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def load_trained(path: str | os.PathLike, *, which: str = "polyak") -> tuple[GoogLeNet, dict[str, Any]]:
+    """The model saved in a run's checkpoint (``path``: the file or the run's folder; ``which``: ``"polyak"``, the
+    averaged weights the paper evaluates, or ``"raw"``), in eval mode on the CPU, and the checkpoint's other contents.
+    The network is built from the options its training configuration recorded."""
+    if which not in ("polyak", "raw"):
+        raise ValueError(f"which={which!r} is not one of ('polyak', 'raw')")
+    path = Path(path)
+    state = load(path / CHECKPOINT if path.is_dir() else path)
+    options = {name: state["config"][name] for name in MODEL_OPTIONS if name in state["config"]}
+    model = googlenet(state["num_classes"], **options)
+    if which == "polyak" and state["averaged"] is not None:
+        weights = {k.removeprefix("module."): v for k, v in state["averaged"].items() if k != "n_averaged"}
+    else:
+        weights = state["model"]
+    model.load_state_dict(weights)
+    return model.eval(), state
