@@ -87,6 +87,13 @@ REPORTED = (
 )
 
 
+def parameters_text(parameters: dict[str, Any]) -> str:
+    """A notebook's parameters as the report lists them: ``name=value``, the fields of its ``config`` (what its runs
+    change of the book's TrainConfig) first, as if each were a parameter of its own."""
+    flat = {**parameters.get("config", {}), **{k: v for k, v in parameters.items() if k != "config"}}
+    return ", ".join(f"{k}={v}" for k, v in flat.items())
+
+
 def miniature_results(results: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """The numbers of :data:`REPORTED` from a run's results (:func:`reproduce.book.read_results`), with the
     paper's counterpart and what each chapter was executed with; a chapter that was not run, or a value it did not
@@ -96,7 +103,7 @@ def miniature_results(results: dict[str, dict[str, Any]]) -> pd.DataFrame:
         record = results.get(item.notebook, {})
         rows.append({"chapter": item.notebook, "result": item.what,
                      "this book": record.get("values", {}).get(item.name), "paper": item.paper,
-                     "parameters": ", ".join(f"{k}={v}" for k, v in record.get("parameters", {}).items()) or
+                     "parameters": parameters_text(record.get("parameters", {})) or
                                    ("defaults" if record else None)})
     return pd.DataFrame(rows)
 

@@ -55,12 +55,14 @@ def _record(values, parameters=None, seconds=90.0):
 
 
 def test_miniature_results_take_each_value_from_its_notebook_beside_the_paper():
-    results = {"training": _record({"test_top1": "89.6%", "test_top1_raw": "88.3%"}, {"epochs": 1}),
+    results = {"training": _record({"test_top1": "89.6%", "test_top1_raw": "88.3%"},
+                                   {"seeds": 3, "config": {"epochs": 1, "width": 0.5}}),
                "evaluation": _record({"base_error": "23.0", "both_change": "-16.0"})}
     table = summary.miniature_results(results).set_index(["chapter", "result"])
     training = table.loc[("training", "test top-1, GoogLeNet with auxiliary heads, Polyak-averaged weights (mean over "
                                       "seeds, 95% CI)")]
-    assert training["this book"] == "89.6%" and training["parameters"] == "epochs=1"
+    assert training["this book"] == "89.6%"
+    assert training["parameters"] == "epochs=1, width=0.5, seeds=3"  # the config's fields first, as parameters
     assert pd.isna(table.loc[("training", "the same network without auxiliary heads, Polyak-averaged"), "this book"])
     both = table.loc[("evaluation", "change with both (points)")]
     assert both["this book"] == "-16.0" and both["paper"] == f"{TABLE3[-1].top5_error - TABLE3[0].top5_error:+.2f}"
