@@ -38,6 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 #: the package (pages include its source) and the benchmarks with their committed results (the Performance appendix
 #: shows them).
 SOURCES = ("_config.yml", "_toc.yml", "_static", "benchmarks", "book", "notebooks", "params", "reproduce")
+
+
 def load_parameters(path: str | Path | None) -> dict[str, dict[str, Any]]:
     """A parameter set: ``{notebook file name: {parameter: value}}`` from a YAML file (None: every notebook's
     defaults). Names of notebooks that do not exist, and parameters a notebook does not have, are refused."""
@@ -369,9 +371,9 @@ def cache_keys(notebooks: list[Path], parameters: dict[str, dict[str, Any]]) -> 
 
 def _stage(notebooks: list[Path], parameters: dict[str, dict[str, Any]], jobs: int,
            environment: dict[str, Any], keys: dict[str, str]) -> dict[str, float]:
-    """Execute ``notebooks`` ``jobs`` at a time, each as soon as a worker is free and the notebooks it comes
-    read (:func:`waits_for`) have finished, in the order given; record each one's results when it ends. A notebook with an
-    execution of the same cache key (``keys``) is restored instead, and takes no time."""
+    """Execute ``notebooks`` ``jobs`` at a time, each as soon as a worker is free and the notebooks whose output it
+    reads (:func:`waits_for`) have finished, in the order given; record each one's results when it ends. A notebook
+    with an execution of the same cache key (``keys``) is restored instead, and takes no time."""
     seconds: dict[str, float] = {}
     failed: dict[str, str] = {}  # notebook name -> what went wrong
     for notebook in list(notebooks):
