@@ -12,7 +12,6 @@ import traceback
 import pytest
 import torch
 
-from reproduce import data
 from reproduce.training import TrainConfig, train
 from reproduce.training.distributed import Processes
 from reproduce.training.loop import _loaders, build_model
@@ -28,11 +27,6 @@ def small(**changes) -> TrainConfig:
     return TrainConfig(**{**SMALL, **changes})
 
 
-def datasets(config):
-    return data.datasets(config.dataset, image_size=config.image_size, shapes_size=config.shapes_size,
-                         train_images=config.train_images, eval_images=config.eval_images)
-
-
 def batches(loader, epoch):
     """The (index, augmentation seed) pairs of each batch ``loader`` gives in ``epoch``, without loading images."""
     loader.sampler.set_epoch(epoch)
@@ -42,7 +36,7 @@ def batches(loader, epoch):
 
 def test_each_process_loads_its_share_of_every_global_batch_and_of_the_validation_split():
     config = small()
-    built = datasets(config)
+    built = config.training_sets()
     one, _ = _loaders(config, Processes(), torch.device("cpu"), *built)
     shares = [_loaders(config, Processes(rank, 2, rank), torch.device("cpu"), *built) for rank in (0, 1)]
     assert [train_loader.batch_size for train_loader, _ in shares] == [8, 8]

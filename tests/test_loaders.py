@@ -1,11 +1,9 @@
 """The training loaders: each sample's augmentation seeded from (seed, epoch, index), so worker processes can persist
 and a run's weights do not depend on how many of them load the data."""
 
-import pytest
 import torch
 from torch.utils.data import DistributedSampler
 
-from reproduce import data
 from reproduce.training import TrainConfig, train
 from reproduce.training.distributed import Processes
 from reproduce.training.loop import SeededSampler, SeededSamples, _loaders, sample_seed
@@ -19,18 +17,13 @@ def tiny(**changes) -> TrainConfig:
     return TrainConfig(**{**TINY, **changes})
 
 
-def tiny_datasets(config):
-    return data.datasets(config.dataset, image_size=config.image_size, shapes_size=config.shapes_size,
-                         train_images=config.train_images, eval_images=config.eval_images)
-
-
 def assert_same_weights(first, second):
     for name, value in first.state_dict().items():
         assert torch.equal(value, second.state_dict()[name]), name
 
 
 def test_a_sample_is_seeded_by_its_seed_alone_and_leaves_the_caller_s_random_state_alone():
-    train_set, _ = tiny_datasets(tiny())
+    train_set, _ = tiny().training_sets()
     seeded = SeededSamples(train_set)
     state = torch.get_rng_state()
     image, label = seeded[(5, 1234)]
@@ -44,7 +37,7 @@ def test_a_sample_is_seeded_by_its_seed_alone_and_leaves_the_caller_s_random_sta
 
 
 def test_the_sampler_pairs_each_index_with_its_seed_for_the_epoch():
-    train_set, _ = tiny_datasets(tiny())
+    train_set, _ = tiny().training_sets()
     sampler = SeededSampler(DistributedSampler(train_set, num_replicas=1, rank=0, seed=3), seed=3)
     sampler.set_epoch(2)
     pairs = list(sampler)
@@ -59,25 +52,25 @@ def test_the_sampler_pairs_each_index_with_its_seed_for_the_epoch():
 
 def test_workers_persist_when_there_are_workers():
     config = tiny(num_workers=2)
-    loaders = _loaders(config, Processes(), torch.device("cpu"), *tiny_datasets(config))
+    loaders = _loaders(config, Processes(), torch.device("cpu"), *config.training_sets())
     assert all(loader.persistent_workers for loader in loaders)
-    loaders = _loaders(tiny(), Processes(), torch.device("cpu"), *tiny_datasets(config))
+    loaders = _loaders(tiny(), Processes(), torch.device("cpu"), *config.training_sets())
     assert not any(loader.persistent_workers for loader in loaders)
 
 
 def test_an_epoch_loaded_by_two_workers_gives_the_weights_of_one_loaded_by_the_main_process():
     config = tiny(epochs=1)
-    alone = train(config, datasets=tiny_datasets(config))
-    helped = train(config.replace(num_workers=2), datasets=tiny_datasets(config))
+    alone = train(config, datasets=config.training_sets())
+    helped = train(config.replace(num_workers=2), datasets=config.training_sets())
     assert_same_weights(alone.model, helped.model)
     assert_same_weights(alone.averaged, helped.averaged)
 
 
 def test_a_run_with_workers_resumed_after_epoch_1_ends_with_the_weights_of_an_uninterrupted_one(tmp_path):
     config = tiny(epochs=3, num_workers=2)
-    whole = train(config, tmp_path / "whole", datasets=tiny_datasets(config))
-    train(config.replace(epochs=1), tmp_path / "cut", datasets=tiny_datasets(config))
-    resumed = train(config, tmp_path / "cut", resume=True, datasets=tiny_datasets(config))
+    whole = train(config, tmp_path / "whole", datasets=config.training_sets())
+    train(config.replace(epochs=1), tmp_path / "cut", datasets=config.training_sets())
+    resumed = train(config, tmp_path / "cut", resume=True, datasets=config.training_sets())
     assert_same_weights(whole.model, resumed.model)
     assert_same_weights(whole.averaged, resumed.averaged)
     assert [row["val_loss"] for row in resumed.history] == [row["val_loss"] for row in whole.history]
@@ -85,7 +78,7 @@ def test_a_run_with_workers_resumed_after_epoch_1_ends_with_the_weights_of_an_un
 
 def test_the_sampler_of_a_run_reshuffles_the_train_split_every_epoch():
     config = tiny()
-    train_loader, _ = _loaders(config, Processes(), torch.device("cpu"), *tiny_datasets(config))
+    train_loader, _ = _loaders(config, Processes(), torch.device("cpu"), *config.training_sets())
     orders = []
     for epoch in (1, 2, 3):
         train_loader.sampler.set_epoch(epoch)

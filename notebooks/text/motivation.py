@@ -94,11 +94,9 @@ glue("input_size", input_size, display=False)
 # %% tags=["hide-input"]
 widened = costs.widening(tuple(widths), input_size)
 growth = widened["ops growth exponent"].dropna()
-glue("growth_min", f"{growth.min():.2f}", display=False)
-glue("growth_max", f"{growth.max():.2f}", display=False)
-glue("double_ops", f"{widened['ops vs width 1'].max():.1f}", display=False)
-glue("double_width", f"{widened.index.max():g}", display=False)
-glue("double_gops", f"{widened['ops'].max() / 1e9:.1f}", display=False)
+figures.glue_values({"growth_min": f"{growth.min():.2f}", "growth_max": f"{growth.max():.2f}",
+                     "double_ops": f"{widened['ops vs width 1'].max():.1f}", "double_width": f"{widened.index.max():g}",
+                     "double_gops": f"{widened['ops'].max() / 1e9:.1f}"})
 fig = figures.widening(widened)
 figures.glue_figure("fig_widening", fig)
 report.style_counts(widened)
@@ -147,8 +145,7 @@ report.style_counts(widened)
 
 # %% tags=["hide-input"]
 savings = costs.bottleneck_savings(model, input_size)
-for key, value in report.bottleneck_values(savings, summary["ops"]).items():
-    glue(key, value, display=False)
+figures.glue_values(report.bottleneck_values(savings, summary["ops"]))
 fig = figures.bottleneck_savings(savings)
 figures.glue_figure("fig_bottleneck", fig)
 report.style_counts(savings.set_index(["module", "branch"]))
@@ -182,9 +179,7 @@ report.style_counts(savings.set_index(["module", "branch"]))
 book_image_size = BOOK_CONFIG.image_size  # the embedded images the other chapters train on
 fields = branch_fields(googlenet(width=BOOK_CONFIG.width))  # the same at every width (tests/test_receptive.py)
 low, high = (2 * s * book_image_size for s in synthetic.SCALE_RANGE)  # the objects' diameters, in pixels
-glue("object_low", f"{low:.0f}", display=False)
-glue("object_high", f"{high:.0f}", display=False)
-glue("object_ratio", f"{high / low:.2g}", display=False)
+figures.glue_values({"object_low": f"{low:.0f}", "object_high": f"{high:.0f}", "object_ratio": f"{high / low:.2g}"})
 glue("fields_3a", " / ".join(str(v) for v in fields.loc["3a", ["1x1", "3x3", "5x5"]]), display=False)
 glue("book_image_size", book_image_size, display=False)
 fig = figures.receptive_fields({"GoogLeNet": fields}, {"GoogLeNet": (low, high)},
