@@ -164,15 +164,24 @@ def table1_large_share(model: GoogLeNet) -> pd.Series:
 
 
 def table1_trend_sentence(model: GoogLeNet) -> str:
-    """What Table 1 does with Section 4's ratio, in words generated from :func:`table1_large_share` and its
-    :func:`trend`."""
-    large = table1_large_share(model)
-    slope = trend(large)
+    """What Table 1 does with Section 4's ratio, in words generated from :func:`table1_large_share` (see
+    :func:`share_trend_sentence`)."""
+    return share_trend_sentence(table1_large_share(model))
+
+
+def share_trend_sentence(large: pd.Series) -> str:
+    """The 3x3 and 5x5 branches' share of each module's output channels (``large``, by module from 3a to 5b, as
+    :func:`table1_large_share` gives it), its :func:`linear_trend` and what that allows: a direction with depth only
+    where the interval of the slope excludes zero."""
+    fit = linear_trend(large)
     shares = ", ".join(f"{share:.1%}" for share in large)
     first, last = (str(name).removeprefix("inception") for name in (large.index[0], large.index[-1]))
-    verb = "grows" if slope > 0 else "shrinks" if slope < 0 else "stays level"
+    reading = (f"so it {'grows' if fit['slope'] > 0 else 'shrinks'} with depth" if direction(fit)
+               else "an interval that includes zero: the shares scatter about the line, and Table 1 shows no trend "
+                    "with depth")
     return (f"In Table 1 itself their share of each module's output channels goes {shares} from {first} to {last}: "
-            f"its least-squares slope is {100 * slope:+.2f} points per module, so it {verb} with depth.")
+            f"its least-squares slope is {100 * fit['slope']:+.2f} points per module (95% interval "
+            f"{100 * fit['low']:+.2f} to {100 * fit['high']:+.2f}, R² {fit['r2']:.2f}), {reading}.")
 
 
 def trend(per_module: pd.Series) -> float:
@@ -180,6 +189,21 @@ def trend(per_module: pd.Series) -> float:
     change per module, positive when it grows with depth."""
     x = np.arange(len(per_module), dtype=float)
     return float(np.polyfit(x, per_module.to_numpy(dtype=float), 1)[0])
+
+
+def linear_trend(per_module: pd.Series, *, confidence: float = 0.95) -> dict[str, float]:
+    """:func:`trend` with its interval: the least-squares slope of a per-module quantity against the module's
+    position (``scipy.stats.linregress``), ``low`` and ``high`` its Student-t interval with n - 2 degrees of freedom
+    (how far the points scatter about the line), and ``r2`` the share of their variance the line explains. For a
+    table such as Table 1, which is not a sample, the interval says whether a straight line describes the numbers
+    better than their scatter about it does."""
+    from scipy import stats
+
+    values = per_module.to_numpy(dtype=float)
+    fit = stats.linregress(np.arange(len(values), dtype=float), values)
+    half = stats.t.ppf(0.5 + confidence / 2, len(values) - 2) * fit.stderr
+    return {"slope": float(fit.slope), "low": float(fit.slope - half), "high": float(fit.slope + half),
+            "r2": float(fit.rvalue ** 2)}
 
 
 def large_kernel_trend(frame: pd.DataFrame, value: str, *, relative: bool = False, resamples: int = 1000,
@@ -283,32 +307,38 @@ def intact_accuracy(importance: pd.DataFrame) -> pd.Series:
 DIRECTION = {1: "rises with depth", -1: "falls with depth", 0: "shows no trend the test images can resolve"}
 
 
-def trend_table(energy: dict, lost: dict, needed: dict, table1_slope: float) -> pd.DataFrame:
+def trend_table(energy: dict, lost: dict, needed: dict, table1: dict) -> pd.DataFrame:
     """The Branches chapter's measures of how the 3x3 and 5x5 branches matter with depth, one row each, with their
-    change per module, interval and how many networks rise; Table 1's own slope last."""
+    change per module, interval and how many networks rise; Table 1's own slope (``table1``: its
+    :func:`linear_trend`) last."""
     def row(measure, trend):
+        rising = f"{trend['runs_positive']} of {trend['runs']}" if "runs" in trend else ""
         return {"measure": measure, "change per module": trend["slope"],
-                "95% interval": f"{trend['low']:+.2%} to {trend['high']:+.2%}",
-                "networks with a rising trend": f"{trend['runs_positive']} of {trend['runs']}"}
+                "95% interval": f"{trend['low']:+.2%} to {trend['high']:+.2%}", "networks with a rising trend": rising}
 
     return pd.DataFrame([row("3x3 + 5x5 share of the output energy", energy),
                          row("3x3 + 5x5 top-1 lost when removed", lost),
                          row("3x3 + 5x5 part of the top-1 lost by removing branches", needed),
-                         {"measure": "3x3 + 5x5 share of the channels (Table 1)", "change per module": table1_slope,
-                          "95% interval": "", "networks with a rising trend": ""}])
+                         row("3x3 + 5x5 share of the channels (Table 1)", table1)])
 
 
-def trend_sentences(energy: dict, lost: dict, needed: dict, table1_slope: float) -> str:
-    """What :func:`trend_table` shows, in words generated from its numbers, ending with :func:`verdict`."""
-    table1 = (f"Table 1 itself gives those branches a share of each module's channels that "
-              f"{'grows' if table1_slope > 0 else 'shrinks'} by {abs(table1_slope):.2%} per module"
-              + (": the paper's network widens every branch as it goes deeper, not its large-kernel branches more "
-                 "than the others. " if table1_slope <= 0 else ", as the argument asks. "))
+def trend_sentences(energy: dict, lost: dict, needed: dict, table1: dict) -> str:
+    """What :func:`trend_table` shows, in words generated from its numbers, ending with :func:`verdict`; Table 1's
+    slope (``table1``: its :func:`linear_trend`) is given a direction only where its interval excludes zero."""
+    change = f"{abs(table1['slope']):.2%} per module (95% interval {table1['low']:+.2%} to {table1['high']:+.2%})"
+    how = {1: f"grows by {change}", -1: f"shrinks by {change}",
+           0: f"changes by {table1['slope']:+.2%} per module (95% interval {table1['low']:+.2%} to "
+              f"{table1['high']:+.2%}, which includes zero)"}[direction(table1)]
+    table1_text = (f"Table 1 itself gives those branches a share of each module's channels that {how}"
+                   + (", as the argument asks. " if direction(table1) > 0 else
+                      ": the paper's network widens every branch as it goes deeper, not its large-kernel branches "
+                      "more than the others. "))
     return (f"The 3x3 and 5x5 branches' combined share of the output energy {DIRECTION[direction(energy)]} "
             f"({energy['slope']:+.2%} per module, 95% interval {energy['low']:+.2%} to {energy['high']:+.2%}). The "
             f"large kernels' absolute accuracy loss {DIRECTION[direction(lost)]} ({lost['slope']:+.2%} per module), "
             f"which also moves with how much a module matters at all; the ratio the claim speaks of is their part of "
             f"the accuracy that removing branches costs, weighted by how much a module matters: it "
             f"{DIRECTION[direction(needed)]} ({needed['slope']:+.2%} per module, {needed['low']:+.2%} to "
-            f"{needed['high']:+.2%}). " + table1 + f"**At this scale the data {verdict(energy, needed)} the claim** "
-            f"that the ratio of 3x3 and 5x5 convolutions should increase in higher layers.")
+            f"{needed['high']:+.2%}). " + table1_text
+            + f"**At this scale the data {verdict(energy, needed)} the claim** that the ratio of 3x3 and 5x5 "
+            f"convolutions should increase in higher layers.")

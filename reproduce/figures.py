@@ -135,6 +135,45 @@ def accuracy_curves(history: pd.DataFrame, *, column: str = "val_top1") -> plt.F
     return fig
 
 
+def convergence(runs: pd.DataFrame | None, *, steps: int | None = None) -> plt.Figure:
+    """Validation top-1 against the training steps of ``benchmarks/convergence.py``'s runs
+    (:func:`reproduce.report.convergence_runs`): one panel per family of configurations, one line per configuration
+    through the mean over its seeds at each length it was run for, and each seed's run as a small point of the same
+    colour and marker. ``steps``: the length this build trains, as a dotted vertical line. No runs (the file is not
+    there): a panel that says so."""
+    if runs is None or not len(runs):
+        fig, ax = plt.subplots(figsize=(7, 1.5))
+        ax.text(0.5, 0.5, "not measured: python benchmarks/convergence.py writes benchmarks/results/convergence.json",
+                ha="center", va="center", fontsize=9)
+        ax.set_axis_off()
+        return fig
+    families = list(dict.fromkeys(runs["family"]))
+    fig, axes = plt.subplots(len(families), 1, figsize=(11, 3.4 * len(families)), sharex=True, squeeze=False)
+    palette, markers = sns.color_palette("colorblind", n_colors=10), "osD^vP*Xph<>"
+    for ax, family in zip(axes[:, 0], families):
+        rows = runs[runs["family"] == family]
+        for i, (configuration, group) in enumerate(rows.groupby("configuration", sort=True)):
+            colour, marker = palette[i % len(palette)], markers[i % len(markers)]
+            means = group.groupby("steps")["val top-1"].mean()
+            ax.plot(means.index, means.to_numpy(), marker=marker, color=colour, lw=1.4, ms=6,
+                    label=textwrap.fill(configuration, 60))
+            ax.scatter(group["steps"], group["val top-1"], marker=marker, color=colour, s=14, alpha=0.45,
+                       label="_seeds")
+        if steps:
+            ax.axvline(steps, color="black", ls=":", lw=1, label=f"this build: {steps:,} steps")
+        ax.set(title=family, ylabel="validation top-1", ylim=(0, 1.03), xscale="log")
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    ax = axes[-1, 0]
+    ax.set_xlabel("training steps (log scale); lines: the mean over seeds, points: each seed")
+    ticks = sorted(set(runs["steps"]) | ({steps} if steps else set()))
+    ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x:,.0f}"))
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    fig.tight_layout()
+    return fig
+
+
 def photo_crops_144(photo) -> plt.Figure:
     """:func:`crops_144` of a photograph (an (H, W, 3) uint8 array, as ``skimage.data`` gives them), cut at the
     paper's 224 px by :func:`reproduce.evaluate.paper_crops_144`."""
@@ -428,19 +467,38 @@ def training_profile(profiles: list[dict]) -> plt.Figure:
     return fig
 
 
+#: A difference of two accuracies lies within +-100 points, and the intervals of :mod:`reproduce.findings` stop there.
+DIFFERENCE_BOUND = 100.0
+
+
 def findings(found, *, title: str | None = None) -> plt.Figure:
     """Each finding's difference (points) with its 95% interval as an error bar, against the zero line; the colour
-    gives the verdict (:class:`reproduce.findings.Finding`)."""
+    gives the verdict (:class:`reproduce.findings.Finding`). An interval that reaches +-100 points, where
+    :mod:`reproduce.findings` stops it, ends in an arrow and says so: the t interval would go further. The axis spans
+    every interval whole, with room for the arrows."""
     colours = {"supports": "tab:green", "contradicts": "tab:red", "inconclusive": "tab:grey", "one sample": "tab:blue"}
     fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(found) + 1.2))
     if not found:
         ax.text(0.5, 0.5, "no comparison: the rows it needs were not run", ha="center", va="center")
         ax.set_axis_off()
         return fig
-    for i, finding in enumerate(found):
-        d = finding.difference
-        ax.errorbar(100 * d.estimate, i, xerr=[[100 * (d.estimate - d.low)], [100 * (d.high - d.estimate)]],
-                    fmt="o", capsize=4, color=colours[finding.verdict], label=finding.verdict)
+    ends = [(100 * f.difference.low, 100 * f.difference.high) for f in found]
+    left, right = min(0.0, *(low for low, _ in ends)), max(0.0, *(high for _, high in ends))
+    arrow = 0.06 * max(right - left, 1.0)  # how far past a stopped end its arrow reaches
+    for i, (finding, (low, high)) in enumerate(zip(found, ends)):
+        d, colour = finding.difference, colours[finding.verdict]
+        ax.errorbar(100 * d.estimate, i, xerr=[[100 * d.estimate - low], [high - 100 * d.estimate]],
+                    fmt="o", capsize=4, color=colour, label=finding.verdict)
+        for end, side in ((low, -1), (high, 1)):
+            if side * end >= DIFFERENCE_BOUND - 1e-9:
+                ax.annotate("", xy=(end + side * arrow, i), xytext=(end, i),
+                            arrowprops=dict(arrowstyle="-|>", color=colour, lw=1.2, shrinkA=0, shrinkB=0))
+                ax.annotate(f"stopped at {end:+.0f}", (end, i), xytext=(-3 * side, 5), textcoords="offset points",
+                            ha="right" if side > 0 else "left", va="bottom", fontsize=7, color=colour)
+    stopped = [side for low, high in ends for end, side in ((low, -1), (high, 1))
+               if side * end >= DIFFERENCE_BOUND - 1e-9]
+    pad = 0.04 * max(right - left, 1.0)
+    ax.set_xlim(left - pad - arrow * (-1 in stopped), right + pad + arrow * (1 in stopped))
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(range(len(found)), [textwrap.fill(f.quantity, 45) for f in found], fontsize=8)
     ax.invert_yaxis()

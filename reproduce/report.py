@@ -82,11 +82,18 @@ def bottleneck_values(savings: pd.DataFrame, total_ops: int) -> dict[str, str]:
             "saved_vs_total": f"{saved / total_ops:.1f}"}
 
 
+#: What a table shows where a value is not defined (the growth from a previous row, in a first row): an en dash.
+UNDEFINED = "\u2013"
+
+
 def style_counts(table: pd.DataFrame):
-    """Any table of counts: integers with thousands separators, ratios with two decimals."""
+    """Any table of counts: integers with thousands separators, ratios with two decimals, an index of numbers (a
+    width multiplier) as short as it is exact (0.5, not 0.500000), and a value that is not defined as an en dash
+    (:data:`UNDEFINED`), not "nan"."""
     formats = {c: ("{:,.0f}" if pd.api.types.is_integer_dtype(table[c]) else "{:.2f}")
                for c in table.columns if pd.api.types.is_numeric_dtype(table[c])}
-    return table.style.format(formats)
+    return table.style.format(formats, na_rep=UNDEFINED).format_index(
+        lambda v: f"{v:g}" if isinstance(v, (float, np.floating)) else str(v))
 
 
 def run_frames(results: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -288,20 +295,22 @@ def augmentation_sentence(scores: pd.DataFrame, run: str, main: str) -> str:
             f"-p random_interpolation True`.")
 
 
-def convergence_section(path, steps: int) -> tuple[Optional[pd.DataFrame], str]:
+def convergence_section(path, steps: int) -> tuple[Optional[pd.DataFrame], Optional[pd.DataFrame], str]:
     """The Training chapter's measured step counts: ``benchmarks/convergence.py``'s results at ``path``, read, as
-    :func:`convergence`'s table and its sentences, and the steps this build trains (``steps``); no table and a
-    sentence saying how to make the file where it is missing."""
+    :func:`convergence_runs` (for :func:`reproduce.figures.convergence`), :func:`convergence`'s table and its
+    sentences, and the steps this build trains (``steps``); no runs, no table and a sentence saying how to make the
+    file where it is missing."""
     import json
     from pathlib import Path
 
     path = Path(path)
     ending = f" This build trains every run for {steps:,} steps."
     if not path.is_file():
-        return None, f"`{path}` is not there: `python benchmarks/convergence.py` writes it." + ending
+        return None, None, f"`{path}` is not there: `python benchmarks/convergence.py` writes it." + ending
     measured = json.loads(path.read_text())
     table, text = convergence(measured)
-    return table, " ".join(text.values()) + f" (Measured on {measured['device']}.)" + ending
+    return (convergence_runs(measured), table,
+            " ".join(text.values()) + f" (Measured on {measured['device']}.)" + ending)
 
 
 def paper_lr_table(results: dict, tests: dict, runs: list[str]) -> pd.DataFrame:
@@ -491,6 +500,43 @@ _CHANGE_LABELS = {
 }
 
 
+def _convergence_steps(options: dict, results: dict) -> int:
+    """The training steps of a ``benchmarks/convergence.py`` run with ``options``."""
+    return options["epochs"] * results["train_images"] // options["batch_size"]
+
+
+def _convergence_label(options: dict, base: dict) -> str:
+    """A convergence run's configuration in words: its optimizer and rate, and each option (of
+    :data:`_CHANGE_LABELS`) in which it differs from the book's ``base``; not its length."""
+    optimizer = "SGD" if options["optimizer"] == "sgd" else "AdamW"
+    parts = [f"{optimizer} lr {options['lr']:g}"]
+    parts += [_CHANGE_LABELS[k](options[k]) for k in _CHANGE_LABELS if k in options and options[k] != base.get(k)]
+    return ", ".join(part for part in parts if part)
+
+
+#: The families :func:`convergence_runs` sorts the configurations into, one panel each in
+#: :func:`reproduce.figures.convergence`.
+CONVERGENCE_FAMILIES = ("AdamW, batch norm", "AdamW, no batch norm (the paper's network)", "SGD, momentum 0.9")
+
+
+def convergence_runs(results: dict) -> pd.DataFrame:
+    """Every run ``benchmarks/convergence.py`` measured (its JSON, read), one row each: its ``configuration`` (as
+    :func:`convergence`'s table names it, without its length), ``family`` (one of :data:`CONVERGENCE_FAMILIES`),
+    ``steps``, ``seed`` and ``val top-1`` (the Polyak-averaged weights' validation top-1)."""
+    base = results["book"]
+
+    def family(options):
+        if options["optimizer"] == "sgd":
+            return CONVERGENCE_FAMILIES[2]
+        return CONVERGENCE_FAMILIES[0] if options.get("batch_norm", True) else CONVERGENCE_FAMILIES[1]
+
+    return pd.DataFrame([{"configuration": _convergence_label(run["options"], base), "family": family(run["options"]),
+                          "steps": _convergence_steps(run["options"], results), "seed": run["seed"],
+                          "val top-1": run["polyak_val_top1"]} for run in results["runs"]],
+                        columns=["configuration", "family", "steps", "seed", "val top-1"]).sort_values(
+        "family", key=lambda family: family.map(CONVERGENCE_FAMILIES.index), kind="stable", ignore_index=True)
+
+
 def style_convergence(table: pd.DataFrame):
     """:func:`convergence`'s table, top-1 in percent."""
     return table.style.format({c: "{:.1%}" for c in ("val top-1, mean", "lowest", "highest")}).hide(axis="index")
@@ -512,16 +558,8 @@ def convergence(results: dict) -> tuple[pd.DataFrame, dict[str, str]]:
         group = groups.setdefault(run["group"], {"options": run["options"], "top1": {}})
         group["top1"][run["seed"]] = run["polyak_val_top1"]
 
-    def steps(options):
-        return options["epochs"] * results["train_images"] // options["batch_size"]
-
-    def label(options):
-        optimizer = "SGD" if options["optimizer"] == "sgd" else "AdamW"
-        parts = [f"{optimizer} lr {options['lr']:g}"]
-        parts += [_CHANGE_LABELS[k](options[k]) for k in _CHANGE_LABELS if k in options and options[k] != base.get(k)]
-        return ", ".join(part for part in parts if part)
-
-    table = pd.DataFrame([{"configuration": label(g["options"]), "steps": steps(g["options"]),
+    table = pd.DataFrame([{"configuration": _convergence_label(g["options"], base),
+                           "steps": _convergence_steps(g["options"], results),
                            "seeds": len(g["top1"]), "val top-1, mean": np.mean(list(g["top1"].values())),
                            "lowest": min(g["top1"].values()), "highest": max(g["top1"].values())}
                           for g in groups.values()]).sort_values(["configuration", "steps"], kind="stable")

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from reproduce import googlenet
-from reproduce.attribution import (BRANCHES, branch_importance, branch_shares, sample, table1_large_share, table1_shares,
-                                   table1_trend_sentence, trend,
-                                   with_intervals)
+from reproduce.attribution import (BRANCHES, branch_importance, branch_shares, linear_trend, sample,
+                                   share_trend_sentence, table1_large_share, table1_shares, table1_trend_sentence,
+                                   trend, with_intervals)
 
 
 def small_model(seed=0):
@@ -172,16 +172,48 @@ def test_the_verdict_follows_the_intervals():
     assert verdict(falling, unresolved) == verdict(unresolved, unresolved) == "does not support"
 
 
-def test_table1_gives_the_large_kernels_a_shrinking_share_and_the_sentence_says_so():
+def _slope_and_half_width(values):
+    """The least-squares slope of ``values`` against 0, 1, ... and its 95% half-width, by hand: the residuals'
+    variance over n - 2, over the spread of the positions, times Student's t with n - 2 degrees of freedom."""
+    from scipy.stats import t
+
+    y = np.asarray(values, dtype=float)
+    x = np.arange(len(y), dtype=float)
+    slope = ((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()
+    residuals = y - y.mean() - slope * (x - x.mean())
+    error = np.sqrt((residuals ** 2).sum() / (len(y) - 2) / ((x - x.mean()) ** 2).sum())
+    r2 = 1 - (residuals ** 2).sum() / ((y - y.mean()) ** 2).sum()
+    return slope, t.ppf(0.975, len(y) - 2) * error, r2
+
+
+def test_table1_gives_the_large_kernels_no_trend_its_interval_resolves_and_the_sentence_says_so():
     # Table 1's #3x3 + #5x5 over each module's output channels, 3a to 5b, computed from the printed filter counts
     printed = [(128 + 32) / 256, (192 + 96) / 480, (208 + 48) / 512, (224 + 64) / 512, (256 + 64) / 512,
                (288 + 64) / 528, (320 + 128) / 832, (320 + 128) / 832, (384 + 128) / 1024]
     large = table1_large_share(googlenet())
     assert large.tolist() == pytest.approx(printed)
-    slope = np.polyfit(np.arange(9), printed, 1)[0]
+    slope, half, r2 = _slope_and_half_width(printed)
+    assert slope < 0 < slope + half  # falling, but within the scatter about the line (R^2 0.15)
+    fit = linear_trend(large)
+    assert [fit["slope"], fit["low"], fit["high"], fit["r2"]] == pytest.approx([slope, slope - half, slope + half, r2])
     sentence = table1_trend_sentence(googlenet())
-    assert f"{100 * slope:+.2f} points per module, so it shrinks with depth" in sentence and slope < 0
     assert sentence.startswith("In Table 1 itself their share of each module's output channels goes 62.5%, 60.0%, ")
+    assert (f"its least-squares slope is {100 * slope:+.2f} points per module (95% interval {100 * (slope - half):+.2f}"
+            f" to {100 * (slope + half):+.2f}, R² {r2:.2f}), an interval that includes zero") in sentence
+    assert "shrinks" not in sentence and "grows" not in sentence
+
+
+def test_a_share_trend_is_given_a_direction_only_when_its_interval_excludes_zero():
+    modules = ["3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b"]
+    wobble = np.array([0.01, -0.01, 0.0, 0.01, -0.01, 0.0, 0.01, -0.01, 0.0])
+    for step, word in ((0.02, "grows"), (-0.02, "shrinks")):
+        values = 0.5 + step * np.arange(9) + wobble
+        slope, half, _ = _slope_and_half_width(values)
+        assert abs(slope) > half  # a clear line
+        sentence = share_trend_sentence(pd.Series(values, index=modules))
+        assert sentence.endswith(f"so it {word} with depth.") and f"{100 * slope:+.2f} points per module" in sentence
+    flat = share_trend_sentence(pd.Series(0.5 + 3 * wobble, index=modules))
+    assert "an interval that includes zero" in flat and "grows" not in flat and "shrinks" not in flat
 
 
 def test_the_trend_table_and_sentences_state_each_measure_with_its_interval():
@@ -189,15 +221,21 @@ def test_the_trend_table_and_sentences_state_each_measure_with_its_interval():
 
     rising = {"slope": 0.02, "low": 0.01, "high": 0.03, "runs_positive": 6, "runs": 7}
     flat = {"slope": 0.001, "low": -0.01, "high": 0.012, "runs_positive": 4, "runs": 7}
-    table = trend_table(rising, flat, rising, -0.0084)
+    table1 = {"slope": -0.0084, "low": -0.0262, "high": 0.0094, "r2": 0.15}  # Table 1's, as linear_trend gives it
+    table = trend_table(rising, flat, rising, table1)
     assert table["networks with a rising trend"].tolist() == ["6 of 7", "4 of 7", "6 of 7", ""]
-    assert table["95% interval"][1] == "-1.00% to +1.20%"
-    text = trend_sentences(rising, flat, rising, -0.0084)
+    assert table["95% interval"].tolist()[1:] == ["-1.00% to +1.20%", "+1.00% to +3.00%", "-2.62% to +0.94%"]
+    text = trend_sentences(rising, flat, rising, table1)
     assert "output energy rises with depth (+2.00% per module, 95% interval +1.00% to +3.00%)" in text
     assert "absolute accuracy loss shows no trend the test images can resolve" in text
-    assert "shrinks by 0.84% per module" in text and text.endswith(
-        "**At this scale the data supports the claim** that the ratio of 3x3 and 5x5 convolutions should increase "
-        "in higher layers.")
+    assert ("channels that changes by -0.84% per module (95% interval -2.62% to +0.94%, which includes zero): the "
+            "paper's network widens every branch") in text and "shrinks" not in text
+    assert text.endswith("**At this scale the data supports the claim** that the ratio of 3x3 and 5x5 convolutions "
+                         "should increase in higher layers.")
+    falling = trend_sentences(rising, flat, rising, {"slope": -0.02, "low": -0.03, "high": -0.01})
+    assert "channels that shrinks by 2.00% per module (95% interval -3.00% to -1.00%): the paper's" in falling
+    assert "grows by 2.00% per module (95% interval +1.00% to +3.00%), as the argument asks." in trend_sentences(
+        rising, flat, rising, rising)
 
 
 def test_measure_marks_each_networks_rows_and_the_intact_accuracy_is_per_network():

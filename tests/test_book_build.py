@@ -61,12 +61,15 @@ def test_book_builds_with_warnings_as_errors(built_book):
             code.decompose()
         assert "{glue" not in text.get_text(), page.name
     assert notebook.count('<figure class="align-default" id="fig-') == 3
+    assert "bd-sidebar-secondary" not in notebook  # Table 1's full-width cells have no contents panel to run under
+    assert "bd-sidebar-secondary" in (html / "notebooks" / "training.html").read_text()  # the other pages keep it
     assert notebook.count("<img") >= 3 and "&lt;Figure size" not in notebook
     data_page = (html / "notebooks" / "data.html").read_text()
     assert data_page.count('<figure class="align-default" id="fig-') == 2 and "&lt;Figure size" not in data_page
     assert "self.aux_weight" not in data_page and "googlenet_loss" in (html / "book" / "training.html").read_text()
     training_page = (html / "notebooks" / "training.html").read_text()
-    assert training_page.count('<figure class="align-default" id="fig-') == 2 and "&lt;Figure size" not in training_page
+    assert training_page.count('<figure class="align-default" id="fig-') == 3 and "&lt;Figure size" not in training_page
+    assert 'id="fig-convergence"' in training_page and "seeds seeds" not in training_page
     assert "epoch 1/1" not in training_page  # the progress bars stay out of the book
     assert "Polyak average" in training_page and "without auxiliary heads" in training_page
     evaluation_page = (html / "notebooks" / "evaluation.html").read_text()

@@ -52,3 +52,82 @@ def test_a_photographs_144_crops_are_drawn_from_the_papers_cutter_and_values_are
     monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: glued.append((name, value, display)))
     figures.glue_values({"a": "1", "b": "two"})
     assert glued == [("a", "1", False), ("b", "two", False)]
+
+
+def test_the_forest_plot_shows_every_interval_whole_and_marks_one_stopped_at_the_bound():
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Annotation
+
+    from reproduce import figures
+    from reproduce.findings import Finding, Interval
+
+    def finding(estimate, low, high):
+        return Finding("claim", f"d = {estimate}", Interval(estimate, low, high, 3, "seeds"), 1, "paired")
+
+    found = [finding(0.543, -0.218, 1.0), finding(0.02, 0.005, 0.035), finding(-0.6, -1.0, -0.3)]
+    fig = figures.findings(found)
+    ax = fig.axes[0]
+    drawn = [end for c in ax.containers for end in c.lines[2][0].get_segments()[0][:, 0]]
+    assert drawn == pytest.approx([-21.8, 100.0, 0.5, 3.5, -100.0, -30.0])
+    arrows = [a for a in ax.texts if isinstance(a, Annotation) and a.arrow_patch is not None]
+    starts_and_tips = sorted((a.xyann[0], a.xy[0]) for a in arrows)
+    assert [start for start, _ in starts_and_tips] == [-100.0, 100.0]  # the two stopped ends, and only those
+    assert starts_and_tips[0][1] < -100.0 and starts_and_tips[1][1] > 100.0  # each points past its bound
+    assert sorted(t.get_text() for t in ax.texts if t.arrow_patch is None) == ["stopped at +100", "stopped at -100"]
+    low, high = ax.get_xlim()
+    assert low < starts_and_tips[0][1] and high > starts_and_tips[1][1]  # every interval and arrow on the axis
+    plt.close(fig)
+    fig = figures.findings([finding(0.02, 0.005, 0.035)])
+    assert not [a for a in fig.axes[0].texts if a.arrow_patch is not None]
+    low, high = fig.axes[0].get_xlim()
+    assert low < 0 < 0.5 < 3.5 < high  # the zero line and the whole interval
+    plt.close(fig)
+
+
+def test_the_convergence_figure_draws_the_measured_runs_one_line_per_configuration():
+    import json
+    from collections import defaultdict
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from reproduce import figures, report
+
+    measured = json.loads((Path(__file__).parent.parent / "benchmarks" / "results" / "convergence.json").read_text())
+    fig = figures.convergence(report.convergence_runs(measured), steps=450)
+    # from the file itself: each group's length in steps and its seeds' Polyak top-1
+    groups = defaultdict(list)
+    for run in measured["runs"]:
+        options = run["options"]
+        groups[run["group"], options["epochs"] * measured["train_images"] // options["batch_size"]].append(
+            run["polyak_val_top1"])
+    means = sorted((steps, np.mean(values)) for (_, steps), values in groups.items())
+    seeds = sorted((steps, value) for (_, steps), values in groups.items() for value in values)
+    lines = [line for ax in fig.axes for line in ax.lines if not line.get_label().startswith("this build")]
+    drawn = sorted(p for line in lines for p in zip(line.get_xdata(), line.get_ydata()))
+    assert np.allclose(drawn, means, rtol=0, atol=1e-12)
+    points = sorted(tuple(p) for ax in fig.axes for c in ax.collections for p in c.get_offsets())
+    assert np.allclose(points, seeds, rtol=0, atol=1e-12)
+    assert all(list(line.get_xdata()) == sorted(line.get_xdata()) for line in lines)  # each line runs left to right
+    # the book's configuration (the file's "book", changed in its length only) is one line through its four lengths
+    book = {k: v for k, v in measured["book"].items() if k != "epochs"}
+    lengths = defaultdict(list)
+    for run in measured["runs"]:
+        if {k: v for k, v in run["options"].items() if k != "epochs"} == book:
+            lengths[run["options"]["epochs"] * measured["train_images"] // book["batch_size"]].append(
+                run["polyak_val_top1"])
+    name = f"{'SGD' if book['optimizer'] == 'sgd' else 'AdamW'} lr {book['lr']:g}"  # "AdamW lr 0.002"
+    line = next(line for line in lines if line.get_label() == name)
+    assert len(lengths) >= 2 and list(line.get_xdata()) == sorted(lengths)  # 300, 450, 600 and 1,200 steps
+    assert list(line.get_ydata()) == pytest.approx([np.mean(lengths[k]) for k in sorted(lengths)])
+    assert [ax.get_title() for ax in fig.axes] == list(report.CONVERGENCE_FAMILIES)
+    configurations = {tuple(sorted((k, v) for k, v in run["options"].items() if k != "epochs"))
+                      for run in measured["runs"]}  # what a run changes but its length
+    assert len(lines) == len(configurations)  # one line each
+    assert [line.get_xdata()[0] for ax in fig.axes for line in ax.lines if line.get_label().startswith("this build")
+            ] == [450] * 3
+    plt.close(fig)
+    empty = figures.convergence(None)
+    assert "python benchmarks/convergence.py" in empty.axes[0].texts[0].get_text()
+    plt.close(empty)

@@ -1,10 +1,13 @@
 """The book's table formatting and figures show what the tables hold."""
 
+import math
+
 import matplotlib
 
 matplotlib.use("Agg")
 
 import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
 
 from reproduce import costs, figures, naive_vs_reduced, paper, report, table1  # noqa: E402
 
@@ -34,6 +37,26 @@ def test_printed_counts_are_read_with_their_precision():
 def test_style_counts_formats_integers_with_separators():
     html = report.style_counts(pd.DataFrame({"params": [6998552], "ratio": [2.3699]})).to_html()
     assert "6,998,552" in html and "2.37" in html
+
+
+def test_the_widening_table_shows_its_widths_as_numbers_and_the_first_rows_undefined_growth_as_a_dash():
+    from bs4 import BeautifulSoup
+
+    widths = (0.5, 0.75, 1.0, 1.5)
+    table = costs.widening(widths, input_size=32)
+    body = BeautifulSoup(report.style_counts(table).to_html(), "html.parser").tbody
+    rows = [[cell.get_text() for cell in row.find_all(["th", "td"])] for row in body.find_all("tr")]
+    assert [row[0] for row in rows] == ["0.5", "0.75", "1", "1.5"]
+    columns = list(table.columns)
+    growth = [1 + columns.index(c) for c in ("params growth exponent", "ops growth exponent")]
+    assert [rows[0][i] for i in growth] == [report.UNDEFINED] * 2  # nothing before the first width to grow from
+    for row, width in zip(rows[1:], widths[1:]):  # the rest: the log-log slope from the previous width, 2 decimals
+        previous = widths[widths.index(width) - 1]
+        for i, column in zip(growth, ("params", "ops")):
+            slope = math.log(table.loc[width, column] / table.loc[previous, column]) / math.log(width / previous)
+            assert row[i] == f"{slope:.2f}"
+    assert rows[1][1 + columns.index("params")] == f"{table.loc[0.75, 'params']:,}"
+    assert not any(text in cell for row in rows for cell in row for text in ("nan", "0.500000"))
 
 
 def bars(ax):
@@ -143,16 +166,33 @@ def test_run_lookups_and_tables_read_what_the_runs_hold():
                                       {"run": "a", "lr": 0.01, "test top-1": 0.1, "final training loss": 2.3}]
 
 
-def test_the_convergence_section_says_how_to_make_a_missing_file(tmp_path):
-    table, text = report.convergence_section(tmp_path / "convergence.json", 450)
-    assert table is None and "python benchmarks/convergence.py` writes it" in text
+def test_the_convergence_section_reads_every_run_and_says_how_to_make_a_missing_file(tmp_path):
+    runs, table, text = report.convergence_section(tmp_path / "convergence.json", 450)
+    assert runs is None and table is None and "python benchmarks/convergence.py` writes it" in text
     assert text.endswith("This build trains every run for 450 steps.")
     import json
     from pathlib import Path
 
     committed = Path(__file__).parent.parent / "benchmarks" / "results" / "convergence.json"
-    table, text = report.convergence_section(committed, 450)
-    assert len(table) and f"(Measured on {json.loads(committed.read_text())['device']}.)" in text
+    measured = json.loads(committed.read_text())
+    runs, table, text = report.convergence_section(committed, 450)
+    assert len(table) and f"(Measured on {measured['device']}.)" in text
+    assert len(runs) == len(measured["runs"]) == table["seeds"].sum()  # every run once, in the figure and the table
+    # each run as the file has it: its seed and Polyak top-1, its length from its epochs and batch size
+    expected = sorted((r["seed"], r["polyak_val_top1"], r["options"]["epochs"] * 4800 // r["options"]["batch_size"])
+                      for r in measured["runs"])
+    assert measured["train_images"] == 4800
+    assert sorted(zip(runs["seed"], runs["val top-1"], runs["steps"])) == expected
+    assert set(runs["family"]) == set(report.CONVERGENCE_FAMILIES)
+    sgd = runs[runs["family"] == "SGD, momentum 0.9"]
+    assert sgd["configuration"].str.startswith("SGD lr ").all()
+    assert len(sgd) == sum(r["options"]["optimizer"] == "sgd" for r in measured["runs"])
+    no_bn = runs[runs["family"] == "AdamW, no batch norm (the paper's network)"]
+    assert len(no_bn) == sum(not r["options"]["batch_norm"] for r in measured["runs"])
+    # the table's means are the runs' means, configuration by configuration
+    merged = runs.groupby(["configuration", "steps"])["val top-1"].mean()
+    assert table.set_index(["configuration", "steps"])["val top-1, mean"].sort_index().tolist() == pytest.approx(
+        merged.sort_index().tolist())
 
 
 def test_names_are_listed_as_a_sentence_lists_them():

@@ -1,8 +1,10 @@
 # ---
 # jupyter:
+#   html_theme.sidebar_secondary.remove: true
 #   jupytext:
 #     cell_metadata_filter: tags,-all
 #     formats: ipynb,text//py:percent
+#     notebook_metadata_filter: html_theme.sidebar_secondary.remove
 #     text_representation:
 #       extension: .py
 #       format_name: percent

@@ -22,10 +22,10 @@
 # table for the changes of Inception-v2/v3 that apply to GoogLeNet itself, on the embedded data set: batch
 # normalization {cite}`ioffe2015batch`, the 5x5 convolutions factorized into two 3x3, label smoothing, and
 # batch-normalized auxiliary heads, then the same network without auxiliary heads. Every run has the same training
-# budget: the same images, epochs, schedule and optimizer, and every row is trained with `seeds` seeds, run *k* of each
-# row with seed *k* (`reproduce.training.ablation`), so that each change is measured over seeds with a 95%
-# interval. Its defaults fit the 2-core CPU that builds this book; with a `config` that names the data set, its
-# folder and full sizes it is the GPU rerun (for example
+# budget: the same images, epochs, schedule and optimizer, and every row is trained with {glue:text}`seeds` seeds (the
+# parameter `seeds`), run *k* of each row with seed *k* (`reproduce.training.ablation`), so that each change is
+# measured over seeds with a 95% interval. Its defaults fit the 2-core CPU that builds this book; with a `config`
+# that names the data set, its folder and full sizes it is the GPU rerun (for example
 # `papermill beyond.ipynb out.ipynb -y "config: {dataset: cifar100, data_root: ~/data, width: 1.0, epochs: 30}"`).
 
 # %% tags=["parameters"]

@@ -108,8 +108,8 @@ Markdown(f"Analysed: {origin}, on {len(targets):,} test images; their test top-1
 energy = attribution.large_kernel_trend(shares, "share")
 lost = attribution.large_kernel_trend(importance, "drop")
 needed = attribution.large_kernel_trend(importance, "drop", relative=True)
-table1_slope = attribution.trend(attribution.table1_large_share(next(iter(models.values()))))
-attribution.trend_table(energy, lost, needed, table1_slope).style.format({"change per module": "{:+.2%}"}).hide(
+table1_trend = attribution.linear_trend(attribution.table1_large_share(next(iter(models.values()))))
+attribution.trend_table(energy, lost, needed, table1_trend).style.format({"change per module": "{:+.2%}"}).hide(
     axis="index")
 
 # %% [markdown]
@@ -117,7 +117,7 @@ attribution.trend_table(energy, lost, needed, table1_slope).style.format({"chang
 
 # %% tags=["hide-input"]
 glue("verdict", attribution.verdict(energy, needed), display=False)
-Markdown(attribution.trend_sentences(energy, lost, needed, table1_slope))
+Markdown(attribution.trend_sentences(energy, lost, needed, table1_trend))
 
 # %% [markdown]
 # What this measurement is, and what would change the verdict:

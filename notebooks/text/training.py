@@ -19,10 +19,10 @@
 # This notebook trains GoogLeNet with the recipe of Section 6 of {cite}`szegedy2015going` (`reproduce.training`) and
 # checks two of the paper's claims about it: that the auxiliary classifiers of Section 5 help the main one, and that
 # Polyak averaging of the weights gives a better model for inference. Each claim is a comparison over several seeds
-# (`seeds` runs of each configuration), reported with its 95% interval; a direction is stated only where the interval
-# excludes zero (`reproduce.findings`). It also measures the paper's optimizer, SGD with momentum, against the AdamW
-# that the CPU defaults use. Its defaults fit the 2-core CPU that builds this book; the same notebook, given a
-# `config` that names the data set, its folder and full sizes, is the GPU rerun (for example
+# (the parameter `seeds` sets how many runs of each configuration), reported with its 95% interval; a direction is
+# stated only where the interval excludes zero (`reproduce.findings`). It also measures the paper's optimizer, SGD
+# with momentum, against the AdamW that the CPU defaults use. Its defaults fit the 2-core CPU that builds this book;
+# the same notebook, given a `config` that names the data set, its folder and full sizes, is the GPU rerun (for example
 # `papermill training.ipynb out.ipynb -y "config: {dataset: cifar100, data_root: ~/data, width: 1.0}"`).
 
 # %% tags=["parameters"]
@@ -51,15 +51,17 @@ base = book_config(config)
 display(Markdown(report.config_summary(base)))
 runs = training_chapter_runs(base, seeds=seeds, sgd_lrs=sgd_lrs if base.optimizer != "sgd" else [],
                              augmentation=augmentation_run)
+figures.glue_values({"seeds": str(seeds)})
 
 # %% [markdown]
 # ## The runs
 #
-# GoogLeNet with both auxiliary heads and the same network without them are trained with `seeds` seeds each; a seed
-# sets the initialization, the order of the images, the augmentation and the dropout, and run *k* of one
-# configuration is compared with run *k* of the other. Besides these, the paper's SGD (momentum 0.9) is trained at
-# each learning rate of `sgd_lrs` (if any) with the first seed, its best rate then with every seed, and, with
-# `augmentation_run`, one run with the paper's augmentation. Every run has the same budget: the same images, epochs and schedule.
+# GoogLeNet with both auxiliary heads and the same network without them are trained with {glue:text}`seeds` seeds
+# each (the parameter `seeds`); a seed sets the initialization, the order of the images, the augmentation and the
+# dropout, and run *k* of one configuration is compared with run *k* of the other. Besides these, the paper's SGD
+# (momentum 0.9) is trained at each learning rate of `sgd_lrs` (if any) with the first seed, its best rate then with
+# every seed, and, with `augmentation_run`, one run with the paper's augmentation. Every run has the same budget: the
+# same images, epochs and schedule.
 
 # %% tags=["hide-input", "remove-output"]
 started = time.perf_counter()
@@ -107,7 +109,6 @@ glue("n_test", f"{n_test:,}", display=False)
 for key, label, kind in (("test_top1", "GoogLeNet", "Polyak"), ("test_top1_raw", "GoogLeNet", "raw"),
                          ("test_top1_noaux", "without auxiliary heads", "Polyak")):
     glue(key, mean_over_seeds(top1(label, kind)).text(unit="%"), display=False)
-glue("seeds", str(seeds), display=False)
 report.style_seed_summary(report.seed_summary(scores, n_test))
 
 # %% [markdown]
@@ -153,13 +154,29 @@ Markdown(report.optimizer_text(scores, base, best_lr))
 # the book's configuration with one or two options changed, each run the `train` these chapters call, in float32,
 # scored on 500 validation images with its Polyak-averaged weights. The runs are independent, so they were spread over
 # the processes of a GPU, which the file names; on this book's 2-core CPU the same runs take hours.
+# {numref}`fig-convergence` shows every group against the number of steps it trained for.
 
 # %% tags=["hide-input"]
-convergence_table, text = report.convergence_section("../benchmarks/results/convergence.json",  # benchmarks/convergence.py
-                                                       results[run_name("GoogLeNet", 0)].history[-1]["steps"])
+steps_trained = results[run_name("GoogLeNet", 0)].history[-1]["steps"]
+convergence_runs, convergence_table, text = report.convergence_section(
+    "../benchmarks/results/convergence.json", steps_trained)  # written by benchmarks/convergence.py
+figures.glue_figure("fig_convergence", figures.convergence(convergence_runs, steps=steps_trained))
+
+# %% [markdown]
+# ```{glue:figure} fig_convergence
+# :name: fig-convergence
+#
+# Validation top-1 (Polyak-averaged weights, 500 validation images) of every group of `benchmarks/convergence.py`
+# against the number of training steps: one line per configuration through the mean over its seeds, each seed's run a
+# small point; dotted, the steps this build trains. The numbers are in the table below the text.
+# ```
+
+# %% tags=["hide-input"]
+Markdown(text)
+
+# %% tags=["remove-input", "hide-output"]
 if convergence_table is not None:
     display(report.style_convergence(convergence_table))
-Markdown(text)
 
 # %% tags=["hide-input"]
 Markdown(report.augmentation_sentence(scores, run_name("paper's augmentation", 0), run_name("GoogLeNet", 0)))
