@@ -310,3 +310,33 @@ def ops_by_stage(model: GoogLeNet | None = None, input_size: int = 224, **option
     stage = table.index.map(lambda key: f"inception {key[9]}" if key.startswith("inception")
                             else "classifier" if key in ("avgpool", "dropout", "fc", "softmax") else "stem")
     return table["ops"].groupby(stage, sort=False).sum()
+
+
+def network_macs(input_size: int = 224, num_classes: int = 1000, **options) -> int:
+    """Multiply-adds of one inference pass (no auxiliary heads: they are dropped at test time) of
+    ``googlenet(num_classes, **options)`` on one ``input_size`` image."""
+    with torch.device("meta"):  # shapes only: nothing is allocated or initialized
+        model = googlenet(num_classes, **{**options, "aux_heads": False})
+    return profile(model, (1, 3, input_size, input_size)).macs[""]
+
+
+def equal_cost_scale(blocks: str, input_size: int = 224, num_classes: int = 1000, **options) -> float:
+    """The ``block_scale`` at which the network with ``blocks`` in Table 1's inception rows (``"naive"`` or
+    ``"plain"``, see :data:`reproduce.models.blocks.BLOCK_CHOICES`) costs as many multiply-adds per image as
+    GoogLeNet with the same other ``options`` at ``input_size``: found by bisection, the cost growing with the scale.
+    Channel counts are whole numbers, so the two costs agree to within the step of one channel per block."""
+    target = network_macs(input_size, num_classes, **options)
+
+    def cost(scale: float) -> int:
+        return network_macs(input_size, num_classes, **{**options, "blocks": blocks, "block_scale": scale})
+
+    low, high = 1e-3, 1.0
+    while cost(high) < target:
+        low, high = high, high * 2
+    for _ in range(16):
+        middle = (low * high) ** 0.5
+        if cost(middle) < target:
+            low = middle
+        else:
+            high = middle
+    return min((low, high), key=lambda scale: abs(cost(scale) - target))

@@ -12,9 +12,14 @@ from typing import Optional
 
 from torch.utils.data import Dataset
 
-#: ``"shapes"``: the embedded data set (no download, 10 classes); ``"cifar10"``, ``"cifar100"``: through torchvision;
-#: ``"imagefolder"``: ``ROOT/train/<class>/*`` and ``ROOT/val/<class>/*``, the layout of ImageNet.
-DATASETS = ("shapes", "cifar10", "cifar100", "imagefolder")
+#: ``"shapes"``: the embedded data set of square images of one object (no download, 10 classes, :mod:`.synthetic`);
+#: ``"scenes"``: the embedded miniature of the experimental chapters (20 classes, landscape and portrait, clutter and
+#: occlusion, :mod:`.scenes`); ``"cifar10"``, ``"cifar100"``: through torchvision; ``"imagefolder"``:
+#: ``ROOT/train/<class>/*`` and ``ROOT/val/<class>/*``, the layout of ImageNet.
+DATASETS = ("shapes", "scenes", "cifar10", "cifar100", "imagefolder")
+#: The data sets the project generates itself; ``shapes_size`` is the side (``"scenes"``: the shorter side) of their
+#: images.
+EMBEDDED = ("shapes", "scenes")
 
 
 def datasets(name: str, *, root: Optional[str] = None, image_size: int = 64, eval_split: str = "val",
@@ -101,6 +106,11 @@ def _split(name, split, num_images, transform, *, root, image_size, download, sh
         from .synthetic import EmbeddedShapes
 
         return EmbeddedShapes(split, num_images=num_images, transform=transform, image_size=shapes_size,
+                              seed=data_seed)
+    if name == "scenes":
+        from .scenes import EmbeddedScenes
+
+        return EmbeddedScenes(split, num_images=num_images, transform=transform, image_size=shapes_size,
                               seed=data_seed)
     from . import real
 

@@ -89,20 +89,56 @@ class NaiveInceptionModule(nn.Module):
 
     There are no 1x1 reductions, so the 3x3 and 5x5 convolutions run on all input channels, and the pooling branch
     passes every input channel through: the output is wider than the input (``in_channels + ch1x1 + ch3x3 + ch5x5``).
-    Used only for the cost comparison of Section 4.
+    Section 4's cost comparison uses it alone; ``GoogLeNet(blocks="naive")`` stacks it in place of every module.
     """
 
-    def __init__(self, in_channels: int, ch1x1: int, ch3x3: int, ch5x5: int):
+    def __init__(self, in_channels: int, ch1x1: int, ch3x3: int, ch5x5: int, *, batch_norm: bool = False):
         super().__init__()
         self.in_channels = in_channels
         self.out_channels = in_channels + ch1x1 + ch3x3 + ch5x5
-        self.branch1 = ConvBlock(in_channels, ch1x1, 1)
-        self.branch2 = ConvBlock(in_channels, ch3x3, 3, padding=1)
-        self.branch3 = ConvBlock(in_channels, ch5x5, 5, padding=2)
+        self.branch1 = ConvBlock(in_channels, ch1x1, 1, batch_norm=batch_norm)
+        self.branch2 = ConvBlock(in_channels, ch3x3, 3, padding=1, batch_norm=batch_norm)
+        self.branch3 = ConvBlock(in_channels, ch5x5, 5, padding=2, batch_norm=batch_norm)
         self.branch4 = nn.MaxPool2d(3, stride=1, padding=1, ceil_mode=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], dim=1)
+
+
+class PlainBlock(nn.Sequential):
+    """Two 3x3 convolutions, one after the other: the block without Inception's parallel branches that
+    ``GoogLeNet(blocks="plain")`` puts in place of every module, as deep as the module's longest path (Table 1's depth
+    of 2), so that the plain network has GoogLeNet's 22 layers with parameters."""
+
+    def __init__(self, in_channels: int, out_channels: int, *, batch_norm: bool = False):
+        super().__init__(ConvBlock(in_channels, out_channels, 3, padding=1, batch_norm=batch_norm),
+                         ConvBlock(out_channels, out_channels, 3, padding=1, batch_norm=batch_norm))
+        self.in_channels, self.out_channels = in_channels, out_channels
+
+
+#: What stands in each of Table 1's nine inception rows. ``"inception"``: the module with dimension reductions
+#: (Figure 2b), the paper's. ``"naive"``: the naive module of Figure 2a with the row's #1x1, #3x3 and #5x5 filters
+#: times ``block_scale`` (no reductions, the pooled input passed through). ``"plain"``: :class:`PlainBlock` with the
+#: row's output channels times ``block_scale``. ``block_scale`` is chosen by
+#: :func:`reproduce.costs.equal_cost_scale` so that the network costs GoogLeNet's multiply-adds.
+BLOCK_CHOICES = ("inception", "naive", "plain")
+
+
+def stage_block(blocks: str, in_channels: int, filters: tuple[int, ...], *, scale: float = 1.0,
+                batch_norm: bool = False, branch5x5: str = "5x5") -> nn.Module:
+    """The block of kind ``blocks`` for one of Table 1's inception rows (``filters``: the row's six filter counts,
+    already scaled by the network's width) on ``in_channels`` input channels."""
+    def scaled(channels: int) -> int:
+        return max(1, round(channels * scale))
+
+    ch1x1, _, ch3x3, _, ch5x5, pool_proj = filters
+    if blocks == "inception":
+        return InceptionModule(in_channels, *filters, batch_norm=batch_norm, branch5x5=branch5x5)
+    if blocks == "naive":
+        return NaiveInceptionModule(in_channels, scaled(ch1x1), scaled(ch3x3), scaled(ch5x5), batch_norm=batch_norm)
+    if blocks == "plain":
+        return PlainBlock(in_channels, scaled(ch1x1 + ch3x3 + ch5x5 + pool_proj), batch_norm=batch_norm)
+    raise ValueError(f"blocks={blocks!r} is not one of {BLOCK_CHOICES}")
 
 
 #: How an auxiliary head pools its input. ``"paper"``: average pool 5x5 stride 3 (Section 5), which turns the 14x14

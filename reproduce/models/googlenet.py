@@ -14,8 +14,8 @@ from typing import NamedTuple, Optional
 import torch
 from torch import nn
 
-from .blocks import (AUX_CONV_CHANNELS, AUX_DROPOUT, AUX_HIDDEN, AUX_POOL_CHOICES, BRANCH5X5_CHOICES, AuxiliaryHead,
-                     ConvBlock, InceptionModule)
+from .blocks import (AUX_CONV_CHANNELS, AUX_DROPOUT, AUX_HIDDEN, AUX_POOL_CHOICES, BLOCK_CHOICES, BRANCH5X5_CHOICES,
+                     AuxiliaryHead, ConvBlock, InceptionModule, stage_block)
 from .init import init_weights
 
 #: ``"imagenet"``: the stem of Figure 3 (conv 7x7/2, max pool 3x3/2, LRN, conv 1x1, conv 3x3, LRN, max pool 3x3/2),
@@ -29,7 +29,7 @@ DROPOUT = 0.4
 #: The options of :class:`GoogLeNet` that a training configuration sets (``TrainConfig.model_options``) and a
 #: checkpoint records, from which :func:`reproduce.checkpoints.load_trained` rebuilds the network.
 MODEL_OPTIONS = ("stem", "width", "batch_norm", "aux_batch_norm", "branch5x5", "aux_heads", "dropout", "aux_dropout",
-                 "init")
+                 "init", "blocks", "block_scale")
 
 
 class GoogLeNetOutputs(NamedTuple):
@@ -44,12 +44,17 @@ class GoogLeNet(nn.Module):
     def __init__(self, num_classes: int = 1000, *, aux_heads: bool = True, batch_norm: bool = False,
                  aux_batch_norm: bool = False, branch5x5: str = "5x5", width: float = 1.0, stem: str = "imagenet",
                  dropout: float = DROPOUT, aux_dropout: float = AUX_DROPOUT, aux_pool: str = "paper",
-                 last_pool_kernel: int = 3, transform_input: bool = False, init: str = "kaiming"):
+                 last_pool_kernel: int = 3, transform_input: bool = False, init: str = "kaiming",
+                 blocks: str = "inception", block_scale: float = 1.0):
         super().__init__()
         if not (isinstance(num_classes, int) and num_classes >= 1):
             raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
         if branch5x5 not in BRANCH5X5_CHOICES:
             raise ValueError(f"branch5x5={branch5x5!r} is not one of {BRANCH5X5_CHOICES}")
+        if blocks not in BLOCK_CHOICES:
+            raise ValueError(f"blocks={blocks!r} is not one of {BLOCK_CHOICES}")
+        if not block_scale > 0:
+            raise ValueError(f"block_scale must be positive, got {block_scale!r}")
         if stem not in STEM_CHOICES:
             raise ValueError(f"stem={stem!r} is not one of {STEM_CHOICES}")
         if aux_pool not in AUX_POOL_CHOICES:
@@ -63,9 +68,10 @@ class GoogLeNet(nn.Module):
 
         channels = w(192)
 
-        def inception(*filters: int) -> InceptionModule:
+        def inception(*filters: int) -> nn.Module:  # the module of Figure 2b, or what ``blocks`` puts in its place
             nonlocal channels
-            module = InceptionModule(channels, *map(w, filters), batch_norm=batch_norm, branch5x5=branch5x5)
+            module = stage_block(blocks, channels, tuple(map(w, filters)), scale=block_scale, batch_norm=batch_norm,
+                                 branch5x5=branch5x5)
             channels = module.out_channels
             return module
 

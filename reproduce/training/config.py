@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from ..data import DATASETS
 from ..data.transforms import CROP_SCALE
-from ..models.blocks import AUX_DROPOUT, BRANCH5X5_CHOICES
+from ..models.blocks import AUX_DROPOUT, BLOCK_CHOICES, BRANCH5X5_CHOICES
 from ..models.googlenet import DROPOUT, MODEL_OPTIONS, STEM_CHOICES
 from ..models.init import INIT_CHOICES
 from .schedule import CAFFE_POLY_POWER, PAPER_GAMMA, PAPER_STEP_EPOCHS
@@ -29,7 +29,8 @@ LR_SCHEDULE_CHOICES = ("step", "poly")
 #: ``torch.compile``'s modes; ``"reduce-overhead"`` replays the step as CUDA graphs on a GPU.
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 #: The options with a fixed set of values, and those values.
-CHOICES = {"dataset": DATASETS, "stem": STEM_CHOICES, "branch5x5": BRANCH5X5_CHOICES, "init": INIT_CHOICES,
+CHOICES = {"dataset": DATASETS, "stem": STEM_CHOICES, "branch5x5": BRANCH5X5_CHOICES, "blocks": BLOCK_CHOICES,
+           "init": INIT_CHOICES,
            "device": DEVICES, "polyak": POLYAK_CHOICES, "optimizer": OPTIMIZER_CHOICES,
            "lr_schedule": LR_SCHEDULE_CHOICES, "compile_mode": COMPILE_MODES}
 
@@ -43,13 +44,13 @@ def option(default: Any, help: str = "") -> Any:
 class TrainConfig:
     # ---- data ----
     dataset: str = option("shapes", "see reproduce.data.DATASETS")
-    data_root: Optional[str] = option(None, 'folder of a real data set (CIFAR, ImageFolder); unused by "shapes"')
+    data_root: Optional[str] = option(None, "folder of a real data set (CIFAR, ImageFolder); unused by the embedded ones")
     download: bool = option(False, "let torchvision download CIFAR (needs internet)")
     image_size: int = option(64, "the model's input side, in pixels")
-    shapes_size: int = option(64, '"shapes": side of the generated images, before cropping and resizing')
-    train_images: Optional[int] = option(None, '"shapes": size of the train split (None: the default)')
-    eval_images: Optional[int] = option(None, '"shapes": size of the val split')
-    data_seed: int = option(0, '"shapes": which images are generated (independent of ``seed``)')
+    shapes_size: int = option(64, 'embedded data sets: side ("scenes": shorter side) of the generated images')
+    train_images: Optional[int] = option(None, "size of the train split (None: all of it)")
+    eval_images: Optional[int] = option(None, "size of the val split (None: all of it)")
+    data_seed: int = option(0, "embedded data sets: which images are generated (independent of ``seed``)")
     # ---- the paper's augmentation (Section 6), each part switchable ----
     crop: bool = option(True, "patches of crop_min_scale..100% of the area, aspect ratio in [3/4, 4/3]")
     crop_min_scale: float = option(CROP_SCALE[0], "the smallest patch, as a share of the image's area (Section 6)")
@@ -63,6 +64,8 @@ class TrainConfig:
     aux_batch_norm: bool = option(False,
                                   "Inception-v3's BN-auxiliary: the auxiliary heads' FC layer batch-normalized too")
     branch5x5: str = option("5x5", "the 5x5 branch's convolution: see reproduce.models.blocks.BRANCH5X5_CHOICES")
+    blocks: str = option("inception", "what stands in Table 1's inception rows: see reproduce.models.blocks.BLOCK_CHOICES")
+    block_scale: float = option(1.0, '"naive"/"plain" blocks: their filters\' multiplier (reproduce.costs.equal_cost_scale)')
     aux_heads: bool = option(True, "the two auxiliary classifiers of Section 5")
     dropout: float = option(DROPOUT, "Section 5: the share of the outputs dropped before the classifier")
     aux_dropout: float = option(AUX_DROPOUT, "Section 5: the share dropped in the auxiliary heads")
@@ -105,7 +108,7 @@ class TrainConfig:
             if getattr(self, name) not in valid:
                 raise ValueError(f"{name}={getattr(self, name)!r} is not one of {tuple(valid)}")
         positive = ("image_size", "shapes_size", "epochs", "batch_size", "lr", "lr_step_epochs", "lr_power",
-                    "width", "polyak_epochs")
+                    "width", "polyak_epochs", "block_scale")
         for name in positive:
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
