@@ -1,6 +1,7 @@
 """The claims the chapters check, each turned into a :class:`~reproduce.findings.Finding` from the chapter's
-measurements: which runs or rows are compared, in which direction the paper predicts, and on what (seeds or paired
-test images). The notebooks train and score; this module decides what the numbers say.
+measurements: which runs or rows are compared, in which direction the paper predicts, and on what (two
+configurations' seeds, or one set of members scored two ways on the same test images). The notebooks train and
+score; this module decides what the numbers say.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from typing import Callable, Mapping, Sequence
 
 
-from .findings import Finding, Interval, mean_over_seeds, members_and_images, paired_seeds
+from .findings import Finding, Interval, mean_over_seeds, members_and_images, two_samples_over_seeds
 from .training.ablation import STEPS
 
 #: Seeds of every comparison about training (issue: one seed is one sample).
@@ -18,25 +19,27 @@ SGD_MARGIN = 0.03
 
 
 def training(top1: Mapping[str, Sequence[float]]) -> list[Finding]:
-    """The Training chapter's two claims, over seeds (run ``k`` of each configuration shares seed ``k``).
-    ``top1``: test top-1 per seed of ``"heads, Polyak"``, ``"heads, raw"`` and ``"no heads, Polyak"``."""
+    """The Training chapter's two claims, each the difference of two configurations' mean test top-1 over their
+    seeds with the pooled two-sample interval (:func:`reproduce.findings.two_samples_over_seeds`) for the difference
+    of their expected values over trainings. ``top1``: test top-1 per seed of ``"heads, Polyak"``, ``"heads, raw"``
+    and ``"no heads, Polyak"``."""
     return [
-        paired_seeds(top1["heads, Polyak"], top1["no heads, Polyak"],
-                     claim="Do the auxiliary classifiers raise the main classifier's accuracy (Section 5)",
-                     quantity="test top-1 with the heads minus without", expected=+1),
-        paired_seeds(top1["heads, Polyak"], top1["heads, raw"],
-                     claim="Does Polyak averaging give a better model for inference (Section 6)",
-                     quantity="test top-1 of the averaged weights minus the raw", expected=+1),
+        two_samples_over_seeds(top1["heads, Polyak"], top1["no heads, Polyak"],
+                               claim="Do the auxiliary classifiers raise the main classifier's accuracy (Section 5)",
+                               quantity="test top-1 with the heads minus without", expected=+1),
+        two_samples_over_seeds(top1["heads, Polyak"], top1["heads, raw"],
+                               claim="Does Polyak averaging give a better model for inference (Section 6)",
+                               quantity="test top-1 of the averaged weights minus the raw", expected=+1),
     ]
 
 
 def optimizer(sgd: Sequence[float], adamw: Sequence[float], *, margin: float = SGD_MARGIN) -> dict:
-    """Whether the paper's SGD (its best learning rate, per seed) comes within ``margin`` of AdamW's test top-1
-    (the same seeds): the difference SGD - AdamW with its interval over seeds, and ``use_sgd``, true when the whole
-    interval lies above ``-margin``."""
-    difference = paired_seeds(sgd, adamw, claim=f"Does the paper's SGD come within {margin:.0%} of AdamW",
-                              quantity="test top-1, SGD minus AdamW", expected=+1).difference
-    return {"difference": difference, "use_sgd": difference.n >= 2 and difference.low >= -margin,
+    """Whether the paper's SGD (its best learning rate, per seed) comes within ``margin`` of AdamW's test top-1:
+    the difference of their means over seeds, SGD - AdamW, with the pooled two-sample interval for the difference of
+    their expected values over trainings, and ``use_sgd``, true when the whole interval lies above ``-margin``."""
+    difference = two_samples_over_seeds(sgd, adamw, claim=f"Does the paper's SGD come within {margin:.0%} of AdamW",
+                                        quantity="test top-1, SGD minus AdamW", expected=+1).difference
+    return {"difference": difference, "use_sgd": not difference.single and difference.low >= -margin,
             "sgd": mean_over_seeds(sgd), "adamw": mean_over_seeds(adamw)}
 
 
@@ -52,15 +55,17 @@ assert set(ABLATION_CLAIMS) == {step.name for step in STEPS if step.parent is no
 
 
 def ablation(top1: Mapping[str, Sequence[float]]) -> list[Finding]:
-    """The Beyond-v1 chapter's claims: each row against its parent row (``top1``: test top-1 per seed of every
-    trained row), for the rows whose parent was trained too."""
+    """The Beyond-v1 chapter's claims: each row's mean test top-1 over its seeds against its parent row's, with the
+    pooled two-sample interval over seeds (``top1``: test top-1 per seed of every trained row), for the rows whose
+    parent was trained too."""
     found = []
     for step in STEPS:
         if step.parent is None or step.name not in top1 or step.parent not in top1:
             continue
         claim, expected = ABLATION_CLAIMS[step.name]
-        found.append(paired_seeds(top1[step.name], top1[step.parent], claim=claim,
-                                  quantity=f"test top-1, {step.name!r} minus {step.parent!r}", expected=expected))
+        found.append(two_samples_over_seeds(top1[step.name], top1[step.parent], claim=claim,
+                                            quantity=f"test top-1, {step.name!r} minus {step.parent!r}",
+                                            expected=expected))
     return found
 
 
@@ -72,8 +77,8 @@ def rows_that_learn(top1: Mapping[str, Sequence[float]], *, threshold: float = 0
 def table3(outcomes: Mapping[tuple[int, int], Callable], members: int) -> list[Finding]:
     """Section 7's claims on Table 3's rows: every row of ``outcomes`` (:func:`reproduce.evaluate.table3.outcomes`:
     per-image correctness of ``(models, crops)`` from the ``members`` trained networks, all on the same images)
-    against one model with one crop, paired on the images and the members, with intervals that hold for another
-    training of the members (:func:`reproduce.findings.members_and_images`)."""
+    against one model with one crop, paired on the images and the members, with intervals for the expected value
+    over trainings of the members and over test images (:func:`reproduce.findings.members_and_images`)."""
     found = []
     for (models, crops), outcome in outcomes.items():
         if (models, crops) == (1, 1):

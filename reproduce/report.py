@@ -152,8 +152,8 @@ def ablation_table(results: dict, tests: dict[str, dict[str, float]]) -> pd.Data
     ``results``: ``{run name: TrainResult}`` (anything with ``config`` and ``history``), the names
     ``"<row> (seed k)"``; ``tests``: each run's ``{"top1", "top5"}`` on the test split. ``top-1`` is the mean over
     the row's seeds with its 95% interval (``low``, ``high``; Student's t);
-    ``top-1 vs row before`` the mean over seeds of the difference from the row it changes (the ablation's parent
-    row, seed by seed) with its interval and the verdict of :func:`reproduce.claims.ablation`. ``params`` and
+    ``top-1 vs row before`` the difference of the mean over seeds from that of the row it changes (the ablation's
+    parent row), with the pooled two-sample interval over the two rows' seeds and the verdict of :func:`reproduce.claims.ablation`. ``params`` and
     ``multiply-adds`` are those of the inference network (no auxiliary heads, one image at the run's
     ``image_size``), counted with :mod:`reproduce.costs`; ``images`` are the training images one run saw, ``seconds``
     the training time of the row's runs together, as each run recorded it (a run another chapter trained and this
@@ -363,10 +363,10 @@ def optimizer_sentence(choice: dict, best_lr: float, base) -> str:
 
     d = choice["difference"]
     measured = (f"At its best learning rate here, {best_lr:g}, the paper's SGD reaches {choice['sgd'].text(unit='%')} "
-                f"test top-1 over {d.n} seeds, against {choice['adamw'].text(unit='%')} with {base.optimizer} at lr "
+                f"test top-1 over {d.over()}, against {choice['adamw'].text(unit='%')} with {base.optimizer} at lr "
                 f"{base.lr:g}: "
                 f"SGD minus {base.optimizer} is {d.text(sign=True, unit=' points')}.")
-    if d.n < 2:
+    if d.single:
         return measured + " One seed is a single sample: no decision."
     if choice["use_sgd"]:
         return (measured + f" The whole interval lies within {100 * SGD_MARGIN:.0f} points of {base.optimizer}, so "
@@ -589,7 +589,7 @@ def convergence(results: dict) -> tuple[pd.DataFrame, dict[str, str]]:
     text = {"steps": f"AdamW at the book's settings reaches a validation top-1 of {adamw_steps}."}
     best = max(rates(8), key=lambda lr: np.mean(find(**sgd, epochs=8, lr=lr)))
     sgd_best, adamw_long = find(**sgd, epochs=8, lr=best), find(epochs=8)
-    choice = claims.optimizer(sgd_best, adamw_long[:len(sgd_best)])
+    choice = claims.optimizer(sgd_best, adamw_long)
     d = choice["difference"]
     text["sgd"] = (
         f"The paper's SGD (momentum 0.9) after {at(4)} ends at "
@@ -597,7 +597,7 @@ def convergence(results: dict) -> tuple[pd.DataFrame, dict[str, str]]:
         f"{'; '.join(f'{top1(**sgd, epochs=8, lr=lr)} with lr {lr:g}' for lr in rates(8))}, against "
         f"{top1(epochs=8)} for AdamW. Its best setting, lr {best:g} over {at(8)}, ends "
         f"{abs(d.estimate) * 100:.1f} points {'below' if d.estimate < 0 else 'above'} AdamW "
-        f"(95% CI {d.low * 100:+.1f} to {d.high * 100:+.1f}, paired over {d.n} seeds)"
+        f"(95% CI {d.low * 100:+.1f} to {d.high * 100:+.1f}, over {d.over()})"
         + ("; each of its runs ends below every AdamW run" if max(sgd_best) < min(adamw_long) else "")
         + (". The interval lies above " if choice["use_sgd"] else ". The interval does not lie above ")
         + f"-{claims.SGD_MARGIN * 100:.0f} points, the margin within which the book's main run would follow the "

@@ -83,10 +83,10 @@ def test_chapter_times_and_their_figure():
 def test_findings_table_lists_every_chapters_findings_with_verdicts():
     from reproduce import findings
 
-    found = [findings.paired_seeds([0.8, 0.82, 0.81], [0.7, 0.71, 0.69], claim="Do heads help", quantity="q",
-                                   expected=1)]
+    found = [findings.two_samples_over_seeds([0.8, 0.82, 0.81], [0.7, 0.71, 0.69], claim="Do heads help",
+                                             quantity="q", expected=1)]
     results = {"training": {"values": {"findings": findings.findings_json(found)}}, "data": {"values": {}}}
     table = summary.findings_table(results)
     assert list(table["chapter"]) == ["training"] and table.loc[0, "verdict"] == "supports"
-    assert table.loc[0, "n"] == "3 seeds" and table.loc[0, "difference (points)"].startswith("+11.0 (95% CI")
+    assert table.loc[0, "n"] == "3 + 3 seeds" and table.loc[0, "difference (points)"].startswith("+11.0 (95% CI")
     assert summary.findings_table({}).empty

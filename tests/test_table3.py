@@ -10,6 +10,7 @@ import torch
 from reproduce import data, figures, report
 from reproduce.evaluate import CropProbabilities, crop_probabilities, predict, table3
 from reproduce.evaluate.score import images_and_targets
+from reproduce.evaluate.table3 import outcomes as table3_outcomes
 from reproduce.paper import TABLE3
 
 
@@ -41,6 +42,33 @@ def test_one_model_is_the_members_mean_and_m_models_the_ensemble_of_the_first_m(
     assert table["top1_vs_base"].tolist() == [0.0, 25.0, -25.0, 25.0]
     assert (table["top5_error"] == 0).all()  # 3 classes: the right one is always among the top 5
     assert table3({1: one_crop}, targets, models=[3])["top1_error"].tolist() == [0.0]
+
+
+def _four_members():
+    """4 members, 3 images of class 0 (of 2): each member's probability of class 0 on each image, one crop."""
+    p0 = torch.tensor([[0.9, 0.3, 0.6],  # member 0: right on images 0 and 2
+                       [0.2, 0.8, 0.45],  # member 1: right on image 1
+                       [0.7, 0.1, 0.2],  # member 2: right on image 0
+                       [0.4, 0.65, 0.9]])  # member 3: right on images 1 and 2
+    p = torch.stack([p0, 1 - p0], dim=2)
+    return {1: CropProbabilities(p, p, 1)}, torch.zeros(3, dtype=torch.long)
+
+
+def test_an_ensemble_of_fewer_models_than_members_is_the_first_ones_and_one_model_every_member():
+    probabilities, targets = _four_members()
+    table = table3(probabilities, targets, models=[1, 2, 3]).set_index("models")["top1_error"]
+    # one model: the members' errors 1/3, 2/3, 2/3, 1/3, averaged; two models: members 0 and 1 (class 0 at 0.55,
+    # 0.55, 0.525: right everywhere); three: members 0 to 2 (0.6, 0.4, 0.417: wrong on images 1 and 2)
+    assert table.tolist() == pytest.approx([50.0, 0.0, 200 / 3])
+    rows = table3_outcomes(probabilities, targets, models=[1, 2, 3])
+    assert rows[(1, 1)]([0, 1, 2, 3]).tolist() == pytest.approx([0.5, 0.5, 0.5])
+    assert rows[(1, 1)]([1, 3]).tolist() == pytest.approx([0.0, 1.0, 0.5])  # the mean of the members it is given
+    assert rows[(2, 1)]([0, 1, 2, 3]).tolist() == [1, 1, 1]
+    # the jackknife leaves members out: the first two of the others. Without member 0: members 1 and 2 (0.45,
+    # 0.45, 0.325); without member 1: members 0 and 2 (0.8, 0.2, 0.4)
+    assert rows[(2, 1)]([1, 2, 3]).tolist() == [0, 0, 0]
+    assert rows[(2, 1)]([0, 2, 3]).tolist() == [1, 0, 0]
+    assert rows[(3, 1)]([0, 2, 3]).tolist() == [1, 0, 1]  # members 0, 2 and 3: 0.667, 0.35, 0.567
 
 
 def test_a_row_is_what_predict_gives_for_those_models_and_crops():

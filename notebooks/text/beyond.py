@@ -24,7 +24,8 @@
 # batch-normalized auxiliary heads, then the same network without auxiliary heads. Every run has the same training
 # budget: the same images, epochs, schedule and optimizer, and every row is trained with {glue:text}`seeds` seeds (the
 # parameter `seeds`), run *k* of each row with seed *k* (`reproduce.training.ablation`), so that each change is
-# measured over seeds with a 95% interval. Its defaults fit the 2-core CPU that builds this book; with a `config`
+# measured over seeds with a 95% interval: a pooled two-sample Student-t over the two rows' seeds, chosen before the
+# runs because the seeds of different rows are uncorrelated (the Training chapter). Its defaults fit the 2-core CPU that builds this book; with a `config`
 # that names the data set, its folder and full sizes it is the GPU rerun (for example
 # `papermill beyond.ipynb out.ipynb -y "config: {dataset: cifar100, data_root: ~/data, width: 1.0, epochs: 30}"`).
 
@@ -104,7 +105,8 @@ for step, key in ((STEPS[0], "top1_paper"), (STEPS[1], "top1_bn"), (STEPS[4], "t
 # Every run saw {glue:text}`train_images_seen` training images. Top-1 and top-5 are measured on the
 # {glue:text}`n_test` images of the test split, which no run has seen, with the {glue:text}`weights` of each run and
 # one centre crop, and averaged over the row's {glue:text}`seeds` seeds; the interval is Student's t over the seeds.
-# "vs row before" is the change from the row that the row modifies, seed by seed, with its interval and the verdict
+# "vs row before" is the change from the row that the row modifies (the difference of the means over seeds), with
+# its pooled two-sample interval and the verdict
 # on the v3 paper's claim for that change (supports, contradicts, or inconclusive where the interval includes zero).
 # Parameters and multiply-adds are those of the network used at inference (no auxiliary heads, one image), counted
 # with `reproduce.costs`. Seconds are the training time of the row's runs together (runs another chapter trained count their own

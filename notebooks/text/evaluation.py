@@ -141,7 +141,7 @@ figures.glue_values({"test_images": f"{len(targets):,}", "subset_images": f"{len
 # is each member alone, its error averaged over the {glue:text}`members` members: the first member alone would be one
 # draw of a network that a rebuild trains anew, and single networks trained this briefly differ by several points.
 # Every row of a table scores the same images with the same members, so each change against one model with one crop
-# is paired on both. Its 95% interval, and each error's, covers another training of the members as well as other test
+# is paired on both. Its 95% interval, and each error's, is for the expected value over trainings of the members and over test
 # images (`reproduce.findings.members_and_images`): the spread over the members comes from leaving each out in turn
 # (the jackknife), the spread over the images from their standard error, and the two together take Student's t with
 # one degree of freedom fewer than members. The centre crop and the ten crops first resize the shorter side of the

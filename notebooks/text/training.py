@@ -58,7 +58,8 @@ figures.glue_values({"seeds": str(seeds)})
 #
 # GoogLeNet with both auxiliary heads and the same network without them are trained with {glue:text}`seeds` seeds
 # each (the parameter `seeds`); a seed sets the initialization, the order of the images, the augmentation and the
-# dropout, and run *k* of one configuration is compared with run *k* of the other. Besides these, the paper's SGD
+# dropout. Seeds of different configurations are uncorrelated, so each comparison is the difference of the means
+# over seeds with a pooled two-sample Student-t interval, fixed before the runs (`reproduce.findings.two_samples_over_seeds`). Besides these, the paper's SGD
 # (momentum 0.9) is trained at each learning rate of `sgd_lrs` (if any) with the first seed, its best rate then with
 # every seed, and, with `augmentation_run`, one run with the paper's augmentation. Every run has the same budget: the
 # same images, epochs and schedule.
