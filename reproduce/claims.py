@@ -33,6 +33,25 @@ def training(top1: Mapping[str, Sequence[float]]) -> list[Finding]:
     ]
 
 
+#: The paper's central claim (Sections 1, 3 and 9) as the miniature tests it: each network without Inception's
+#: reduced modules, at GoogLeNet's multiply-adds and training budget (``benchmarks/miniature.py``), and the claim that
+#: GoogLeNet beats it.
+CENTRAL_CLAIMS = {
+    "plain 3x3 stack": "Do Inception modules beat a plain stack of 3x3 convolutions of the same depth at equal "
+                       "multiply-adds (Sections 1, 3, 9)",
+    "naive modules (Figure 2a)": "Do the modules with 1x1 reductions (Figure 2b) beat naive modules (Figure 2a) at "
+                                 "equal multiply-adds (Section 4)",
+}
+
+
+def central(top1: Mapping[str, Sequence[float]]) -> list[Finding]:
+    """The central claim: GoogLeNet's test top-1 over its seeds (``top1["GoogLeNet"]``) against each network of
+    :data:`CENTRAL_CLAIMS` that ``top1`` holds, as two samples over seeds."""
+    return [two_samples_over_seeds(top1["GoogLeNet"], top1[name], claim=claim,
+                                   quantity=f"test top-1, GoogLeNet minus {name}", expected=+1)
+            for name, claim in CENTRAL_CLAIMS.items() if name in top1]
+
+
 def optimizer(sgd: Sequence[float], adamw: Sequence[float], *, margin: float = SGD_MARGIN) -> dict:
     """Whether the paper's SGD (its best learning rate, per seed) comes within ``margin`` of AdamW's test top-1:
     the difference of their means over seeds, SGD - AdamW, with the pooled two-sample interval for the difference of

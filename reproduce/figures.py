@@ -510,3 +510,22 @@ def findings(found, *, title: str | None = None) -> plt.Figure:
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def miniature_curves(results: dict) -> plt.Figure:
+    """Validation top-1 (Polyak-averaged weights) against the training steps of every run ``benchmarks/miniature.py``
+    measured (its JSON, read): one line per run, one colour per network, chance dotted."""
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    colours = dict(zip(results["groups"], sns.color_palette(n_colors=len(results["groups"]))))
+    labelled = set()
+    for run in sorted(results["runs"], key=lambda run: (list(results["groups"]).index(run["group"]), run["seed"])):
+        steps = [row[1] for row in run["curve"]]
+        top1 = [100 * (row[3] if row[3] is not None else row[2]) for row in run["curve"]]
+        label = None if run["group"] in labelled else run["group"]
+        labelled.add(run["group"])
+        ax.plot(steps, top1, color=colours[run["group"]], label=label, marker="o", markersize=2, linewidth=1.2)
+    ax.axhline(100 / 20, color="grey", linestyle=":", linewidth=1, label="chance (20 classes)")
+    ax.set(xlabel="training steps (batches of 32)", ylabel="validation top-1 (%)", ylim=(0, 100))
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -207,6 +207,19 @@ def two_samples_over_seeds(values_a: Sequence[float], values_b: Sequence[float],
                    _two_sided_p(estimate, error, freedom))
 
 
+def seeds_for_half_width(seed_sd: float, half_width: float, *, most: int = 1000) -> int:
+    """The seeds each of two configurations needs for the interval of :func:`two_samples_over_seeds` to be at most
+    ``half_width`` wide either side, when the seeds' standard deviation is ``seed_sd`` (the smallest ``n`` with
+    ``t(2n - 2) * seed_sd * sqrt(2 / n) <= half_width``); at least 2, and ``most`` + 1 where ``most`` do not
+    suffice."""
+    if not (seed_sd >= 0 and half_width > 0):
+        raise ValueError(f"seed_sd must be non-negative and half_width positive, got {seed_sd!r}, {half_width!r}")
+    for n in range(2, most + 1):
+        if _quantile(2 * n - 2) * seed_sd * np.sqrt(2 / n) <= half_width:
+            return n
+    return most + 1
+
+
 def _members_and_images(outcome: Callable[[list[int]], np.ndarray], members: int) -> dict:
     """The estimate of :func:`over_members_and_images`, its standard error, the members' part of it (None for one
     member), the images and the degrees of freedom (0: the normal quantile), as :func:`_interval`'s arguments."""

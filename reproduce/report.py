@@ -607,3 +607,44 @@ def convergence(results: dict) -> tuple[pd.DataFrame, dict[str, str]]:
         f"{at(4)}; at 5e-4 it reaches {top1(batch_norm=False, epochs=3, lr=5e-4)} after {at(3)} and "
         f"{top1(batch_norm=False, epochs=4, lr=5e-4)} after {at(4)}.")
     return table, text
+
+
+def miniature_runs(results: dict) -> pd.DataFrame:
+    """Every run ``benchmarks/miniature.py`` measured (its JSON, read), one row each: ``network`` (the group), ``seed``,
+    ``test top-1`` (Polyak-averaged weights, one centre crop), ``raw test top-1``, ``steps`` and ``seconds``."""
+    return pd.DataFrame([{"network": run["group"], "seed": run["seed"],
+                          "test top-1": run["test_top1"].get("polyak", run["test_top1"]["raw"]),
+                          "raw test top-1": run["test_top1"]["raw"], "steps": run["steps"],
+                          "seconds": run["seconds"]} for run in results["runs"]],
+                        columns=["network", "seed", "test top-1", "raw test top-1", "steps", "seconds"])
+
+
+def miniature_table(results: dict, *, half_width: float = 0.02) -> pd.DataFrame:
+    """One row per network of :func:`miniature_runs`, in the sweep's order: its multiply-adds' ``block_scale``, the
+    seeds, the mean test top-1 over them with its 95% interval, the seeds' standard deviation, the seeds a comparison
+    with another network of that spread needs for an interval of +-``half_width``
+    (:func:`reproduce.findings.seeds_for_half_width`), and the mean seconds of one run."""
+    from .findings import mean_over_seeds, seeds_for_half_width
+
+    runs = miniature_runs(results)
+    rows = []
+    for network, group in results["groups"].items():
+        top1 = runs.loc[runs["network"] == network, "test top-1"].to_numpy(dtype=float)
+        if not top1.size:
+            continue
+        mean = mean_over_seeds(top1)
+        sd = float(np.std(top1, ddof=1)) if top1.size > 1 else float("nan")
+        rows.append({"network": network, "block scale": group.get("block_scale", 1.0), "seeds": int(top1.size),
+                     "test top-1": mean.estimate, "low": mean.low, "high": mean.high, "seed sd": sd,
+                     f"seeds for ±{100 * half_width:g} points": seeds_for_half_width(sd, half_width)
+                     if top1.size > 1 else None,
+                     "seconds per run": float(runs.loc[runs["network"] == network, "seconds"].mean())})
+    return pd.DataFrame(rows)
+
+
+def style_miniature(table: pd.DataFrame):
+    """:func:`miniature_table`, accuracies and their spread in percent."""
+    percent = {c: "{:.1%}" for c in ("test top-1", "low", "high", "seed sd") if c in table.columns}
+    seeds = {c: "{:.0f}" for c in table.columns if str(c).startswith("seeds")}
+    return table.style.format({**percent, **seeds, "block scale": "{:.3f}", "seconds per run": "{:,.0f}"},
+                              na_rep=UNDEFINED).hide(axis="index")

@@ -37,6 +37,19 @@ def test_training_claims_compare_the_configurations_as_two_samples_over_seeds():
     assert polyak.verdict == "supports"
 
 
+def test_the_central_claim_compares_googlenet_with_each_network_at_its_cost_as_two_samples():
+    top1 = {"GoogLeNet": [0.74, 0.76, 0.75, 0.77], "plain 3x3 stack": [0.66, 0.70, 0.68],
+            "naive modules (Figure 2a)": [0.75, 0.73, 0.76, 0.74]}
+    plain, naive = claims.central(top1)
+    for finding, name in ((plain, "plain 3x3 stack"), (naive, "naive modules (Figure 2a)")):
+        (low, high), p = _pooled(top1["GoogLeNet"], top1[name])
+        assert (finding.difference.low, finding.difference.high, finding.p_value) == pytest.approx((low, high, p))
+        assert finding.expected == 1 and name in finding.quantity
+    assert plain.verdict == "supports" and naive.verdict == "inconclusive"
+    assert plain.difference.over() == "4 + 3 seeds"
+    assert claims.central({"GoogLeNet": [0.7, 0.8]}) == []
+
+
 @pytest.mark.parametrize("sgd, use", [([0.795, 0.805, 0.80], True), ([0.60, 0.62, 0.61], False),
                                       ([0.79], False)])
 def test_the_main_run_uses_sgd_only_when_its_whole_interval_is_within_3_points(sgd, use):

@@ -131,3 +131,20 @@ def test_the_convergence_figure_draws_the_measured_runs_one_line_per_configurati
     empty = figures.convergence(None)
     assert "python benchmarks/convergence.py" in empty.axes[0].texts[0].get_text()
     plt.close(empty)
+
+
+def test_the_miniature_curves_draw_every_runs_validation_accuracy_against_its_steps():
+    from reproduce import figures
+
+    results = {"groups": {"GoogLeNet": {}, "plain 3x3 stack": {}},
+               "runs": [{"group": "plain 3x3 stack", "seed": 0, "curve": [[1, 150, 0.1, 0.12], [2, 300, 0.2, 0.25]]},
+                        {"group": "GoogLeNet", "seed": 0, "curve": [[1, 150, 0.3, 0.35], [2, 300, 0.6, None]]},
+                        {"group": "GoogLeNet", "seed": 1, "curve": [[1, 150, 0.4, 0.45], [2, 300, 0.7, 0.72]]}]}
+    fig = figures.miniature_curves(results)
+    lines = [line for line in fig.axes[0].get_lines() if line.get_linestyle() != ":"]
+    drawn = [(list(line.get_xdata()), list(line.get_ydata())) for line in lines]
+    # GoogLeNet's seeds first; the Polyak weights' accuracy, the raw one where a run has no average
+    assert drawn == [([150, 300], [35.0, 60.0]), ([150, 300], [45.0, 72.0]), ([150, 300], [12.0, 25.0])]
+    assert lines[0].get_color() == lines[1].get_color() != lines[2].get_color()
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["GoogLeNet", "plain 3x3 stack",
+                                                                           "chance (20 classes)"]

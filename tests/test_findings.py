@@ -399,3 +399,17 @@ def test_builds_with_a_real_shift_fail_the_rule():
         rows.append(findings.compare_builds(a, _seed_findings(rng, means)
                                             + _table3_findings(rng, shifted_images, 4)).agree)
     assert np.mean(seeds) < 0.1 and np.mean(rows) < 0.1, (np.mean(seeds), np.mean(rows))
+
+
+def test_the_seeds_a_half_width_needs_are_the_fewest_whose_pooled_interval_is_that_narrow():
+    # by hand: sd 1.5 points, n = 5 gives t(8) 2.306 x 1.5 x sqrt(2/5) = 2.19 > 2; n = 6 gives t(10) 2.228 x 1.5 x
+    # sqrt(2/6) = 1.93
+    assert findings.seeds_for_half_width(0.015, 0.02) == 6
+    assert findings.seeds_for_half_width(0.0, 0.02) == 2
+    assert findings.seeds_for_half_width(0.10, 0.001, most=50) == 51
+    # the interval two_samples_over_seeds then draws on seeds with exactly that spread is within the half-width
+    a = 0.5 + 0.015 * np.array([1, -1, 1, -1, 1, -1]) * np.sqrt(5 / 6)  # sd exactly 1.5 points
+    found = findings.two_samples_over_seeds(a + 0.01, a, claim="c", quantity="q", expected=1)
+    assert (found.difference.high - found.difference.low) / 2 <= 0.02 + 1e-12
+    shorter = findings.two_samples_over_seeds(a[:5] + 0.01, a[:5], claim="c", quantity="q", expected=1)
+    assert np.std(a[:5], ddof=1) > 0.0149 and (shorter.difference.high - shorter.difference.low) / 2 > 0.02

@@ -207,3 +207,30 @@ def test_config_summary_names_exactly_the_fields_that_differ_from_trainconfigs_d
     text = config_summary(TrainConfig(width=0.25, optimizer="adamw", progress=False))
     assert text == ("These runs' configuration, where it differs from TrainConfig's defaults: `width=0.25`, "
                     "`optimizer='adamw'`.")  # in field order; progress bars are not part of a run's configuration
+
+
+def test_the_miniature_table_states_each_networks_mean_spread_and_the_seeds_a_2_point_interval_needs():
+    import numpy as np
+    from scipy import stats
+
+    from reproduce.findings import seeds_for_half_width
+
+    def run(group, seed, polyak, raw, seconds):
+        return {"group": group, "seed": seed, "seconds": seconds, "steps": 3000, "curve": [],
+                "test_top1": {"raw": raw, "polyak": polyak}}
+
+    results = {"groups": {"GoogLeNet": {"block_scale": 1.0}, "plain 3x3 stack": {"block_scale": 0.31},
+                          "naive modules (Figure 2a)": {"block_scale": 0.25}},
+               "runs": [run("GoogLeNet", 0, 0.70, 0.6, 10.0), run("plain 3x3 stack", 0, 0.61, 0.5, 20.0),
+                        run("GoogLeNet", 1, 0.74, 0.6, 12.0), run("plain 3x3 stack", 1, 0.62, 0.5, 22.0),
+                        run("GoogLeNet", 2, 0.72, 0.6, 14.0)]}
+    table = report.miniature_table(results).set_index("network")
+    assert list(table.index) == ["GoogLeNet", "plain 3x3 stack"]  # the naive network has no run
+    row = table.loc["GoogLeNet"]
+    low, high = stats.t.interval(0.95, 2, loc=0.72, scale=0.02 / np.sqrt(3))
+    assert (row["seeds"], row["test top-1"], row["seed sd"]) == pytest.approx((3, 0.72, 0.02))
+    assert (row["low"], row["high"]) == pytest.approx((low, high))
+    assert row["seeds for ±2 points"] == seeds_for_half_width(0.02, 0.02) and row["seconds per run"] == 12.0
+    assert table.loc["plain 3x3 stack", "block scale"] == 0.31
+    runs = report.miniature_runs(results)
+    assert list(runs["test top-1"][:2]) == [0.70, 0.61] and list(runs["raw test top-1"][:2]) == [0.6, 0.5]
