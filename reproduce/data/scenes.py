@@ -41,9 +41,8 @@ import math
 from typing import Callable
 
 import torch
-from torch.utils.data import Dataset
 
-from .synthetic import BLOCK, SHAPES as BASE_SHAPES, SPLITS, _block_generator, _polygon, _rect, _segment
+from .synthetic import SHAPES as BASE_SHAPES, EmbeddedShapes, _polygon, _rect, _segment, blocks
 
 SQRT2 = math.sqrt(2.0)
 
@@ -212,20 +211,12 @@ def generate_scenes(num_images: int, short: int = 160, *, seed: int = 0,
                     split: str = "train") -> tuple[list[torch.Tensor], torch.Tensor]:
     """``num_images`` scenes of ``split`` (a list of uint8 CHW tensors with shorter side ``short``) and their labels
     (int64), balanced over the classes within every block."""
-    if split not in SPLITS:
-        raise ValueError(f"split={split!r} is not one of {SPLITS}")
-    if not (isinstance(num_images, int) and num_images >= 0):
-        raise ValueError(f"num_images must be a non-negative integer, got {num_images!r}")
     if not (isinstance(short, int) and short >= 16):
         raise ValueError(f"the shorter side must be an integer of at least 16 pixels, got {short!r}")
     images, labels = [], []
-    for block in range(math.ceil(num_images / BLOCK)):
-        generator = _block_generator(seed, split, block)
-        size = min(BLOCK, num_images - block * BLOCK)
-        block_labels = torch.arange(BLOCK)[torch.randperm(BLOCK, generator=generator)] % len(CLASSES)
+    for generator, size, block_labels in blocks(num_images, seed, split, len(CLASSES)):
         scenes = draw_scenes(block_labels, generator)  # a whole block, so its first images do not depend on size
-        scenes = {key: value[:size] for key, value in scenes.items()}
-        images += render_scenes(scenes, short, generator)
+        images += render_scenes({key: value[:size] for key, value in scenes.items()}, short, generator)
         labels.append(block_labels[:size])
     return images, (torch.cat(labels) if labels else torch.empty(0, dtype=torch.int64))
 
@@ -237,7 +228,7 @@ def _generate_shared(num_images, short, seed, split):
     return tuple(images), labels
 
 
-class EmbeddedScenes(Dataset):
+class EmbeddedScenes(EmbeddedShapes):
     """The scenes as a map-style data set: ``(transform(image), label)`` with the image a uint8 CHW tensor, landscape
     or portrait with shorter side ``image_size``. Generated once, when the data set is made, and held in memory."""
 
@@ -249,10 +240,3 @@ class EmbeddedScenes(Dataset):
         self.images, self.targets = _generate_shared(num_images, image_size, seed, split)
         self.split, self.image_size, self.seed = split, image_size, seed
         self.transform = transform
-
-    def __len__(self) -> int:
-        return len(self.targets)
-
-    def __getitem__(self, index: int):
-        image = self.images[index]
-        return (self.transform(image) if self.transform is not None else image), int(self.targets[index])

@@ -168,22 +168,29 @@ def _block_generator(seed: int, split: str, block: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + SPLITS.index(split) * 100_003 + block)
 
 
-def generate(num_images: int, image_size: int = 64, *, seed: int = 0, split: str = "train",
-             **render_options) -> tuple[torch.Tensor, torch.Tensor]:
-    """``num_images`` images of ``split`` (uint8, N x 3 x S x S) and their labels (int64), balanced over classes
-    within every block."""
+def blocks(num_images: int, seed: int, split: str, classes: int):
+    """The blocks that make the first ``num_images`` images of ``split``: for each, its generator (seeded by ``(seed,
+    split, block)``), how many of its :data:`BLOCK` images are kept, and the labels of all of them (every class
+    equally often, in an order drawn from the generator). A caller draws a whole block from the generator, so that
+    its first images do not depend on how many are kept."""
     if split not in SPLITS:
         raise ValueError(f"split={split!r} is not one of {SPLITS}")
     if not (isinstance(num_images, int) and num_images >= 0):
         raise ValueError(f"num_images must be a non-negative integer, got {num_images!r}")
+    for block in range(math.ceil(num_images / BLOCK)):
+        generator = _block_generator(seed, split, block)
+        labels = torch.arange(BLOCK)[torch.randperm(BLOCK, generator=generator)] % classes
+        yield generator, min(BLOCK, num_images - block * BLOCK), labels
+
+
+def generate(num_images: int, image_size: int = 64, *, seed: int = 0, split: str = "train",
+             **render_options) -> tuple[torch.Tensor, torch.Tensor]:
+    """``num_images`` images of ``split`` (uint8, N x 3 x S x S) and their labels (int64), balanced over classes
+    within every block."""
     if not (isinstance(image_size, int) and image_size >= 8):
         raise ValueError(f"image_size must be an integer of at least 8 pixels, got {image_size!r}")
     images, labels = [], []
-    for block in range(math.ceil(num_images / BLOCK)):
-        generator = _block_generator(seed, split, block)
-        size = min(BLOCK, num_images - block * BLOCK)
-        block_labels = torch.arange(BLOCK)[torch.randperm(BLOCK, generator=generator)] % len(CLASSES)
-        # A whole block is always drawn, so that its first images do not depend on how many are kept.
+    for generator, size, block_labels in blocks(num_images, seed, split, len(CLASSES)):
         images.append(render(block_labels, image_size, generator, **render_options)[:size])
         labels.append(block_labels[:size])
     if not images:
