@@ -80,7 +80,7 @@ def test_book_builds_with_warnings_as_errors(built_book):
     assert "paper_crops_144" in (html / "book" / "evaluation.html").read_text()
     assert "Szegedy" in (html / "book" / "references.html").read_text()
     motivation = (html / "notebooks" / "motivation.html").read_text()
-    assert motivation.count('<figure class="align-default" id="fig-') == 5 and "&lt;Figure size" not in motivation
+    assert motivation.count('<figure class="align-default" id="fig-') == 6 and "&lt;Figure size" not in motivation
     assert "120M" in motivation and "12.4M" in motivation  # inception 3a's 5x5 branch, without and with its reduction
     def text(page):
         return BeautifulSoup((html / page).read_text(), "html.parser").get_text()

@@ -126,6 +126,7 @@ EVERYTHING_CHANGED = dict(
     dataset="cifar100", data_root="-data dir/c100", download=True, image_size=40, shapes_size=48, train_images=100,
     eval_images=20, data_seed=3, crop=False, crop_min_scale=0.25, photometric=False, random_interpolation=False,
     flip=False, stem="small", width=0.1 + 0.2, batch_norm=True, aux_batch_norm=True, branch5x5="2x3x3",
+    blocks="plain", block_scale=0.3 + 0.01,
     aux_heads=False, dropout=0.1, aux_dropout=0.2, init="caffe", epochs=3, optimizer="adamw", batch_size=32, lr=1e-3,
     momentum=0.8, weight_decay=0.0, lr_schedule="poly", lr_gamma=0.5, lr_step_epochs=0.3, lr_power=1.0,
     aux_weight=0.0, label_smoothing=0.1, grad_clip=2.5, polyak="none", polyak_epochs=0.5, seed=-1, init_seed=7,

@@ -12,12 +12,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def miniature():
+    """The benchmark module, with its folder on ``sys.path`` while the test runs: the sweep's worker processes are
+    spawned, and they import it again to find the function they run."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
         import miniature
+
+        yield miniature
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
-    return miniature
 
 
 def test_a_groups_options_are_the_miniatures_with_the_groups_changes(miniature):
