@@ -648,3 +648,25 @@ def style_miniature(table: pd.DataFrame):
     seeds = {c: "{:.0f}" for c in table.columns if str(c).startswith("seeds")}
     return table.style.format({**percent, **seeds, "block scale": "{:.3f}", "seconds per run": "{:,.0f}"},
                               na_rep=UNDEFINED).hide(axis="index")
+
+
+def central_claim(results: dict) -> tuple[pd.DataFrame, list]:
+    """What ``benchmarks/miniature.py`` measured (its JSON, read), as the Motivation chapter shows it: each network's
+    :func:`miniature_table` row and the central claim's findings (:func:`reproduce.claims.central`) on the test
+    top-1 of every seed."""
+    from . import claims
+
+    per_network = miniature_runs(results).groupby("network", sort=False)["test top-1"].apply(list)
+    return miniature_table(results), claims.central(per_network.to_dict())
+
+
+def miniature_caveat(results: dict) -> str:
+    """How far ``benchmarks/miniature.py``'s runs were from converged: each network's mean gain in validation top-1
+    (Polyak-averaged weights) over the second half of its steps, which a converged run would not have."""
+    gains = {}
+    for run in results["runs"]:
+        curve = [row[3] if row[3] is not None else row[2] for row in run["curve"]]
+        gains.setdefault(run["group"], []).append(curve[-1] - curve[len(curve) // 2 - 1])
+    said = "; ".join(f"{name} {100 * np.mean(gain):+.1f} points" for name, gain in gains.items())
+    return (f"Over the second half of their steps the networks' validation top-1 still changed by {said} on average: "
+            f"the runs had not converged, and a verdict here is on networks trained this long, not on converged ones.")

@@ -234,3 +234,12 @@ def test_the_miniature_table_states_each_networks_mean_spread_and_the_seeds_a_2_
     assert table.loc["plain 3x3 stack", "block scale"] == 0.31
     runs = report.miniature_runs(results)
     assert list(runs["test top-1"][:2]) == [0.70, 0.61] and list(runs["raw test top-1"][:2]) == [0.6, 0.5]
+    shown, (plain,) = report.central_claim(results)  # no naive run: one finding, on every seed's Polyak top-1
+    assert shown.equals(report.miniature_table(results))
+    low, high = stats.ttest_ind([0.70, 0.74, 0.72], [0.61, 0.62]).confidence_interval()
+    caveat = report.miniature_caveat({"runs": [
+        {"group": "GoogLeNet", "curve": [[1, 1, 0.1, 0.2], [2, 2, 0.3, 0.4], [3, 3, 0.5, None], [4, 4, 0.6, 0.7]]},
+        {"group": "GoogLeNet", "curve": [[1, 1, 0.1, 0.2], [2, 2, 0.3, 0.5], [3, 3, 0.5, 0.6], [4, 4, 0.6, 0.6]]}]})
+    assert "GoogLeNet +20.0 points" in caveat and "had not converged" in caveat  # (0.7 - 0.4 + 0.6 - 0.5) / 2
+    assert "plain 3x3 stack" in plain.quantity and (plain.difference.low, plain.difference.high) == pytest.approx(
+        (low, high))
