@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Callable, Mapping, Sequence
 
+import numpy as np
 
 from .findings import Finding, Interval, mean_over_seeds, members_and_images, two_samples_over_seeds
 from .training.ablation import STEPS
@@ -18,19 +19,54 @@ SEEDS = 3
 SGD_MARGIN = 0.03
 
 
-def training(top1: Mapping[str, Sequence[float]]) -> list[Finding]:
+#: Where one network's top-1 lies above this, a claim of a gain has little room to show its size (the miniature's
+#: design asks for single networks between 60% and 90%).
+CEILING = 0.90
+
+
+def convergence_caveat(histories: Sequence[Sequence[Mapping[str, float]]]) -> str | None:
+    """How far the compared runs were from converged, from their per-epoch histories (``TrainResult.history``): the
+    mean change of validation top-1 (Polyak-averaged weights where the run kept them) over the second half of the
+    epochs, and the mean it ended at where that is above :data:`CEILING`. None for runs of one epoch."""
+    curves = [[row.get("polyak_val_top1", row["val_top1"]) for row in history] for history in histories]
+    curves = [curve for curve in curves if len(curve) > 1]
+    if not curves:
+        return None
+    epochs = len(curves[0])
+    gain = float(np.mean([curve[-1] - curve[epochs // 2 - 1] for curve in curves]))
+    final = float(np.mean([curve[-1] for curve in curves]))
+    said = (f"validation top-1 still changed by {100 * gain:+.1f} points on average over the last "
+            f"{epochs - epochs // 2} of {epochs} epochs")
+    return said + (f"; it ends at {final:.1%}, near the ceiling" if final > CEILING else "")
+
+
+def table3_caveats(*, crop: bool, square: bool, one_model_top1: float) -> dict[str, str | None]:
+    """What of the Evaluation chapter's design bears on Table 3's claims: on the crops' (``"crops"``), members
+    trained on whole images (``crop``: whether they trained with Section 6's crops) see views at test time that
+    training never showed, and on square images (``square``) Section 7's left, centre and right squares are one
+    square; on every row (``"ceiling"``), one model's top-1 above :data:`CEILING`."""
+    crops = [words for flag, words in (
+        (not crop, "the members trained on whole images, so the test crops show views training never did"),
+        (square, "the images are square, so Section 7's three squares per scale are one")) if flag]
+    return {"crops": "; ".join(crops) or None,
+            "ceiling": (f"one model's top-1 is already {one_model_top1:.1%}, near the ceiling"
+                        if one_model_top1 > CEILING else None)}
+
+
+def training(top1: Mapping[str, Sequence[float]], *, network: str | None = None,
+             caveat: str | None = None) -> list[Finding]:
     """The Training chapter's two claims, each the difference of two configurations' mean test top-1 over their
     seeds with the pooled two-sample interval (:func:`reproduce.findings.two_samples_over_seeds`) for the difference
     of their expected values over trainings. ``top1``: test top-1 per seed of ``"heads, Polyak"``, ``"heads, raw"``
-    and ``"no heads, Polyak"``."""
-    return [
+    and ``"no heads, Polyak"``; ``network`` and ``caveat``: what the findings name (:meth:`Finding.trained_on`)."""
+    return [finding.trained_on(network, caveat) for finding in [
         two_samples_over_seeds(top1["heads, Polyak"], top1["no heads, Polyak"],
                                claim="Do the auxiliary classifiers raise the main classifier's accuracy (Section 5)",
                                quantity="test top-1 with the heads minus without", expected=+1),
         two_samples_over_seeds(top1["heads, Polyak"], top1["heads, raw"],
                                claim="Does Polyak averaging give a better model for inference (Section 6)",
                                quantity="test top-1 of the averaged weights minus the raw", expected=+1),
-    ]
+    ]]
 
 
 #: The paper's central claim (Sections 1, 3 and 9) as the miniature tests it: each network without Inception's
@@ -44,11 +80,13 @@ CENTRAL_CLAIMS = {
 }
 
 
-def central(top1: Mapping[str, Sequence[float]]) -> list[Finding]:
+def central(top1: Mapping[str, Sequence[float]], *, network: str | None = None,
+            caveat: str | None = None) -> list[Finding]:
     """The central claim: GoogLeNet's test top-1 over its seeds (``top1["GoogLeNet"]``) against each network of
-    :data:`CENTRAL_CLAIMS` that ``top1`` holds, as two samples over seeds."""
+    :data:`CENTRAL_CLAIMS` that ``top1`` holds, as two samples over seeds, naming ``network`` and ``caveat``."""
     return [two_samples_over_seeds(top1["GoogLeNet"], top1[name], claim=claim,
-                                   quantity=f"test top-1, GoogLeNet minus {name}", expected=+1)
+                                   quantity=f"test top-1, GoogLeNet minus {name}", expected=+1
+                                   ).trained_on(network, caveat)
             for name, claim in CENTRAL_CLAIMS.items() if name in top1]
 
 
@@ -73,10 +111,11 @@ ABLATION_CLAIMS = {
 assert set(ABLATION_CLAIMS) == {step.name for step in STEPS if step.parent is not None}
 
 
-def ablation(top1: Mapping[str, Sequence[float]]) -> list[Finding]:
+def ablation(top1: Mapping[str, Sequence[float]], *, networks: Mapping[str, str] | None = None,
+             caveat: str | None = None) -> list[Finding]:
     """The Beyond-v1 chapter's claims: each row's mean test top-1 over its seeds against its parent row's, with the
     pooled two-sample interval over seeds (``top1``: test top-1 per seed of every trained row), for the rows whose
-    parent was trained too."""
+    parent was trained too; each names its row's network (``networks``, by row) and ``caveat``."""
     found = []
     for step in STEPS:
         if step.parent is None or step.name not in top1 or step.parent not in top1:
@@ -84,7 +123,7 @@ def ablation(top1: Mapping[str, Sequence[float]]) -> list[Finding]:
         claim, expected = ABLATION_CLAIMS[step.name]
         found.append(two_samples_over_seeds(top1[step.name], top1[step.parent], claim=claim,
                                             quantity=f"test top-1, {step.name!r} minus {step.parent!r}",
-                                            expected=expected))
+                                            expected=expected).trained_on((networks or {}).get(step.name), caveat))
     return found
 
 
@@ -93,11 +132,15 @@ def rows_that_learn(top1: Mapping[str, Sequence[float]], *, threshold: float = 0
     return {name: mean_over_seeds(values) for name, values in top1.items()}
 
 
-def table3(outcomes: Mapping[tuple[int, int], Callable], members: int) -> list[Finding]:
+def table3(outcomes: Mapping[tuple[int, int], Callable], members: int, *, network: str | None = None,
+           caveats: Mapping[str, str | None] | None = None) -> list[Finding]:
     """Section 7's claims on Table 3's rows: every row of ``outcomes`` (:func:`reproduce.evaluate.table3.outcomes`:
     per-image correctness of ``(models, crops)`` from the ``members`` trained networks, all on the same images)
     against one model with one crop, paired on the images and the members, with intervals for the expected value
-    over trainings of the members and over test images (:func:`reproduce.findings.members_and_images`)."""
+    over trainings of the members and over test images (:func:`reproduce.findings.members_and_images`). Each names
+    the members' ``network`` and the caveats of :func:`table3_caveats` that bear on it (the crops' on rows of more
+    than one crop, the ceiling on every row)."""
+    caveats = caveats or {}
     found = []
     for (models, crops), outcome in outcomes.items():
         if (models, crops) == (1, 1):
@@ -108,9 +151,11 @@ def table3(outcomes: Mapping[tuple[int, int], Callable], members: int) -> list[F
             claim = f"Does an ensemble of {models} beat one model (Section 7)"
         else:
             claim = f"Do {models} models with {crops} crops each beat one model with one crop (Section 7)"
+        caveat = "; ".join(c for c in (caveats.get("crops") if crops > 1 else None, caveats.get("ceiling")) if c)
         found.append(members_and_images(outcome, outcomes[(1, 1)], members, claim=claim,
                                         quantity=f"top-1, {models} model{'s' if models > 1 else ''} x {crops} "
-                                                 f"crop{'s' if crops > 1 else ''} minus 1 x 1", expected=+1))
+                                                 f"crop{'s' if crops > 1 else ''} minus 1 x 1", expected=+1
+                                        ).trained_on(network, caveat or None))
     return found
 
 

@@ -30,7 +30,7 @@ two estimates consistent with one expected value (a test at family-wise 5%, Holm
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -102,7 +102,9 @@ class Finding:
 
     ``expected`` is the sign of the difference the claim predicts (+1 or -1); ``p_value`` is the t-test of the
     difference: over the members and images for :func:`members_and_images`, the pooled two-sample test over seeds
-    for :func:`two_samples_over_seeds` (None for one seed of each)."""
+    for :func:`two_samples_over_seeds` (None for one seed of each). ``network``: the network as it was trained
+    (:meth:`reproduce.training.TrainConfig.describe`), ``caveat``: what of the design bears on the verdict (how far
+    the runs were from converged, a ceiling, crops training never showed); :meth:`trained_on` sets both."""
 
     claim: str
     quantity: str
@@ -110,6 +112,8 @@ class Finding:
     expected: int
     method: str
     p_value: float | None = None
+    network: str | None = None
+    caveat: str | None = None
 
     def __post_init__(self):
         if self.expected not in (1, -1):
@@ -136,11 +140,16 @@ class Finding:
                   "inconclusive": "it includes zero: inconclusive at this budget"}[self.verdict]
         return f"{self.claim}? {measured}, an interval for {d.covers()}; {ending}."
 
+    def trained_on(self, network: str | None, caveat: str | None = None) -> "Finding":
+        """This finding, naming the network it was measured on and the caveat of its design."""
+        return replace(self, network=network, caveat=caveat)
+
     def row(self) -> dict:
-        """A table row: the claim, the estimate with its interval, n and the verdict."""
+        """A table row: the claim, the network, the estimate with its interval, n, the verdict and the caveat."""
         d = self.difference
-        return {"claim": self.claim, "measured": self.quantity, "difference (points)": d.text(sign=True),
-                "n": d.over(), "verdict": self.verdict}
+        return {"claim": self.claim, "network": self.network, "measured": self.quantity,
+                "change (points, 95% CI)": d.text(sign=True), "n": d.over(), "verdict": self.verdict,
+                "caveat": self.caveat}
 
     def to_dict(self) -> dict:
         return {**asdict(self), "verdict": self.verdict}

@@ -2,7 +2,8 @@
 runs compared with the others, and whose output it reads. The runner (:mod:`reproduce.book`) orders and waits by
 it, the parameter sets (``params/*.yml``) are checked against it, the reproduction report (:mod:`reproduce.summary`)
 orders its chapters by it, and a test checks that ``_toc.yml`` and ``notebooks/`` hold exactly these notebooks.
-Adding a chapter: its notebook in ``notebooks/``, a line here, a line in ``_toc.yml``."""
+Adding a chapter: its notebook in ``notebooks/``, a line here, a line in ``_toc.yml`` (the first, ``intro``, is
+its root)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ class Notebook:
 #: the other; the Evaluation chapter, which reuses the same runs as its first members, follows. The branch attribution
 #: reloads the ensemble the Evaluation chapter trained when its ``ensemble_dir`` is set.
 NOTEBOOKS: tuple[Notebook, ...] = (
+    Notebook("intro", last=True),  # the front page: what the build found, from every chapter's results
     Notebook("motivation"),
     Notebook("architecture"),
     Notebook("data"),

@@ -228,9 +228,10 @@ def test_split_size(config) -> int:
 
 
 def config_summary(config) -> str:
-    """One sentence: the fields of ``config`` (a :class:`~reproduce.training.TrainConfig`) that differ from
-    TrainConfig's defaults, which are Section 6's recipe where the paper gives one, in field order, e.g.
-    "These runs' configuration, where it differs from TrainConfig's defaults: `width=0.25`, `batch_norm=True`."."""
+    """Two sentences: the network ``config`` (a :class:`~reproduce.training.TrainConfig`) trains, in words
+    (:meth:`~reproduce.training.TrainConfig.describe`), and the fields that differ from TrainConfig's defaults, which
+    are Section 6's recipe where the paper gives one, in field order, e.g. "... Where their configuration differs
+    from TrainConfig's defaults: `width=0.25`, `batch_norm=True`."."""
     import dataclasses
 
     from .training.config import TrainConfig
@@ -238,9 +239,10 @@ def config_summary(config) -> str:
     defaults = TrainConfig()
     changed = [f"`{f.name}={getattr(config, f.name)!r}`" for f in dataclasses.fields(config)
                if f.name not in ("progress", "extra") and getattr(config, f.name) != getattr(defaults, f.name)]
+    trained = f"These runs train {config.describe()}."
     if not changed:
-        return "These runs use TrainConfig's defaults throughout."
-    return f"These runs' configuration, where it differs from TrainConfig's defaults: {', '.join(changed)}."
+        return f"{trained} They use TrainConfig's defaults throughout."
+    return f"{trained} Where their configuration differs from TrainConfig's defaults: {', '.join(changed)}."
 
 
 def configuration(run: str) -> str:
@@ -653,20 +655,29 @@ def style_miniature(table: pd.DataFrame):
 def central_claim(results: dict) -> tuple[pd.DataFrame, list]:
     """What ``benchmarks/miniature.py`` measured (its JSON, read), as the Motivation chapter shows it: each network's
     :func:`miniature_table` row and the central claim's findings (:func:`reproduce.claims.central`) on the test
-    top-1 of every seed."""
+    top-1 of every seed, naming GoogLeNet's configuration and how far the runs were from converged."""
     from . import claims
+    from .training import TrainConfig
 
     per_network = miniature_runs(results).groupby("network", sort=False)["test top-1"].apply(list)
-    return miniature_table(results), claims.central(per_network.to_dict())
+    network = TrainConfig.from_dict(results["groups"]["GoogLeNet"]).describe()
+    caveat = f"validation top-1 still changed over the second half of the steps by {_second_half_gains(results)}"
+    return miniature_table(results), claims.central(per_network.to_dict(), network=network, caveat=caveat)
+
+
+def _second_half_gains(results: dict) -> str:
+    """Each network's mean gain in validation top-1 (Polyak-averaged weights) over the second half of its steps in
+    ``benchmarks/miniature.py``'s runs, as text: "GoogLeNet +16.8 points; ..."."""
+    gains = {}
+    for run in results["runs"]:
+        curve = [row[3] if row[3] is not None else row[2] for row in run["curve"]]
+        gains.setdefault(run["group"], []).append(curve[-1] - curve[len(curve) // 2 - 1])
+    return "; ".join(f"{name} {100 * np.mean(gain):+.1f} points" for name, gain in gains.items())
 
 
 def miniature_caveat(results: dict) -> str:
     """How far ``benchmarks/miniature.py``'s runs were from converged: each network's mean gain in validation top-1
     (Polyak-averaged weights) over the second half of its steps, which a converged run would not have."""
-    gains = {}
-    for run in results["runs"]:
-        curve = [row[3] if row[3] is not None else row[2] for row in run["curve"]]
-        gains.setdefault(run["group"], []).append(curve[-1] - curve[len(curve) // 2 - 1])
-    said = "; ".join(f"{name} {100 * np.mean(gain):+.1f} points" for name, gain in gains.items())
-    return (f"Over the second half of their steps the networks' validation top-1 still changed by {said} on average: "
-            f"the runs had not converged, and a verdict here is on networks trained this long, not on converged ones.")
+    return (f"Over the second half of their steps the networks' validation top-1 still changed by "
+            f"{_second_half_gains(results)} on average: the runs had not converged, and a verdict here is on "
+            f"networks trained this long, not on converged ones.")

@@ -117,17 +117,31 @@ def chapter_times(results: dict[str, dict[str, Any]]) -> pd.DataFrame:
                           "git commit": results[n.name]["git_commit"][:12]} for n in NOTEBOOKS if n.name in results])
 
 
+FINDINGS_COLUMNS = ["chapter", "claim", "network", "measured", "change (points, 95% CI)", "n", "verdict", "caveat"]
+
+
 def findings_table(results: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    """Every finding the chapters glued (``values["findings"]`` of each notebook's results), one row each: the
-    chapter, the claim, what was measured, the difference with its 95% interval (points), on how many seeds or
-    images, and the verdict."""
+    """Every finding the chapters glued (``values["findings"]`` of each notebook's results), one row each, in the
+    book's order (the paper's own claims before Beyond v1's): the chapter, the claim, the network it was measured
+    on (as trained), what was measured, the change in points with its 95% interval, on how many seeds or images,
+    the verdict and the caveat of the design that bears on it."""
     import json
 
     from .findings import from_dict
+    from .notebooks import NOTEBOOKS
 
     rows = []
-    for notebook, record in results.items():
-        text = record.get("values", {}).get("findings")
+    for notebook in NOTEBOOKS:
+        text = results.get(notebook.name, {}).get("values", {}).get("findings")
         for values in json.loads(text) if text else []:
-            rows.append({"chapter": notebook, **from_dict(values).row()})
-    return pd.DataFrame(rows, columns=["chapter", "claim", "measured", "difference (points)", "n", "verdict"])
+            rows.append({"chapter": notebook.name, **from_dict(values).row()})
+    return pd.DataFrame(rows, columns=FINDINGS_COLUMNS)
+
+
+def front_table(results: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """The front page's table: each claim the book checks (:func:`findings_table`), the network it was checked on,
+    the change with its interval and verdict, and the caveat, with "none recorded" where a chapter named none."""
+    table = findings_table(results)
+    return pd.DataFrame({"claim": table["claim"], "checked on": table["network"].fillna("not recorded"),
+                         "change of top-1 (points, 95% CI)": table["change (points, 95% CI)"] + ", " + table["n"],
+                         "verdict": table["verdict"], "caveat": table["caveat"].fillna("none recorded")})

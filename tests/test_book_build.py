@@ -49,10 +49,16 @@ def test_book_builds_with_warnings_as_errors(built_book):
         assert record["parameters"] == parameters.get(name, {}) and record["seconds"] > 0
         assert record["torch"] == torch.__version__ and record["device"] and len(record["git_commit"]) >= 40
     html = source / "_build" / "html"
-    intro = (html / "book" / "intro.html").read_text()
+    intro = (html / "notebooks" / "intro.html").read_text()
     chapter = BeautifulSoup((html / "book" / "architecture.html").read_text(), "html.parser").get_text()
     notebook = (html / "notebooks" / "architecture.html").read_text()
     assert "Going Deeper with Convolutions" in intro
+    # the front page: one row per finding any chapter recorded, each naming the network it was measured on
+    recorded = sum(len(json.loads(json.loads((source / "results" / n.replace(".ipynb", ".json")).read_text())
+                                  ["values"].get("findings", "[]"))) for n in notebooks)
+    front = next(t for t in BeautifulSoup(intro, "html.parser").select("table") if "checked on" in t.get_text())
+    assert recorded > 0 and len(front.select("tbody tr")) == recorded
+    assert "not recorded" not in front.get_text() and "GoogLeNet at 1/" in front.get_text()
     assert "self.inception3a = inception(64, 96, 128, 16, 32, 32)" in chapter  # the model's code, included
     assert "6,998,552" in notebook and "13,378,280" in notebook  # glued from the executed notebook
     for page in html.rglob("*.html"):  # every glue role rendered, none left as literal text (or code) in a page

@@ -278,3 +278,43 @@ def test_the_optimizer_paragraph_compares_the_best_sgd_rate_seed_by_seed_or_says
         "The main run uses the paper's SGD; no other optimizer was run.")
     assert report.optimizer_text(scores, base, None) == (
         "The main run uses adamw; this build trains no SGD (`sgd_lrs` is empty).")
+
+
+def test_the_convergence_caveat_is_the_mean_gain_over_the_second_half_of_the_epochs():
+    polyak = [{"val_top1": 0.1, "polyak_val_top1": v} for v in (0.50, 0.60, 0.80, 0.85)]  # gain 0.25 from epoch 2
+    raw_only = [{"val_top1": v} for v in (0.40, 0.70, 0.90, 0.95)]  # no Polyak copy: raw weights, gain 0.25
+    assert claims.convergence_caveat([polyak, raw_only]) == (
+        "validation top-1 still changed by +25.0 points on average over the last 2 of 4 epochs")
+    three = [{"val_top1": v} for v in (0.90, 0.95, 0.97)]  # 3 epochs: the last two, from the first epoch's end
+    assert claims.convergence_caveat([three]) == (
+        "validation top-1 still changed by +7.0 points on average over the last 2 of 3 epochs; it ends at 97.0%, "
+        "near the ceiling")
+    assert claims.convergence_caveat([[{"val_top1": 0.5}]]) is None
+
+
+def test_table3_caveats_name_crops_training_never_showed_square_images_and_a_ceiling_only_where_they_hold():
+    both = claims.table3_caveats(crop=False, square=True, one_model_top1=0.95)
+    assert "whole images" in both["crops"] and "square" in both["crops"] and "95.0%" in both["ceiling"]
+    assert claims.table3_caveats(crop=True, square=False, one_model_top1=0.75) == {"crops": None, "ceiling": None}
+    assert claims.table3_caveats(crop=True, square=False, one_model_top1=claims.CEILING)["ceiling"] is None
+    # the crops' caveat on every row of more than one crop, the ceiling on every row
+    rows = {(1, 1): lambda m: np.ones(4) * 0.5, (1, 10): lambda m: np.ones(4) * 0.6,
+            (3, 1): lambda m: np.ones(4) * 0.7, (3, 10): lambda m: np.ones(4) * 0.8}
+    found = claims.table3(rows, 3, network="the net", caveats={"crops": "C", "ceiling": "L"})
+    assert [(f.network, f.caveat) for f in found] == [("the net", "C; L"), ("the net", "L"), ("the net", "C; L")]
+    assert [f.caveat for f in claims.table3(rows, 3, caveats={"crops": "C", "ceiling": None})] == ["C", None, "C"]
+
+
+def test_every_claim_names_the_network_it_was_measured_on_and_keeps_it_through_json():
+    from reproduce.findings import findings_json, from_dict
+    import json
+
+    found = [*claims.training(TRAINING, network="N", caveat="K"),
+             *claims.central({"GoogLeNet": [0.7, 0.8], "plain 3x3 stack": [0.5, 0.6]}, network="N", caveat="K"),
+             *claims.ablation({"GoogLeNet (paper)": [0.1, 0.2], "+ batch norm": [0.7, 0.8]},
+                              networks={"+ batch norm": "N"}, caveat="K")]
+    assert len(found) == 4 and {(f.network, f.caveat) for f in found} == {("N", "K")}
+    again = [from_dict(values) for values in json.loads(findings_json(found))]
+    assert again == found and again[0].row()["network"] == "N" and again[0].row()["caveat"] == "K"
+    old = {k: v for k, v in found[0].to_dict().items() if k not in ("network", "caveat")}  # results of earlier builds
+    assert from_dict(old).network is None

@@ -26,7 +26,8 @@ def test_the_registry_the_folder_and_the_table_of_contents_hold_the_same_noteboo
     from reproduce.notebooks import BY_NAME, NOTEBOOKS
 
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    listed = [f.removeprefix("notebooks/") for f in _toc_files(toc["chapters"]) if f.startswith("notebooks/")]
+    listed = [f.removeprefix("notebooks/") for f in [toc["root"], *_toc_files(toc["chapters"])]
+              if f.startswith("notebooks/")]
     assert listed == [n.name for n in NOTEBOOKS]
     assert sorted(p.stem for p in NOTEBOOK_FILES) == sorted(BY_NAME)
     assert {item.notebook for item in summary.REPORTED} <= set(BY_NAME)
@@ -36,10 +37,10 @@ def test_the_registry_the_folder_and_the_table_of_contents_hold_the_same_noteboo
 def test_the_runner_starts_the_longest_first_and_refuses_a_name_that_is_no_notebook():
     from reproduce.notebooks import NOTEBOOKS, named, run_order
 
-    assert run_order([n.name for n in NOTEBOOKS]) == ["beyond", "training", "evaluation", "branches", "motivation",
-                                                      "architecture", "data", "report", "performance"]
+    assert run_order([n.name for n in NOTEBOOKS]) == ["beyond", "training", "evaluation", "branches", "intro",
+                                                      "motivation", "architecture", "data", "report", "performance"]
     assert named("training.ipynb") is named("training")
-    with pytest.raises(ValueError, match=r"no notebook named 'trainig'; the book's notebooks are \['motivation"):
+    with pytest.raises(ValueError, match=r"no notebook named 'trainig'; the book's notebooks are \['intro"):
         named("trainig")
 
 

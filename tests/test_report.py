@@ -203,10 +203,12 @@ def test_config_summary_names_exactly_the_fields_that_differ_from_trainconfigs_d
     from reproduce.report import config_summary
     from reproduce.training import TrainConfig
 
-    assert config_summary(TrainConfig()) == "These runs use TrainConfig's defaults throughout."
-    text = config_summary(TrainConfig(width=0.25, optimizer="adamw", progress=False))
-    assert text == ("These runs' configuration, where it differs from TrainConfig's defaults: `width=0.25`, "
-                    "`optimizer='adamw'`.")  # in field order; progress bars are not part of a run's configuration
+    default = TrainConfig()
+    assert config_summary(default) == f"These runs train {default.describe()}. They use TrainConfig's defaults throughout."
+    changed = TrainConfig(width=0.25, optimizer="adamw", progress=False)
+    text = config_summary(changed)
+    assert text == (f"These runs train {changed.describe()}. Where their configuration differs from TrainConfig's "
+                    "defaults: `width=0.25`, `optimizer='adamw'`.")  # in field order; progress bars are not part of a run's configuration
 
 
 def test_the_miniature_table_states_each_networks_mean_spread_and_the_seeds_a_2_point_interval_needs():
@@ -215,11 +217,14 @@ def test_the_miniature_table_states_each_networks_mean_spread_and_the_seeds_a_2_
 
     from reproduce.findings import seeds_for_half_width
 
-    def run(group, seed, polyak, raw, seconds):
-        return {"group": group, "seed": seed, "seconds": seconds, "steps": 3000, "curve": [],
-                "test_top1": {"raw": raw, "polyak": polyak}}
+    from reproduce.training import MINIATURE_CONFIG
 
-    results = {"groups": {"GoogLeNet": {"block_scale": 1.0}, "plain 3x3 stack": {"block_scale": 0.31},
+    def run(group, seed, polyak, raw, seconds):  # validation top-1 (raw, Polyak) after each of two epochs
+        return {"group": group, "seed": seed, "seconds": seconds, "steps": 3000,
+                "curve": [[1, 1, 0.2, 0.3], [2, 2, raw, polyak]], "test_top1": {"raw": raw, "polyak": polyak}}
+
+    results = {"groups": {"GoogLeNet": MINIATURE_CONFIG.to_dict(),
+                          "plain 3x3 stack": MINIATURE_CONFIG.replace(blocks="plain", block_scale=0.31).to_dict(),
                           "naive modules (Figure 2a)": {"block_scale": 0.25}},
                "runs": [run("GoogLeNet", 0, 0.70, 0.6, 10.0), run("plain 3x3 stack", 0, 0.61, 0.5, 20.0),
                         run("GoogLeNet", 1, 0.74, 0.6, 12.0), run("plain 3x3 stack", 1, 0.62, 0.5, 22.0),
@@ -243,3 +248,22 @@ def test_the_miniature_table_states_each_networks_mean_spread_and_the_seeds_a_2_
     assert "GoogLeNet +20.0 points" in caveat and "had not converged" in caveat  # (0.7 - 0.4 + 0.6 - 0.5) / 2
     assert "plain 3x3 stack" in plain.quantity and (plain.difference.low, plain.difference.high) == pytest.approx(
         (low, high))
+    assert plain.network == MINIATURE_CONFIG.describe()  # the finding names GoogLeNet as it was trained
+    assert plain.caveat == ("validation top-1 still changed over the second half of the steps by GoogLeNet +42.0 "
+                            "points; plain 3x3 stack +31.5 points")  # 0.72 - 0.3 and 0.615 - 0.3
+
+
+def test_a_configuration_is_described_by_what_it_trains():
+    from reproduce.training import BOOK_CONFIG, MINIATURE_CONFIG
+
+    assert BOOK_CONFIG.describe() == ("GoogLeNet at 1/4 width, batch norm, AdamW (not the paper's, lr 0.002); whole "
+                                      "images, flips; 64 px shapes; 1 epoch of 1,024 images")
+    assert MINIATURE_CONFIG.describe() == ("GoogLeNet at 1/8 width, batch norm, AdamW (not the paper's, lr 0.002); "
+                                           "Section 6's crops of 8%-100%, flips; 128 px scenes; 20 epochs of 4,800 "
+                                           "images")
+    paper = MINIATURE_CONFIG.replace(blocks="plain", block_scale=0.3125, batch_norm=False, optimizer="sgd", lr=0.05,
+                                     aux_heads=False, photometric=True, train_images=None, width=1.0)
+    assert paper.describe() == ("a plain 3x3 stack of GoogLeNet's depth at full width, its blocks' filters x0.312, "
+                                "LRN (no batch norm, the paper's), no auxiliary heads, SGD with momentum (the "
+                                "paper's, lr 0.05); Section 6's crops of 8%-100%, photometric distortions, flips; "
+                                "128 px scenes; 20 epochs of the whole train split")

@@ -94,3 +94,11 @@ def test_distractors_and_occluders_are_drawn_where_their_constants_allow(monkeyp
     busy_scenes, busy = changed_pixels(MAX_DISTRACTORS=3, MAX_OCCLUDERS=2)
     assert busy_scenes["distractor_count"].max() == 3 and busy_scenes["occluder_count"].max() == 2
     assert (busy != plain).any()
+
+
+def test_the_data_sets_listed_square_are_those_whose_images_are_square():
+    from reproduce.data import EMBEDDED, SQUARE
+
+    for name in EMBEDDED:
+        shapes = {tuple(whole_images(name, "test", shapes_size=24, num_images=30)[i][0].shape[1:]) for i in range(30)}
+        assert (shapes == {(24, 24)}) is (name in SQUARE), (name, shapes)

@@ -84,9 +84,17 @@ def test_findings_table_lists_every_chapters_findings_with_verdicts():
     from reproduce import findings
 
     found = [findings.two_samples_over_seeds([0.8, 0.82, 0.81], [0.7, 0.71, 0.69], claim="Do heads help",
-                                             quantity="q", expected=1)]
-    results = {"training": {"values": {"findings": findings.findings_json(found)}}, "data": {"values": {}}}
+                                             quantity="q", expected=1).trained_on("net A", "short runs")]
+    central = [findings.two_samples_over_seeds([0.8, 0.9], [0.3, 0.4], claim="Do modules help", quantity="c",
+                                               expected=1)]  # recorded without a network
+    results = {"training": {"values": {"findings": findings.findings_json(found)}}, "data": {"values": {}},
+               "motivation": {"values": {"findings": findings.findings_json(central)}}}
     table = summary.findings_table(results)
-    assert list(table["chapter"]) == ["training"] and table.loc[0, "verdict"] == "supports"
-    assert table.loc[0, "n"] == "3 + 3 seeds" and table.loc[0, "difference (points)"].startswith("+11.0 (95% CI")
-    assert summary.findings_table({}).empty
+    assert list(table["chapter"]) == ["motivation", "training"]  # in the book's order, not the results'
+    assert table.loc[1, "verdict"] == "supports" and table.loc[1, "network"] == "net A"
+    assert table.loc[1, "n"] == "3 + 3 seeds" and table.loc[1, "change (points, 95% CI)"].startswith("+11.0 (95% CI")
+    front = summary.front_table(results)
+    assert list(front["checked on"]) == ["not recorded", "net A"]
+    assert list(front["caveat"]) == ["none recorded", "short runs"]
+    assert front.loc[1, "change of top-1 (points, 95% CI)"] == table.loc[1, "change (points, 95% CI)"] + ", 3 + 3 seeds"
+    assert summary.findings_table({}).empty and summary.front_table({}).empty

@@ -90,7 +90,8 @@ tests = {name: score_split(model, results[name].config, "test") for name, model 
 steps, history = report.run_frames({name: results[name] for name in runs})
 table = report.ablation_table({name: results[name] for name in runs}, tests)
 top1 = {row: [tests[run_name(row, k)]["top1"] for k in range(seeds)] for row in rows_trained}
-found = claims.ablation(top1)
+caveat = claims.convergence_caveat([results[name].history for name in runs])
+found = claims.ablation(top1, networks={row: rows_trained[row].describe() for row in rows_trained}, caveat=caveat)
 glue("tbl_ablation", report.style_ablation(table), display=False)
 glue("n_test", f"{n_test:,}", display=False)
 glue("seeds", str(seeds), display=False)
@@ -154,7 +155,7 @@ Markdown(report.learning_sentence(table, chance, threshold=0.5))
 # ```
 
 # %% tags=["hide-input"]
-Markdown("\n\n".join(f.sentence() for f in found))
+Markdown("\n\n".join(f.sentence() for f in found) + (f"\n\nIn these runs {caveat}." if caveat else ""))
 
 # %% [markdown]
 # The paper's network, the only row without batch norm, is also trained at the learning rates of

@@ -34,6 +34,7 @@ from myst_nb import glue
 
 from reproduce import attribution, costs, figures, googlenet, paper, report
 from reproduce.data import synthetic
+from reproduce.findings import findings_json
 from reproduce.receptive import branch_fields
 from reproduce.training import BOOK_CONFIG
 
@@ -255,6 +256,7 @@ miniature = json.loads(open("../benchmarks/results/miniature.json").read())  # w
 central_table, central_findings = report.central_claim(miniature)
 figures.glue_figure("fig_central", figures.miniature_curves(miniature))
 glue("central_device", miniature["device"], display=False)
+glue("findings", findings_json(central_findings), display=False)  # the front page's table; compared across builds
 report.style_miniature(central_table)
 
 # %% [markdown]

@@ -95,16 +95,19 @@ figures.glue_figure("fig_losses", fig)
 # ## The auxiliary heads and Polyak averaging
 #
 # Every run is scored on the test split, which no run has seen, with its raw weights and with their Polyak average
-# (an exponential moving average with a time constant of `polyak_epochs` epochs). Each claim compares the runs seed by
-# seed; the interval is Student's t over the seeds' differences.
+# (an exponential moving average with a time constant of `polyak_epochs` epochs). Each claim compares two
+# configurations' means over their seeds, with the pooled two-sample interval named above.
 
 # %% tags=["hide-input"]
 def top1(label, weights="Polyak"):
     return report.top1_per_seed(scores, label, weights)
 
 
+compared = [run_name(label, k) for label in ("GoogLeNet", "without auxiliary heads") for k in range(seeds)]
+caveat = claims.convergence_caveat([results[name].history for name in compared])
 training_findings = claims.training({"heads, Polyak": top1("GoogLeNet"), "heads, raw": top1("GoogLeNet", "raw"),
-                                     "no heads, Polyak": top1("without auxiliary heads")})
+                                     "no heads, Polyak": top1("without auxiliary heads")},
+                                    network=base.describe(), caveat=caveat)
 n_test = report.test_split_size(base)
 glue("n_test", f"{n_test:,}", display=False)
 for key, label, kind in (("test_top1", "GoogLeNet", "Polyak"), ("test_top1_raw", "GoogLeNet", "raw"),
@@ -120,7 +123,7 @@ report.style_seed_summary(report.seed_summary(scores, n_test))
 fig = figures.findings(training_findings)
 figures.glue_figure("fig_training_findings", fig)
 glue("findings", findings_json(training_findings), display=False)  # compared across builds
-Markdown("\n\n".join(f.sentence() for f in training_findings))
+Markdown("\n\n".join(f.sentence() for f in training_findings) + (f"\n\nIn these runs {caveat}." if caveat else ""))
 
 # %% [markdown]
 # ```{glue:figure} fig_training_findings

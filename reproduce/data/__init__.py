@@ -20,6 +20,9 @@ DATASETS = ("shapes", "scenes", "cifar10", "cifar100", "imagefolder")
 #: The data sets the project generates itself; ``shapes_size`` is the side (``"scenes"``: the shorter side) of their
 #: images.
 EMBEDDED = ("shapes", "scenes")
+#: The data sets whose images are all square, on which Section 7's left, centre and right squares of an image coincide
+#: (the scenes are landscape and portrait; an ImageFolder's photographs are whatever they are).
+SQUARE = ("shapes", "cifar10", "cifar100")
 
 
 def datasets(name: str, *, root: Optional[str] = None, image_size: int = 64, eval_split: str = "val",

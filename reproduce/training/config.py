@@ -166,6 +166,33 @@ class TrainConfig:
     def replace(self, **changes) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
 
+    def describe(self) -> str:
+        """The network as this configuration trains it, in words a page names every result with: the network and
+        its normalization, width, optimizer, augmentation, input and length, e.g. "GoogLeNet at 1/4 width, batch
+        norm, AdamW (lr 0.002); whole images, flips; 64 px shapes; 3 epochs of 4,800 images"."""
+        from fractions import Fraction
+
+        network = {"inception": "GoogLeNet", "naive": "GoogLeNet with naive modules (Figure 2a)",
+                   "plain": "a plain 3x3 stack of GoogLeNet's depth"}[self.blocks]
+        width = Fraction(self.width).limit_denominator(64)
+        model = [f"{network} at {'full' if width == 1 else str(width)} width"
+                 + (f", its blocks' filters x{self.block_scale:.3g}" if self.blocks != "inception" else ""),
+                 "batch norm" if self.batch_norm else "LRN (no batch norm, the paper's)"]
+        model += [words for flag, words in ((self.branch5x5 != "5x5", f"5x5 branch as {self.branch5x5}"),
+                                            (self.aux_batch_norm, "BN-auxiliary"),
+                                            (not self.aux_heads, "no auxiliary heads"),
+                                            (self.label_smoothing > 0, f"label smoothing {self.label_smoothing:g}"))
+                  if flag]
+        model.append("SGD with momentum (the paper's" if self.optimizer == "sgd" else "AdamW (not the paper's")
+        model[-1] += f", lr {self.lr:g})"
+        shown = [f"Section 6's crops of {self.crop_min_scale:.0%}-100%" if self.crop else "whole images"]
+        shown += [words for flag, words in ((self.photometric, "photometric distortions"),
+                                            (self.random_interpolation, "random interpolation"),
+                                            (self.flip, "flips")) if flag]
+        images = f"{self.train_images:,} images" if self.train_images else "the whole train split"
+        return (f"{', '.join(model)}; {', '.join(shown)}; {self.image_size} px {self.dataset}; "
+                f"{self.epochs} epoch{'s' if self.epochs != 1 else ''} of {images}")
+
 
 #: The configuration every chapter that trains GoogLeNet starts from, sized for the 2-core CPU that builds the book:
 #: the network at a quarter of Table 1's width on the embedded 64 px images, with batch normalization and AdamW (at
