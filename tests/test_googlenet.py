@@ -206,3 +206,26 @@ def test_aux_batch_norm_normalizes_the_fc_layer_of_each_head():
     x = torch.randn(2, 512, 14, 14)
     pooled = head.conv(nn.functional.avg_pool2d(x, 5, stride=3)).flatten(1)
     torch.testing.assert_close(head(x), head.fc2(torch.relu(head.fc1_bn(head.fc1(pooled)))))
+
+
+def test_lrn_computes_in_float32_whatever_the_inputs_dtype_and_autocast():
+    """Figure 3's LRN in a bf16 network: the normalization computed in float32 (where bf16 would round
+    ``1 + alpha * mean(x^2)`` to 1), the result rounded once to the input's dtype."""
+    from reproduce.models.blocks import LocalResponseNorm
+
+    torch.manual_seed(0)
+    lrn = googlenet(num_classes=10).lrn1
+    assert isinstance(lrn, LocalResponseNorm) and (lrn.size, lrn.alpha, lrn.beta, lrn.k) == (5, 1e-4, 0.75, 1.0)
+    x = torch.randn(2, 16, 6, 6) * 60  # activations large enough that the normalization divides by up to ~1.6
+    reference = x.clone()
+    for c in range(16):  # b_c = a_c / (k + alpha / n * sum of a^2 over the n channels around c) ** beta, by hand
+        window = x[:, max(0, c - 2):c + 3] ** 2
+        reference[:, c] = x[:, c] / (1.0 + 1e-4 / 5 * window.sum(1)) ** 0.75
+    assert (x / reference).abs().max() > 1.3  # it does normalize these
+    torch.testing.assert_close(lrn(x), reference, rtol=1e-5, atol=1e-4)
+    low = x.bfloat16()
+    for autocast in (False, True):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            out = lrn(low)
+        assert out.dtype == torch.bfloat16  # the input's dtype, rounded once from the float32 result
+        torch.testing.assert_close(out.float(), lrn(low.float()).bfloat16().float(), rtol=0, atol=0)

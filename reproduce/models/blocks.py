@@ -19,6 +19,17 @@ from torch import nn
 BRANCH5X5_CHOICES = ("5x5", "2x3x3", "3x3")
 
 
+class LocalResponseNorm(nn.LocalResponseNorm):
+    """Figure 3's local response normalization, computed in float32 whatever the input's dtype and autocast: in
+    bf16, ``k + alpha * mean(x^2)`` rounds to exactly ``k`` wherever ``alpha * mean(x^2)`` is below bf16's
+    resolution at ``k`` (1/128 at 1), so a bf16 network would silently normalize less than the float32 one. The
+    output has the input's dtype."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(x.device.type, enabled=False):
+            return super().forward(x.float()).to(x.dtype)
+
+
 class ConvBlock(nn.Module):
     """Convolution -> (BatchNorm) -> ReLU."""
 

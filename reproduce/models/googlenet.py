@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .blocks import (AUX_CONV_CHANNELS, AUX_DROPOUT, AUX_HIDDEN, AUX_POOL_CHOICES, BLOCK_CHOICES, BRANCH5X5_CHOICES,
-                     AuxiliaryHead, ConvBlock, InceptionModule, stage_block)
+                     AuxiliaryHead, ConvBlock, InceptionModule, LocalResponseNorm, stage_block)
 from .init import init_weights
 
 #: ``"imagenet"``: the stem of Figure 3 (conv 7x7/2, max pool 3x3/2, LRN, conv 1x1, conv 3x3, LRN, max pool 3x3/2),
@@ -75,10 +75,10 @@ class GoogLeNet(nn.Module):
             channels = module.out_channels
             return module
 
-        # Figure 3's LocalResponseNorm; batch norm replaces it. The paper gives no constants: size 5, alpha 1e-4 and
-        # beta 0.75 are BVLC Caffe's for its GoogLeNet.
+        # Figure 3's LocalResponseNorm (in float32 under autocast too); batch norm replaces it. The paper gives no
+        # constants: size 5, alpha 1e-4 and beta 0.75 are BVLC Caffe's for its GoogLeNet.
         def lrn() -> nn.Module:
-            return nn.Identity() if batch_norm else nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=1.0)
+            return nn.Identity() if batch_norm else LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=1.0)
 
         def max_pool(kernel: int = 3) -> nn.Module:  # Caffe's pooling rounds up, as ceil_mode does
             return nn.MaxPool2d(kernel, stride=2, ceil_mode=True)
