@@ -97,10 +97,11 @@ def run_lock(folder: str | os.PathLike) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def load_trained(path: str | os.PathLike, *, which: str = "polyak") -> tuple[GoogLeNet, dict[str, Any]]:
+def load_trained(path: str | os.PathLike, *, which: str = "polyak",
+                 device: str | torch.device = "cpu") -> tuple[GoogLeNet, dict[str, Any]]:
     """The model saved in a run's checkpoint (``path``: the file or the run's folder; ``which``: ``"polyak"``, the
-    averaged weights the paper evaluates, or ``"raw"``), in eval mode on the CPU, and the checkpoint's other contents.
-    The network is built from the options its training configuration recorded."""
+    averaged weights the paper evaluates, or ``"raw"``), in eval mode on ``device``, and the checkpoint's other
+    contents. The network is built from the options its training configuration recorded."""
     if which not in ("polyak", "raw"):
         raise ValueError(f"which={which!r} is not one of ('polyak', 'raw')")
     path = Path(path)
@@ -112,4 +113,4 @@ def load_trained(path: str | os.PathLike, *, which: str = "polyak") -> tuple[Goo
     else:
         weights = state["model"]
     model.load_state_dict(weights)
-    return model.eval(), state
+    return model.to(device).eval(), state

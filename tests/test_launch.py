@@ -203,3 +203,28 @@ def test_ensemble_members_train_on_all_devices_when_only_their_config_and_folder
                         or _fake_result(config, out_dir))
     ensemble.train_ensemble(small(), 2, tmp_path if out else None, shared_epochs=shared_epochs, datasets=datasets)
     assert calls == expected
+
+
+def test_a_run_read_back_comes_on_the_device_its_configuration_trains_on(tmp_path, monkeypatch):
+    """What a multi-process run hands back is scored next (the Evaluation chapter's crops): its models come back on
+    the device the device policy resolves for the run's configuration, not on the CPU whatever it trained on. "meta"
+    stands in for a GPU this machine does not have."""
+    config = small(epochs=1, train_images=16, eval_images=16)
+    finished = train(config, tmp_path / "run")
+    asked = []
+
+    def policy(name):
+        asked.append(name)
+        return torch.device("meta")
+
+    monkeypatch.setattr(launch, "resolve_device", policy)
+    monkeypatch.setattr(launch, "_run", _no_launch)
+    back = train_on_all_devices(config, tmp_path / "run", processes=2)  # finished: read back, no process started
+    assert asked == ["cpu"] and back.history == finished.history
+    assert {p.device.type for m in (back.model, back.averaged) for p in m.parameters()} == {"meta"}
+    assert not back.model.training and not back.averaged.training
+    load_result(tmp_path / "run", "cuda")  # a device asked for by name goes through the same policy
+    assert asked == ["cpu", "cuda"]
+    monkeypatch.undo()
+    on_cpu = load_result(tmp_path / "run")  # its configuration's own device: the CPU here
+    assert all(torch.equal(a, b) for a, b in zip(weights(on_cpu.model).values(), weights(finished.model).values()))

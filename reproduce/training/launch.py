@@ -99,11 +99,15 @@ def launch_command(config: TrainConfig, out_dir: str | Path, processes: int, *, 
             *config_flags(config)]
 
 
-def load_result(out_dir: str | Path) -> TrainResult:
+def load_result(out_dir: str | Path, device: str | None = None) -> TrainResult:
     """The run kept in ``out_dir`` as a :class:`~reproduce.training.TrainResult`: its raw and Polyak-averaged models
-    (None when ``polyak="none"``), in eval mode on the CPU, its history, steps and config."""
+    (None when ``polyak="none"``), in eval mode on ``device`` (None: the device its configuration trained on, as the
+    device policy resolves it, so that what follows a multi-process run, scoring the crops above all, runs where
+    the training did), its history, steps and config."""
     model, state = load_trained(out_dir, which="raw")
-    averaged = load_trained(out_dir, which="polyak")[0] if state["averaged"] is not None else None
+    where = resolve_device(state["config"]["device"] if device is None else device)
+    model = model.to(where)
+    averaged = load_trained(out_dir, which="polyak", device=where)[0] if state["averaged"] is not None else None
     return TrainResult(TrainConfig.from_dict(state["config"]), model, averaged, state["history"], state["steps"],
                        Path(out_dir))
 
@@ -113,8 +117,8 @@ def train_on_all_devices(config: TrainConfig, out_dir: str | Path | None, *, res
     """Train ``config`` with ``processes`` processes (:func:`processes_for` when None), as
     :func:`~reproduce.training.train` would: with 1, it *is* ``train(config, out_dir, resume=resume)``; with more, the
     processes run under ``torchrun`` (see the module's documentation) and the result is read back from ``out_dir``,
-    which they need. The models then come back on the CPU in eval mode (:func:`load_result`); the result's config is
-    ``config``.
+    which they need. The models then come back on ``config``'s device in eval mode (:func:`load_result`), as they do
+    from one process; the result's config is ``config``.
 
     ``resume`` means what it means for ``train``: continue the run in ``out_dir``, or start one when there is none;
     without it, a folder that holds a run is refused (``FileExistsError``). A run that cannot be resumed with
@@ -141,7 +145,7 @@ def train_on_all_devices(config: TrainConfig, out_dir: str | Path | None, *, res
         saved = checkpoints.load(saved_path)
         _check_resumable(saved["config"], config)
         if saved["epoch"] >= config.epochs:  # finished: train() would take no step either
-            return dataclasses.replace(load_result(out_dir), config=config)
+            return dataclasses.replace(load_result(out_dir, config.device), config=config)
         del saved
 
     command = launch_command(config, out_dir, count, resume=saved_path.exists())  # --resume: a run to continue
@@ -149,7 +153,7 @@ def train_on_all_devices(config: TrainConfig, out_dir: str | Path | None, *, res
     if code != 0:
         raise RuntimeError(f"training with {count} processes failed (exit code {code}); the command was: "
                            f"{shlex.join(command)}")
-    return dataclasses.replace(load_result(out_dir), config=config)
+    return dataclasses.replace(load_result(out_dir, config.device), config=config)
 
 
 def train_runs(configs: dict[str, TrainConfig], runs_dir: str | Path | None = None
