@@ -91,7 +91,8 @@ steps, history = report.run_frames({name: results[name] for name in runs})
 table = report.ablation_table({name: results[name] for name in runs}, tests)
 top1 = {row: [tests[run_name(row, k)]["top1"] for k in range(seeds)] for row in rows_trained}
 caveat = claims.convergence_caveat([results[name].history for name in runs])
-found = claims.ablation(top1, networks={row: rows_trained[row].describe() for row in rows_trained}, caveat=caveat)
+networks = {row: trained.describe() for row, trained in inception_v3_ablation(base, rows).items()}
+found = claims.ablation(top1, networks=networks, caveat=caveat)
 glue("tbl_ablation", report.style_ablation(table), display=False)
 glue("n_test", f"{n_test:,}", display=False)
 glue("seeds", str(seeds), display=False)
