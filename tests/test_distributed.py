@@ -71,8 +71,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_two_processes_train_the_weights_and_log_the_metrics_of_one(tmp_path, monkeypatch):
-    config = small()
+#: How far the weights of a batch-normalized run of two processes may end from one process's after its 4 steps. This
+#: small network turns rounding into larger differences step by step: weights nudged by 1e-7 end up to 4e-5 apart
+#: after 2 steps of one process, and the two-process run's (summed in another order) up to 2e-4 after 4; with each
+#: process normalizing over its own half of the batch they end 3e-2 apart, and 2e-2 after the first step already.
+BATCH_NORM_ATOL = 1e-3
+
+
+@pytest.mark.parametrize("norm", [{}, {"batch_norm": True, "aux_batch_norm": True}], ids=["lrn", "batch-norm"])
+def test_two_processes_train_the_weights_and_log_the_metrics_of_one(tmp_path, monkeypatch, norm):
+    """With batch norm too: each process normalizes with the statistics of the global batch (every BatchNorm2d and
+    the BN-auxiliary heads' BatchNorm1d), as one process with the whole batch does."""
+    config = small(**norm)
+    atol = BATCH_NORM_ATOL if norm else 1e-5
     for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
         monkeypatch.delenv(name, raising=False)
     fork = multiprocessing.get_context("fork")
@@ -92,7 +103,7 @@ def test_two_processes_train_the_weights_and_log_the_metrics_of_one(tmp_path, mo
         two = torch.load(tmp_path / f"rank-{rank}.pt", weights_only=True)
         for part, model in (("model", one.model), ("averaged", one.averaged)):
             for name, value in model.state_dict().items():
-                torch.testing.assert_close(two[part][name], value, rtol=1e-4, atol=1e-5, msg=(rank, part, name))
+                torch.testing.assert_close(two[part][name], value, rtol=1e-4, atol=atol, msg=(rank, part, name))
         # the losses and hits are the whole batch's and the validation metrics the whole split's, not one share's
         for mine, theirs in zip(one.history, two["history"]):
             for key in ("train_loss_total", "train_loss_aux1", "train_top1", "val_loss", "val_top1", "val_top5",
@@ -102,3 +113,62 @@ def test_two_processes_train_the_weights_and_log_the_metrics_of_one(tmp_path, mo
                                                                            rel=1e-4)
     initial = build_model(config, 10).state_dict()  # the steps did move the weights
     assert (one.model.state_dict()["fc.weight"] - initial["fc.weight"]).abs().max() > 1e-3
+
+
+def _batch_norm_of_two(rank: int, port: int, x: torch.Tensor, weight: torch.Tensor, projection: torch.Tensor,
+                       folder) -> None:
+    """Process ``rank`` of two: the project's BatchNorm2d in training mode on its half of ``x``, its loss ``L_rank``
+    the sum of the output times its half of ``projection`` over the global batch's size (so that ``L_0 + L_1`` is
+    the whole batch's); what it computed goes to
+    ``folder/bn-N.pt``, an error's traceback to ``folder/rank-N.error``."""
+    import torch.distributed as dist
+
+    from reproduce.models.blocks import BatchNorm2d
+
+    try:
+        os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+        dist.init_process_group("gloo", rank=rank, world_size=2)
+        norm = BatchNorm2d(x.size(1), eps=1e-3)
+        norm.weight.data.copy_(weight)
+        half = x[rank * len(x) // 2:(rank + 1) * len(x) // 2].clone().requires_grad_()
+        y = norm(half)
+        (y * projection[rank * len(x) // 2:(rank + 1) * len(x) // 2]).sum().div(len(x)).backward()
+        torch.save({"y": y.detach(), "grad": half.grad, "weight_grad": norm.weight.grad,
+                    "running": (norm.running_mean, norm.running_var)}, folder / f"bn-{rank}.pt")
+        dist.destroy_process_group()
+    except BaseException:
+        (folder / f"rank-{rank}.error").write_text(traceback.format_exc())
+        raise
+
+
+def test_batch_norm_over_two_processes_normalizes_and_differentiates_as_over_the_whole_batch(tmp_path):
+    """Each half of the batch in its own process, against torch's BatchNorm2d on the whole batch in one: the same
+    outputs, running statistics and weight gradients (each process's own, DDP averages them), and input gradients
+    of the global loss summed over the processes (each process's gradient of the statistics is both processes')."""
+    torch.manual_seed(1)
+    x, weight, projection = torch.randn(8, 4, 5, 5) * 3 + 1, torch.rand(4) + 0.5, torch.randn(8, 4, 5, 5)
+    fork = multiprocessing.get_context("fork")
+    port = free_port()
+    processes = [fork.Process(target=_batch_norm_of_two, args=(rank, port, x, weight, projection, tmp_path))
+                 for rank in (0, 1)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=30)
+        if process.is_alive():
+            process.kill()
+    errors = "".join(path.read_text() for path in tmp_path.glob("rank-*.error"))
+    assert [process.exitcode for process in processes] == [0, 0], errors
+    whole = torch.nn.BatchNorm2d(4, eps=1e-3)
+    whole.weight.data.copy_(weight)
+    inputs = x.clone().requires_grad_()
+    y = whole(inputs)
+    (y * projection).sum().div(len(x)).backward()
+    for rank in (0, 1):
+        got, part = torch.load(tmp_path / f"bn-{rank}.pt", weights_only=True), slice(4 * rank, 4 * rank + 4)
+        torch.testing.assert_close(got["y"], y[part].detach(), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(got["grad"], inputs.grad[part], rtol=1e-4, atol=1e-6)  # d(L_0 + L_1)/dx
+        torch.testing.assert_close(got["running"][0], whole.running_mean, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(got["running"][1], whole.running_var, rtol=1e-5, atol=1e-6)  # unbiased
+        own = [torch.load(tmp_path / f"bn-{r}.pt", weights_only=True)["weight_grad"] for r in (0, 1)]
+        torch.testing.assert_close(sum(own), whole.weight.grad, rtol=1e-5, atol=1e-6)  # what DDP sums (and halves)

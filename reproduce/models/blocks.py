@@ -8,6 +8,7 @@ Attribute names follow torchvision's ``models/googlenet.py`` so that its state_d
 from __future__ import annotations
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
@@ -30,6 +31,59 @@ class LocalResponseNorm(nn.LocalResponseNorm):
             return super().forward(x.float()).to(x.dtype)
 
 
+def all_reduce(tensor: torch.Tensor) -> torch.Tensor:
+    """The sum of ``tensor`` over the processes, differentiable (torch.distributed.nn's, whose deprecation warning
+    names a replacement without autograd on the CPU)."""
+    import warnings
+
+    from torch.distributed.nn.functional import all_reduce as summed
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return summed(tensor)
+
+
+class _GlobalBatchStatistics:
+    """Batch norm over the global batch when several processes train one model (DistributedDataParallel): the mean
+    and variance each process normalizes with, and the running statistics it keeps, are those of every process's
+    images together, so that N processes with batch B/N compute what one process with batch B does (torch's
+    ``SyncBatchNorm`` does this on GPUs only; this one runs on any device, so the CPU tests check the path a GPU run
+    takes). Two differentiable all-reduces per layer and step, of each channel's count and sum, then of its squares
+    about the global mean (one of the sum of squares would lose the variance of a nearly constant channel to float32
+    cancellation); their backward sums the statistics' gradients over the processes, as the global batch's loss
+    needs. Alone, in eval
+    mode, or outside a process group it is torch's batch norm, bit for bit."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not (self.training and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+            return super().forward(x)
+        dims, channels = [0, *range(2, x.dim())], x.size(1)
+        shape = [1, channels] + [1] * (x.dim() - 2)
+        x32 = x.float()
+        totals = all_reduce(torch.cat([x32.new_full((1,), x32.numel() / channels), x32.sum(dims)]))
+        n, mean = totals[0], totals[1:] / totals[0]
+        centred = x32 - mean.view(shape)  # the squares about the global mean: E[x^2] - E[x]^2 cancels in float32
+        variance = all_reduce((centred * centred).sum(dims)) / n
+        if self.track_running_stats:
+            with torch.no_grad():
+                self.num_batches_tracked.add_(1)
+                momentum = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+                self.running_mean.lerp_(mean.detach().to(self.running_mean.dtype), momentum)
+                self.running_var.lerp_((variance.detach() * n / (n - 1)).to(self.running_var.dtype), momentum)
+        out = centred * torch.rsqrt(variance.view(shape) + self.eps)
+        if self.affine:
+            out = out * self.weight.view(shape) + self.bias.view(shape)
+        return out.to(x.dtype)
+
+
+class BatchNorm2d(_GlobalBatchStatistics, nn.BatchNorm2d):
+    """``nn.BatchNorm2d`` over the global batch of several processes (:class:`_GlobalBatchStatistics`)."""
+
+
+class BatchNorm1d(_GlobalBatchStatistics, nn.BatchNorm1d):
+    """``nn.BatchNorm1d`` over the global batch of several processes (:class:`_GlobalBatchStatistics`)."""
+
+
 class ConvBlock(nn.Module):
     """Convolution -> (BatchNorm) -> ReLU."""
 
@@ -39,7 +93,7 @@ class ConvBlock(nn.Module):
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
                               bias=not batch_norm)
         # torchvision's BasicConv2d uses eps=0.001 (the TF-slim value); we keep it so ported weights agree.
-        self.bn = nn.BatchNorm2d(out_channels, eps=0.001) if batch_norm else None
+        self.bn = BatchNorm2d(out_channels, eps=0.001) if batch_norm else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv(x)
@@ -185,7 +239,7 @@ class AuxiliaryHead(nn.Module):
         self.conv = ConvBlock(in_channels, conv_channels, 1, batch_norm=batch_norm)
         self.fc1 = nn.Linear(conv_channels * 4 * 4, hidden, bias=not fc_batch_norm)
         # eps=0.001 as in ConvBlock (the TF-slim value)
-        self.fc1_bn = nn.BatchNorm1d(hidden, eps=0.001) if fc_batch_norm else None
+        self.fc1_bn = BatchNorm1d(hidden, eps=0.001) if fc_batch_norm else None
         self.fc2 = nn.Linear(hidden, num_classes)
         self.dropout = nn.Dropout(p=dropout)
 
