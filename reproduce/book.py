@@ -119,6 +119,25 @@ def bad_value(notebook: str, given: dict[str, Any]) -> Optional[str]:
     return None
 
 
+def missing_device(parameters: dict[str, dict[str, Any]]) -> Optional[str]:
+    """Which notebooks of a parameter set name a device this machine does not have (None: none), said before anything
+    runs: a set for GPUs names ``device: cuda``, so that without one it stops here instead of training on the CPU for
+    days or failing hours in, at the first notebook that trains."""
+    from .device import resolve_device
+    from .training.config import book_config
+
+    wanting = [name for name, given in parameters.items() if "config" in given
+               and book_config(given["config"]).device == "cuda"]
+    if not wanting:
+        return None
+    try:
+        resolve_device("cuda")
+    except RuntimeError:
+        return (f"{', '.join(wanting)} name device 'cuda', and torch sees no CUDA device on this machine; run them "
+                f"where there is one, or rehearse the set here (--rehearse)")
+    return None
+
+
 def bad_config(changes: Any) -> Optional[str]:
     """What is wrong with ``changes`` to the book's TrainConfig (a notebook's ``config``; None: nothing): a name that
     is not a field, a value not of its field's type, or values that make no valid configuration."""
@@ -462,6 +481,9 @@ def run(out: str | Path, parameters: dict[str, dict[str, Any]] | None = None, *,
         problem = bad_value(name, given)
         if problem:
             raise ValueError(problem)
+    missing = missing_device(parameters)  # and so is a device this machine does not have
+    if missing:
+        raise RuntimeError(missing)
     out.mkdir(parents=True, exist_ok=True)
     for name in SOURCES:
         target = out / name

@@ -66,9 +66,28 @@ def test_the_gpu_sets_train_valid_configurations(name):
     values = book.load_parameters(ROOT / "params" / name)
     for notebook in ("training.ipynb", "evaluation.ipynb", "beyond.ipynb", "branches.ipynb"):
         config = book_config(values[notebook]["config"])
-        assert config.dataset in ("cifar100", "imagefolder") and config.device == "auto" and config.width == 1.0
+        assert config.dataset in ("cifar100", "imagefolder") and config.device == "cuda" and config.width == 1.0
         assert config.optimizer == "sgd" and config.polyak_epochs == 1.0 and config.train_images is None, notebook
     assert values["evaluation.ipynb"]["members"] == 7 and values["evaluation.ipynb"]["shared_epochs"] == 0
+
+
+@pytest.mark.parametrize("name", ["cifar100-gpu.yml", "imagenet-gpu.yml"])
+def test_a_gpu_set_stops_before_anything_runs_on_a_machine_without_a_gpu(name, tmp_path, monkeypatch):
+    """A GPU set names device cuda: without a GPU it is refused, naming the notebooks, before any folder is written
+    (device "auto" would have trained on the CPU for days); with one, or rehearsed on the CPU, it runs."""
+    import torch
+
+    from reproduce import rehearsal
+
+    values = book.load_parameters(ROOT / "params" / name)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match=r"training\.ipynb, evaluation\.ipynb, .*name device 'cuda'.*--rehearse"):
+        book.run(tmp_path / "out", values)
+    assert not (tmp_path / "out").exists()
+    assert book.missing_device(rehearsal.scaled(values)) is None  # the rehearsal scales the device to the CPU too
+    assert book.missing_device({"training.ipynb": {"config": {"device": "cpu"}}}) is None
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert book.missing_device(values) is None
 
 
 def test_a_notebooks_config_changes_the_books_and_nothing_else():

@@ -27,6 +27,8 @@ class LocalResponseNorm(nn.LocalResponseNorm):
     output has the input's dtype."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not torch.amp.is_autocast_available(x.device.type):  # the meta device, where costs are counted
+            return super().forward(x.float()).to(x.dtype)
         with torch.autocast(x.device.type, enabled=False):
             return super().forward(x.float()).to(x.dtype)
 
