@@ -71,14 +71,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-#: How far the weights of a batch-normalized run of two processes may end from one process's after its 4 steps. This
-#: small network turns rounding into larger differences step by step: weights nudged by 1e-7 end up to 4e-5 apart
-#: after 2 steps of one process, and the two-process run's (summed in another order) up to 2e-4 after 4; with each
-#: process normalizing over its own half of the batch they end 3e-2 apart, and 2e-2 after the first step already.
-BATCH_NORM_ATOL = 1e-3
+#: The batch-normalized run is compared after one step, with a tolerance of its own: this tiny network (4 channels
+#: in its first layers, maps of 1x1 in its last, batches of 16) amplifies rounding, so that one process alone on 1
+#: thread and on 2 ends its first step up to 9e-5 apart (of a step of 4e-3) and its fourth 0.2 apart. With each
+#: process normalizing over its own half of the batch the first step was 5e-3 (1 thread) to 2e-2 (2) away.
+BATCH_NORM_ATOL = 5e-4
+BATCH_NORM = {"batch_norm": True, "aux_batch_norm": True, "epochs": 1, "steps_per_epoch": 1}
 
 
-@pytest.mark.parametrize("norm", [{}, {"batch_norm": True, "aux_batch_norm": True}], ids=["lrn", "batch-norm"])
+@pytest.mark.parametrize("norm", [{}, BATCH_NORM], ids=["lrn", "batch-norm"])
 def test_two_processes_train_the_weights_and_log_the_metrics_of_one(tmp_path, monkeypatch, norm):
     """With batch norm too: each process normalizes with the statistics of the global batch (every BatchNorm2d and
     the BN-auxiliary heads' BatchNorm1d), as one process with the whole batch does."""
