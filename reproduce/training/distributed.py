@@ -2,8 +2,9 @@
 
 ``torchrun --nproc_per_node=N -m reproduce train ...`` starts N processes and tells each its ``RANK``,
 ``WORLD_SIZE`` and ``LOCAL_RANK`` through the environment (and ``--nnodes``/``--rdzv-endpoint`` span several
-machines). Each process trains on its share of every global batch; DDP averages the gradients, so N processes with
-batch B/N take the same steps as one process with batch B. The backend is NCCL on CUDA and gloo on the CPU.
+machines). Each process trains on its share of every global batch; DDP averages the gradients, and batch norm
+normalizes over the global batch (:class:`reproduce.models.blocks.BatchNorm2d`), so N processes with batch B/N take
+the same steps as one process with batch B. The backend is NCCL on CUDA and gloo on the CPU.
 
 What one process must do before the others wait at a :func:`barrier`: :func:`main_process_first` builds the data
 sets (and downloads them) in the first process before the others, and the training loop holds every process until
