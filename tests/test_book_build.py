@@ -59,6 +59,7 @@ def test_book_builds_with_warnings_as_errors(built_book):
     front = next(t for t in BeautifulSoup(intro, "html.parser").select("table") if "checked on" in t.get_text())
     assert recorded > 0 and len(front.select("tbody tr")) == recorded
     assert "not recorded" not in front.get_text() and "GoogLeNet at 1/" in front.get_text()
+    assert "{doc}" not in BeautifulSoup(intro, "html.parser").get_text()  # every role rendered, none left as text
     assert "self.inception3a = inception(64, 96, 128, 16, 32, 32)" in chapter  # the model's code, included
     assert "6,998,552" in notebook and "13,378,280" in notebook  # glued from the executed notebook
     for page in html.rglob("*.html"):  # every glue role rendered, none left as literal text (or code) in a page

@@ -50,8 +50,7 @@ found = summary.front_table(results)
 if len(found):
     verdicts = found["verdict"].value_counts()
     display(found.style.hide(axis="index"))
-    text = (f"{len(found)} findings: " + ", ".join(f"{count} {verdict}" for verdict, count in verdicts.items())
-            + ". The {doc}`reproduction report <report>` lists them with what each chapter measured.")
+    text = f"{len(found)} findings: " + ", ".join(f"{count} {verdict}" for verdict, count in verdicts.items()) + "."
 else:
     text = (f"This page was executed without the results of a run (there is no `{results_dir}`), so it has no "
             "findings to list; `python -m reproduce book --params params/cpu.yml --out runs/book-cpu` executes every "
@@ -59,6 +58,9 @@ else:
 Markdown(text)
 
 # %% [markdown]
+# The {doc}`reproduction report <report>` lists the findings with what each chapter measured, and each chapter shows
+# how its own were measured.
+#
 # ## What is here
 #
 # - **Motivation** (paper Sections 1 to 3): the budget of 1.5 billion multiply-adds and where it goes, why simply
