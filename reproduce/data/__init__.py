@@ -57,13 +57,14 @@ def evaluation_set(name: str, split: str = "test", *, root: Optional[str] = None
 
 
 def whole_images(name: str, split: str = "test", *, root: Optional[str] = None, download: bool = False,
-                 shapes_size: int = 64, num_images: Optional[int] = None, data_seed: int = 0) -> Dataset:
+                 shapes_size: int = 64, num_images: Optional[int] = None, data_seed: int = 0,
+                 normalize: bool = True) -> Dataset:
     """One split with every image whole (not resized or cropped; float, normalized), for the test-time crops of
     :mod:`reproduce.evaluate`. ``num_images`` keeps that many (all when None), chosen as :func:`evenly_spaced`
-    says."""
+    says; ``normalize=False``: the images as read, uint8 (see :func:`.transforms.whole_image_transform`)."""
     from .transforms import whole_image_transform
 
-    return _split(name, split, num_images, whole_image_transform(), root=root, image_size=shapes_size,
+    return _split(name, split, num_images, whole_image_transform(normalize=normalize), root=root, image_size=shapes_size,
                   download=download, shapes_size=shapes_size, data_seed=data_seed)
 
 

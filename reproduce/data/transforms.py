@@ -233,10 +233,28 @@ def eval_transform(size: int, *, resize_ratio: float = TEST_RESIZE_RATIO, mean: 
                        v2.CenterCrop(size), v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)])
 
 
-def whole_image_transform(mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD) -> v2.Compose:
+def whole_image_transform(mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD, *,
+                          normalize: bool = True) -> v2.Compose:
     """The whole image, not resized or cropped, converted to float in [0, 1] and normalized: the input of the
-    test-time crops of :mod:`reproduce.evaluate`, which resize and crop it themselves."""
-    return v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)])
+    test-time crops of :mod:`reproduce.evaluate`, which resize and crop it themselves. ``normalize=False`` stops at
+    the image as read, uint8 (C, H, W), a quarter of the bytes, for DataLoader workers to hand over; :func:`model_input`
+    then does the rest where the image is scored."""
+    if not normalize:
+        return v2.Compose([v2.ToImage()])
+    return v2.Compose([v2.ToImage(), *_model_input_steps(mean, std)])
+
+
+def _model_input_steps(mean: Sequence[float], std: Sequence[float]) -> list:
+    return [v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)]
+
+
+def model_input(images: torch.Tensor, mean: Sequence[float] = IMAGENET_MEAN,
+                std: Sequence[float] = IMAGENET_STD) -> torch.Tensor:
+    """uint8 images (..., C, H, W), on any device, as :func:`whole_image_transform` gives them normalized (the same
+    steps, where the images are); float images are returned as they are."""
+    if images.dtype != torch.uint8:
+        return images
+    return v2.Compose(_model_input_steps(mean, std))(tv_tensors.Image(images)).as_subclass(torch.Tensor)
 
 
 def denormalize(x: torch.Tensor, mean: Sequence[float] = IMAGENET_MEAN,

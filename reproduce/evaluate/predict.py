@@ -24,8 +24,8 @@ from tqdm import tqdm
 
 from ..data.real import UnreadableImageError
 from ..device import uses_amp, without_cudnn_on
-from ..data.transforms import TEST_RESIZE_RATIO
-from .crops import PAPER_CROP, center_crop, paper_crops_144, ten_crops
+from ..data.transforms import TEST_RESIZE_RATIO, model_input
+from .crops import PAPER_CROP, PAPER_SCALES, center_crop, paper_crops_144, ten_crops
 
 #: Number of crops -> the function that cuts them: (N, C, H, W) -> (N, crops, C, size, size).
 CROPS: dict[int, Callable[..., torch.Tensor]] = {1: center_crop, 10: ten_crops, 144: paper_crops_144}
@@ -134,6 +134,29 @@ def images_per_cut(crops: int, size: int, device: torch.device | str = "cpu") ->
     return max(1, budget // (crops * 3 * size * size * 4))
 
 
+#: Bytes of images that DataLoader workers may hold in shared memory at once, all batches in flight together: within
+#: the 64 MiB of ``/dev/shm`` that a container gets by default, with room for the rest of the process.
+SHARED_MEMORY_BYTES = 48 * 2 ** 20
+#: Images that may be in flight from the workers at once: a batch of images of different sizes crosses as one tensor,
+#: and one file descriptor, per image, and the default limit of open files is 1,024.
+FILES_IN_FLIGHT = 512
+#: Batches each worker prepares ahead (DataLoader's ``prefetch_factor``).
+PREFETCH = 2
+
+
+def images_per_load(num_workers: int, image_bytes: int, per_chunk: int) -> int:
+    """Images per DataLoader batch with ``num_workers`` workers, for images of about ``image_bytes`` each: as many as
+    keep every batch in flight (``num_workers`` x :data:`PREFETCH`) within :data:`SHARED_MEMORY_BYTES` and
+    :data:`FILES_IN_FLIGHT`, at least 1 and at most ``per_chunk`` (what is cut at once; the evaluator gathers the
+    batches on the device until it has that many). Without workers, nothing crosses between processes, and there is
+    nothing to gain from reading more than one image at a time: 1."""
+    if num_workers == 0:
+        return 1
+    in_flight = num_workers * PREFETCH
+    return max(1, min(per_chunk, SHARED_MEMORY_BYTES // (in_flight * max(1, image_bytes)),
+                      FILES_IN_FLIGHT // in_flight))
+
+
 def default_batch_size(model: nn.Module, size: int, device: torch.device | str = "cpu") -> int:
     """Crops per forward pass: 512 on a GPU; on the CPU as many as keep the first convolution's output within
     :data:`CPU_ACTIVATION_BYTES` (5 crops at 224 px for the full-width network, 256 at 64 px for width 0.25)."""
@@ -191,21 +214,61 @@ def collate_images(images: Sequence[torch.Tensor]) -> torch.Tensor | list[torch.
 Images = Union[torch.Tensor, Sequence[torch.Tensor], Dataset]
 
 
-def _host_chunks(images: Images, per_chunk: int, *, num_workers: int, pin: bool):
-    """``images`` ``per_chunk`` at a time, as :func:`collate_images` gives them, on the host (pinned if ``pin``).
-    A data set, or a :class:`DatasetImages`, is read by a DataLoader with ``num_workers`` processes."""
+def _host_chunks(images: Images, per_chunk: int, size: int, *, num_workers: int, pin: bool, device: torch.device):
+    """``images`` ``per_chunk`` at a time, as :func:`collate_images` gives them, on ``device`` (through pinned memory
+    if ``pin``), uint8 images converted there (:func:`~reproduce.data.transforms.model_input`). A data set, or a
+    :class:`DatasetImages`, is read by a DataLoader with ``num_workers`` processes in batches of
+    :func:`images_per_load` images (sized by :func:`whole_image_bytes`), which are gathered on the device into
+    chunks."""
     if isinstance(images, Dataset):
         images = DatasetImages(images)
     if isinstance(images, DatasetImages):
-        yield from DataLoader(images, batch_size=per_chunk, num_workers=num_workers, pin_memory=pin,
-                              collate_fn=collate_images)
+        per_load = images_per_load(num_workers, whole_image_bytes(size), per_chunk)
+        budget = IMAGE_BYTES if device.type == "cpu" else GPU_IMAGE_BYTES
+        pending: list[torch.Tensor] = []
+        for part in DataLoader(images, batch_size=per_load, num_workers=num_workers, pin_memory=pin,
+                               collate_fn=collate_images, prefetch_factor=PREFETCH if num_workers else None):
+            pending.extend(model_input(image) for image in _to_device(part, device))
+            while (count := _gathered(pending, per_chunk, budget)) < len(pending) or count == per_chunk:
+                yield collate_images(pending[:count])
+                del pending[:count]
+        if pending:
+            yield collate_images(pending)
         return
     for start in range(0, len(images), per_chunk):
         part = images[start:start + per_chunk]
         part = part if isinstance(part, torch.Tensor) else collate_images(part)
         if pin:
             part = _pinned(part) if isinstance(part, torch.Tensor) else [_pinned(image) for image in part]
-        yield part
+        part = _to_device(part, device)
+        yield model_input(part) if isinstance(part, torch.Tensor) else [model_input(image) for image in part]
+
+
+#: Bytes of whole images (float, on the models' device) gathered into one chunk to be cut, at most (a chunk holds
+#: at least one image): on the CPU, where they are host memory, the 1 and 10 crops of 224 px cut from ImageNet's
+#: photographs would otherwise gather :func:`images_per_cut`'s count of them whatever their size.
+IMAGE_BYTES = 64 * 2 ** 20
+GPU_IMAGE_BYTES = 2 ** 31
+
+
+def _gathered(pending: Sequence[torch.Tensor], per_chunk: int, budget: int) -> int:
+    """How many of the ``pending`` images make the next chunk: ``per_chunk``, or fewer where their bytes reach
+    ``budget`` first (at least one); ``len(pending)`` when neither is reached yet (the chunk is still gathering)."""
+    total = 0
+    for count, image in enumerate(pending[:per_chunk], 1):
+        total += image.numel() * image.element_size()
+        if total >= budget:
+            return count
+    return min(len(pending), per_chunk)
+
+
+def whole_image_bytes(size: int) -> int:
+    """The bytes a DataLoader worker hands over for one whole test image, as :func:`images_per_load` assumes: uint8
+    (what :func:`~reproduce.data.transforms.whole_image_transform` gives with ``normalize=False``, the evaluator's
+    data sets), a 4:3 photograph whose shorter side is the largest of the paper's test scales for ``size`` px crops
+    (352 px for 224: about the bytes of an ImageNet validation photograph, mostly 500 x 375)."""
+    shorter = round(size * max(PAPER_SCALES) / PAPER_CROP)
+    return 3 * shorter * round(shorter * 4 / 3)
 
 
 def _pinned(image: torch.Tensor) -> torch.Tensor:
@@ -229,8 +292,9 @@ def crop_probabilities(models: nn.Module | Sequence[nn.Module], images: Images, 
     with the number of crops.
 
     ``images``: (N, C, H, W); a list of (C, H, W) images of any sizes; or a data set of (image, label) pairs (or its
-    :class:`DatasetImages`), read by a DataLoader with ``num_workers`` processes (pinned memory on CUDA); images are
-    float and normalized like the training data. Each whole image goes to the models' device once; ``crops`` crops
+    :class:`DatasetImages`), read by a DataLoader with ``num_workers`` processes (pinned memory on CUDA, batches
+    sized by :func:`images_per_load`); images are float and normalized like the training data, or uint8 as read
+    (converted on the device, :func:`~reproduce.data.transforms.model_input`). Each whole image goes to the models' device once; ``crops`` crops
     of ``size`` px (``resize_ratio``: the scale of the 1 and 10 crops, see :func:`cut_crops`) are cut there,
     ``images_at_once`` images at a time (None: :func:`images_per_cut`), and sent through the models ``batch_size``
     crops at a time (None: :func:`default_batch_size`). The results stay on the device until the end. ``amp``: bf16
@@ -252,12 +316,12 @@ def crop_probabilities(models: nn.Module | Sequence[nn.Module], images: Images, 
         batch_size = default_batch_size(ensemble.models[0], size, device)
     amp = uses_amp(device, amp)
     per_chunk = images_at_once or images_per_cut(crops, size, device)
-    chunks = _host_chunks(images, per_chunk, num_workers=num_workers, pin=device.type == "cuda")
+    chunks = _host_chunks(images, per_chunk, size, num_workers=num_workers, pin=device.type == "cuda",
+                          device=device)
     mean = maxed = None
     start = 0
     for part in tqdm(chunks, total=-(-total // per_chunk), desc=f"{crops} crop(s)", unit="batch",
                      disable=not progress, leave=False):
-        part = _to_device(part, device)
         if isinstance(part, torch.Tensor):
             cut = cut_crops(part, crops, size, resize_ratio=resize_ratio)  # (n, K, C, S, S)
         else:  # images of different sizes: each is cropped on its own

@@ -71,7 +71,7 @@ def score_folder(models: nn.Module | Sequence[nn.Module], root: str | Path, *, s
     :class:`~reproduce.data.real.TooManyUnreadableImagesError`."""
     if reduce not in REDUCTIONS:
         raise ValueError(f"reduce={reduce!r} is not one of {REDUCTIONS}")
-    dataset = real.image_folder(root, split, transform=whole_image_transform())
+    dataset = real.image_folder(root, split, transform=whole_image_transform(normalize=False))  # uint8
     classes = dataset.classes
     if limit is not None:
         dataset = Subset(dataset, range(min(limit, len(dataset))))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -20,6 +21,7 @@ import pandas as pd
 import torch
 
 from ..metrics import accuracy
+from .kept import keep_folder, kept_crop_probabilities, select
 from .predict import CropProbabilities, combine, crop_probabilities
 
 COLUMNS = ["models", "crops", "cost", "top1_error", "top5_error", "top1_vs_base", "top5_vs_base"]
@@ -98,38 +100,49 @@ class CropSettings:
 
 
 def score_crop_settings(models: Sequence[torch.nn.Module], images, crop_counts: Sequence[int], subset: Sequence[int],
-                        *, size: int, resize_ratio: float, num_workers: int = 0) -> CropSettings:
+                        *, size: int, resize_ratio: float, num_workers: int = 0,
+                        keep: str | Path | None = None) -> CropSettings:
     """Each of ``crop_counts`` crops of every image (settings of more than 10 crops: of the ``subset`` only) through
     every model (:func:`~.predict.crop_probabilities`, each image's softmax outputs reduced over its crops as they
-    come), the 1 and 10 crops cut at ``resize_ratio`` times ``size`` (the scale the models were trained at)."""
+    come), the 1 and 10 crops cut at ``resize_ratio`` times ``size`` (the scale the models were trained at). The
+    images of a data set are read as they are scored, the subset's too, so that none is held longer than its batch.
+
+    With ``keep`` (a folder), each setting is kept in ``KEEP/<crops>-crops`` block by block as it is computed and
+    shared out over the processes of a process group (:func:`~.kept.kept_crop_probabilities`): an interrupted scoring
+    resumes at the block it stopped in, and a scoring that another process (or run) finished is read back."""
     subset = list(subset)
     probabilities, seconds = {}, {}
     for crops in crop_counts:
         started = time.perf_counter()
-        scored = images if crops <= 10 else [images[i] for i in subset]
-        probabilities[crops] = crop_probabilities(models, scored, crops=crops, size=size, resize_ratio=resize_ratio,
-                                                  num_workers=num_workers)
-        seconds[crops] = time.perf_counter() - started
+        scored = images if crops <= 10 else select(images, subset)
+        options = dict(crops=crops, size=size, resize_ratio=resize_ratio, num_workers=num_workers)
+        if keep is None:
+            probabilities[crops] = crop_probabilities(models, scored, **options)
+            seconds[crops] = time.perf_counter() - started
+        else:
+            probabilities[crops], seconds[crops] = kept_crop_probabilities(models, scored, keep_folder(keep, crops),
+                                                                           **options)
     return CropSettings({c: p for c, p in probabilities.items() if c <= 10},
                         {c: (p if c > 10 else p.images(subset)) for c, p in probabilities.items()}, subset, seconds)
 
 
 def score_test_split(models: Sequence[torch.nn.Module], config, *, test_images: int | None,
-                     many_crop_images: int | None, crop_counts: Sequence[int]) -> tuple[CropSettings, torch.Tensor]:
+                     many_crop_images: int | None, crop_counts: Sequence[int],
+                     keep: str | Path | None = None) -> tuple[CropSettings, torch.Tensor]:
     """Table 3's scoring of the test split of ``config``'s data set (a
     :class:`~reproduce.training.TrainConfig`, the members'): ``test_images`` whole images (evenly spaced; None: all)
     with each of ``crop_counts`` crops through every model, the settings of more than 10 crops on
     ``many_crop_images`` of them (evenly spaced; None: all), the 1 and 10 crops at the scale the members trained at
-    (:func:`~reproduce.data.transforms.test_resize_ratio` of ``config.crop``). Returns the settings (see
-    :func:`score_crop_settings`) and the images' classes."""
+    (:func:`~reproduce.data.transforms.test_resize_ratio` of ``config.crop``); ``keep``: the folder the settings are
+    kept in as they are computed (see :func:`score_crop_settings`). Returns the settings and the images' classes."""
     from ..data import evenly_spaced_indices, whole_images
     from ..data.transforms import test_resize_ratio
     from .score import images_and_targets
 
     test = whole_images(config.dataset, "test", root=config.data_root, shapes_size=config.shapes_size,
-                        num_images=test_images, data_seed=config.data_seed)
+                        num_images=test_images, data_seed=config.data_seed, normalize=False)  # uint8 from workers
     images, targets = images_and_targets(test)
     settings = score_crop_settings(models, images, crop_counts, evenly_spaced_indices(len(targets), many_crop_images),
                                    size=config.image_size, resize_ratio=test_resize_ratio(config.crop),
-                                   num_workers=config.num_workers)
+                                   num_workers=config.num_workers, keep=keep)
     return settings, targets
