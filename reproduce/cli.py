@@ -1,10 +1,12 @@
-"""The command line: ``python -m reproduce train ...``, ``python -m reproduce evaluate ...`` and
-``python -m reproduce book ...``.
+"""The command line: ``python -m reproduce train ...``, ``python -m reproduce evaluate ...``,
+``python -m reproduce score-test-split ...`` and ``python -m reproduce book ...``.
 
 Every option of :class:`reproduce.training.TrainConfig` is a flag (``--batch-size``, ``--no-aux-heads``, ...); options
 with a fixed set of values reject anything else by name, listing the valid choices. Under
 ``torchrun --nproc_per_node=N`` the same command trains with DistributedDataParallel. ``evaluate`` scores a checkpoint
-(a run's, or torchvision's GoogLeNet weights) on an ImageFolder split with 1, 10 or 144 crops and writes a JSON.
+(a run's, or torchvision's GoogLeNet weights) on an ImageFolder split with 1, 10 or 144 crops and writes a JSON;
+``score-test-split`` keeps Table 3's crop probabilities of an ensemble's members in a folder, shared out over the
+processes under ``torchrun`` (what the Evaluation chapter launches on a machine of several GPUs).
 ``book`` executes every notebook with a parameter set into a run folder and builds the book there
 (:mod:`reproduce.book`).
 """
@@ -89,6 +91,20 @@ def parser() -> argparse.ArgumentParser:
                                "on CUDA)")
     evaluate.add_argument("--out", default=None, help="write the results (JSON) here")
     evaluate.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="a progress bar")
+    crops = commands.add_parser(
+        "score-test-split", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        help="Table 3's crop probabilities of trained members on their configuration's test split, kept in a folder "
+             "as they are computed; under torchrun the images are shared out over the processes, one per GPU")
+    crops.add_argument("--member", action="append", required=True,
+                       help="a member's run folder (repeat the flag for every member, in the ensemble's order)")
+    crops.add_argument("--weights", default="polyak", choices=("polyak", "raw"), help="which weights of each member")
+    crops.add_argument("--test-images", type=_count_or_all, default=None,
+                       help="test images scored, evenly spaced ('all' or none given: all of them)")
+    crops.add_argument("--many-crop-images", type=_count_or_all, default=None,
+                       help="of these, the images (evenly spaced) also scored with more than 10 crops")
+    crops.add_argument("--crops", type=int, nargs="+", default=[1, 10, 144], choices=(1, 10, 144),
+                       help="the crop settings")
+    crops.add_argument("--keep", required=True, help="the folder the probabilities are kept in (a rerun resumes)")
     book = commands.add_parser(
         "book", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         help="execute every notebook with a parameter set into a run folder and build the book there")
@@ -116,6 +132,39 @@ def _num_workers(value: str) -> str | int:
     if not value.isdigit():
         raise argparse.ArgumentTypeError(f"{value!r} is not 'auto' or a number of processes (0 or more)")
     return int(value)
+
+
+def _count_or_all(value: str) -> Optional[int]:
+    """``--test-images``: a number of images, or "all" (None)."""
+    if value == "all":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not 'all' or a number of images (1 or more)")
+    return int(value)
+
+
+def _score_test_split(args: dict) -> int:
+    """``score-test-split``: every process loads the members onto its device and scores its share of the blocks of
+    every crop setting into ``--keep`` (:func:`reproduce.evaluate.table3.score_test_split`)."""
+    from .checkpoints import load_trained
+    from .device import resolve_device
+    from .evaluate.table3 import score_test_split
+    from .training import distributed
+
+    try:
+        config = TrainConfig.from_dict(load_checkpoint(Path(args["member"][0]) / CHECKPOINT)["config"])
+    except (OSError, ValueError) as error:
+        print(f"python -m reproduce score-test-split: error: {error}", file=sys.stderr)
+        return 2
+    processes = distributed.start(resolve_device(config.device).type)
+    try:
+        device = resolve_device(config.device)  # under torchrun on CUDA: this process's GPU (distributed.start)
+        models = [load_trained(folder, which=args["weights"], device=device)[0] for folder in args["member"]]
+        score_test_split(models, config, test_images=args["test_images"], many_crop_images=args["many_crop_images"],
+                         crop_counts=args["crops"], keep=args["keep"])
+    finally:
+        distributed.stop(processes)
+    return 0
 
 
 def _evaluate(args: dict) -> int:
@@ -183,6 +232,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _evaluate(args)
     if command == "book":
         return _book(args)
+    if command == "score-test-split":
+        return _score_test_split(args)
     return _train(args, argv)
 
 

@@ -228,3 +228,35 @@ def test_a_run_read_back_comes_on_the_device_its_configuration_trains_on(tmp_pat
     monkeypatch.undo()
     on_cpu = load_result(tmp_path / "run")  # its configuration's own device: the CPU here
     assert all(torch.equal(a, b) for a, b in zip(weights(on_cpu.model).values(), weights(finished.model).values()))
+
+
+@pytest.mark.slow
+def test_two_processes_through_torchrun_keep_the_crop_probabilities_that_one_process_computes(tmp_path, monkeypatch):
+    """Table 3's scoring of two members on 2 processes (``score-test-split`` under torchrun, each process its share
+    of the blocks) is read back by the notebook's call, which then scores nothing, and equals one process's."""
+    from reproduce.evaluate import kept
+    from reproduce.evaluate.kept import scoring_folder
+    from reproduce.evaluate.table3 import score_test_split
+    from reproduce.training.launch import score_on_all_devices
+
+    members = [train(small(epochs=1, seed=seed), tmp_path / f"member-{seed}") for seed in (0, 1)]
+    models = [member.best_model().eval() for member in members]
+    scoring = dict(test_images=24, many_crop_images=6, crop_counts=[1, 10, 144])
+    keep = scoring_folder(tmp_path / "crops", models, **scoring)
+    assert score_on_all_devices(members, keep, weights="polyak", processes=2, **scoring)
+    assert {path.name for path in keep.iterdir()} == {"1-crops", "10-crops", "144-crops"}
+
+    def no_scoring(*args, **kwargs):
+        raise AssertionError("everything was kept: nothing is to be scored again")
+
+    monkeypatch.setattr(kept, "crop_probabilities", no_scoring)
+    read, targets = score_test_split(models, members[0].config, **scoring, keep=keep)
+    monkeypatch.undo()
+    alone, alone_targets = score_test_split(models, members[0].config, **scoring)
+    assert torch.equal(targets, alone_targets) and read.subset == alone.subset
+    for crops in (1, 10, 144):
+        torch.testing.assert_close(read.on_subset[crops].mean, alone.on_subset[crops].mean, rtol=0, atol=1e-6)
+    for crops in (1, 10):
+        torch.testing.assert_close(read.every_image[crops].mean, alone.every_image[crops].mean, rtol=0, atol=1e-6)
+        torch.testing.assert_close(read.every_image[crops].max, alone.every_image[crops].max, rtol=0, atol=1e-6)
+    assert score_on_all_devices(members, keep, weights="polyak", processes=1, **scoring) is False  # in the notebook

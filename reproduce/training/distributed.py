@@ -15,10 +15,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Callable, TypeVar
 
 import torch
 import torch.distributed as dist
+
+
+#: How long a process waits at a barrier (or any collective) for the others before the run fails: longer than the
+#: slowest thing one process does while the others wait -- the first scan of a data set of 1.28M files
+#: (:func:`main_process_first`), an epoch's checkpoint, a block of crops scored -- and far below torchrun's silence
+#: for a process that hangs for good. (NCCL's default, 10 minutes, is shorter than a first scan of ImageNet on a
+#: network file system.)
+BARRIER_TIMEOUT = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -45,7 +54,7 @@ def start(device_type: str) -> Processes:
     if not dist.is_initialized():
         if device_type == "cuda":
             torch.cuda.set_device(processes.local_rank)
-        dist.init_process_group(backend="nccl" if device_type == "cuda" else "gloo")
+        dist.init_process_group(backend="nccl" if device_type == "cuda" else "gloo", timeout=BARRIER_TIMEOUT)
     return processes
 
 

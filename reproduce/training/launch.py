@@ -1,4 +1,5 @@
-"""Training on every GPU of the machine from a notebook: one process per GPU, started through ``torchrun``.
+"""Training, and scoring, on every GPU of the machine from a notebook: one process per GPU, started through
+``torchrun``.
 
 A notebook is one Python process, and DistributedDataParallel needs one process per GPU. :func:`train_on_all_devices`
 bridges the two: with one process (the CPU, or a single GPU) it is exactly :func:`~reproduce.training.train` in the
@@ -22,6 +23,10 @@ What cannot cross the process boundary is refused by name rather than dropped: t
 config (the command line has no flag for it), and a run without an output folder (the checkpoint is how the result
 comes back). The data sets and initial weights that :func:`~reproduce.training.train` accepts as Python objects have
 no counterpart here; :func:`~reproduce.training.ensemble.train_ensemble` trains such runs in its own process.
+
+Scoring the members' crops goes the same way (:func:`score_on_all_devices`): ``python -m reproduce
+score-test-split`` under ``torchrun`` shares the images out over the processes and keeps what each computes in a
+folder, from which the notebook reads them.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import sys
 import threading
 import typing
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 
@@ -94,9 +99,48 @@ def config_flags(config: TrainConfig) -> list[str]:
 def launch_command(config: TrainConfig, out_dir: str | Path, processes: int, *, resume: bool) -> list[str]:
     """The command that trains ``config`` into ``out_dir`` with ``processes`` processes on this machine; ``resume``:
     continue the run there (the command line refuses ``--resume`` on a folder that holds none)."""
+    return torchrun_command(processes, ["train", "--out", str(out_dir), *(["--resume"] if resume else []),
+                                        *config_flags(config)])
+
+
+#: How often ``torchrun`` starts every process again after one died (a GPU's transient fault, a killed process):
+#: ``reproduce train`` then resumes from the run's last checkpoint, ``score-test-split`` from the blocks it kept.
+MAX_RESTARTS = 3
+
+
+def torchrun_command(processes: int, arguments: Sequence[str]) -> list[str]:
+    """``python -m reproduce ARGUMENTS`` in ``processes`` processes on this machine, started by ``torchrun``."""
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
-            "-m", "reproduce", "train", "--out", str(out_dir), *(["--resume"] if resume else []),
-            *config_flags(config)]
+            f"--max-restarts={MAX_RESTARTS}", "-m", "reproduce", *arguments]
+
+
+def score_on_all_devices(members: Sequence[TrainResult], keep: str | Path, *, weights: str,
+                         test_images: Optional[int], many_crop_images: Optional[int], crop_counts: Sequence[int],
+                         processes: Optional[int] = None) -> bool:
+    """Table 3's crop probabilities of ``members`` (trained runs, each kept in its ``out_dir``) on the test split of
+    their configuration, computed by ``processes`` processes (:func:`processes_for` the first member's config when
+    None), each on its own GPU, into ``keep`` (``python -m reproduce score-test-split`` under ``torchrun``; see
+    :func:`reproduce.evaluate.table3.score_test_split`, whose call with the same ``keep`` then reads them back).
+    With one process nothing is started and False returned: that call scores in this process, resuming from
+    ``keep`` alike. ``weights``: ``"polyak"`` (the averaged weights where a member has them) or ``"raw"``."""
+    count = processes_for(members[0].config) if processes is None else processes
+    if count == 1:
+        return False
+    folders = [member.out_dir for member in members]
+    if any(folder is None for folder in folders):
+        raise ValueError(f"scoring with {count} processes reads the members from their run folders, and a member "
+                         f"has none (trained without out_dir); train them into a folder, or set "
+                         f"{PROCESSES_VARIABLE}=1")
+    command = torchrun_command(count, [
+        "score-test-split", *(f"--member={folder}" for folder in folders), f"--weights={weights}",
+        f"--test-images={'all' if test_images is None else test_images}",
+        f"--many-crop-images={'all' if many_crop_images is None else many_crop_images}",
+        "--crops", *map(str, crop_counts), f"--keep={keep}"])
+    code = _run(command)
+    if code != 0:
+        raise RuntimeError(f"scoring with {count} processes failed (exit code {code}); what was scored is kept in "
+                           f"{keep}, and the same call resumes from it; the command was: {shlex.join(command)}")
+    return True
 
 
 def load_result(out_dir: str | Path, device: str | None = None) -> TrainResult:
