@@ -122,6 +122,8 @@ def parser() -> argparse.ArgumentParser:
                            "formats generated into OUT/home, which stands in for ~")
     book.add_argument("--rehearse-device", default="cpu", choices=("cpu", "cuda"),
                       help="where a rehearsal runs (cuda: the device paths on a GPU, scaled down alike)")
+    book.add_argument("--rehearse-processes", type=int, default=2,
+                      help="processes a rehearsal runs each multi-GPU stage with (torchrun; gloo on the CPU)")
     return main
 
 
@@ -252,7 +254,7 @@ def _book(args: dict) -> int:
         return error("--out is required (the run folder), unless --plan")
     if args["rehearse"]:  # on the CPU and scaled down: what that costs is not what the plan is for
         summary = rehearsal.rehearse(args["out"], parameters, jobs=args["jobs"], build=args["build"],
-                                     device=args["rehearse_device"])
+                                     device=args["rehearse_device"], processes=args["rehearse_processes"])
     else:
         try:  # memory first, before any time is spent probing
             plan.check_feasible(plan.plan(parameters, timed=False))

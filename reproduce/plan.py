@@ -14,9 +14,18 @@ to start a plan whose memory does not fit the machine (:class:`InfeasiblePlanErr
   training) and, per image of a batch, every layer's output (kept for the backward pass while training, and its
   gradient), in bf16 on CUDA and fp32 on the CPU; results kept on the host (the crop scores) are counted apart.
 - **Time on this machine** comes from a probe: a few real training steps (:func:`reproduce.training.loop.train_step`)
-  and inference passes of each stage's network on this machine's device, timed. Data loading is not in it.
+  and inference passes of each stage's network on this machine's device, timed; data loading has its column (below).
 - **Time on one H100**, for reference, comes from the FLOP/s that the same kind of probe measured on an H100
   (``benchmarks/results/h100.json``: the device, the date and how it was measured are in the file).
+- **Polyak updates** are a stage of their own: one update of the averaged weights per training step, timed here by
+  :func:`~reproduce.training.polyak.time_updates` and on the H100 by ``benchmarks/device_checks.py``
+  (``benchmarks/results/device-checks.json``, for the paper's network; other networks scaled by their parameters).
+- **Data loading** is the host's work beside each stage: the images its loaders decode and augment (or the files a
+  data set's scan lists), at one core's rate measured by ``benchmarks/loading.py``
+  (``benchmarks/results/loading.json``) times the config's ``num_workers``. A stage whose loading hours exceed its
+  hours on the device is bound by its loaders: :func:`totals` counts each stage at the larger of the two ("fed").
+- **The speed test** of the Evaluation chapter (every member trained and run at once, ``speed_test_batch`` images
+  each) is a stage with its own memory, where it runs.
 """
 
 from __future__ import annotations
@@ -35,6 +44,10 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 #: Throughputs measured on one H100 by ``benchmarks/plan_probe.py``.
 H100_RESULTS = ROOT / "benchmarks" / "results" / "h100.json"
+#: One core's rates of decoding, augmenting and scanning, by ``benchmarks/loading.py``.
+LOADING_RESULTS = ROOT / "benchmarks" / "results" / "loading.json"
+#: The H100's Polyak update of the paper's network, by ``benchmarks/device_checks.py``.
+DEVICE_CHECKS = ROOT / "benchmarks" / "results" / "device-checks.json"
 #: (train images, validation images, classes) of the data sets, as published: the embedded set's defaults,
 #: CIFAR's, and ImageNet's (ILSVRC 2012) for an ImageFolder that is not on disk.
 PUBLISHED_SIZES = {"shapes": (10_000, 2_000, 10), "cifar10": (50_000, 10_000, 10), "cifar100": (50_000, 10_000, 100),
@@ -72,12 +85,17 @@ class Network:
 @dataclass(frozen=True)
 class Stage:
     notebook: str
-    stage: str  # "train", "validate", "test", "crops", "branches"
+    stage: str  # "train", "validate", "test", "crops", "branches", "Polyak updates", "scans", "speed test"
     network: Network
     images: int  # images through the network (for crops: every crop of every image through every member)
-    batch: int  # images per step or forward pass
+    batch: int  # images per step or forward pass (for Polyak updates: 1, an update per step)
     training: bool = False
     host_bytes: int = 0  # results kept on the host
+    loaded: int = 0  # images the stage's loaders decode (for scans: files listed)
+    source: str = ""  # what they load: "jpeg" (an ImageFolder), "array" (CIFAR); "" (generated, or nothing)
+    workers: int = 0  # the loaders' processes (num_workers)
+    kind: str = "network"  # "network" (images through it), "polyak" (one update per image), "scan"
+    models: int = 1  # networks held at once (the speed test's members)
 
 
 def split_sizes(dataset: str, root: Optional[str]) -> tuple[int, int, int]:
@@ -123,9 +141,25 @@ def _training_stages(name: str, p: dict[str, Any], c, runs: list, trained: dict[
     reused = len(runs) - len(new)
     label = f"train ({len(new)} runs" + (f"; {reused} reused" if reused else "") + ")"
     net = _network(c, classes)
-    return [Stage(name, label, net, epochs * _capped(train_n, c.train_images), c.batch_size, training=True),
-            Stage(name, "validate", net, epochs * validations * _capped(val_n, c.eval_images),
-                  max(c.batch_size, 64))]
+    trained_images = epochs * _capped(train_n, c.train_images)
+    validated = epochs * validations * _capped(val_n, c.eval_images)
+    loading = _loading(c)
+    stages = [Stage(name, label, net, trained_images, c.batch_size, training=True, loaded=trained_images, **loading),
+              Stage(name, "validate", net, validated, max(c.batch_size, 64),
+                    loaded=epochs * _capped(val_n, c.eval_images), **loading)]
+    if c.polyak == "ema" and new:
+        stages.append(Stage(name, "Polyak updates", net, -(-trained_images // c.batch_size), 1, kind="polyak"))
+    if c.dataset == "imagefolder" and new:  # every run lists both splits' files when it starts
+        stages.append(Stage(name, f"scans ({len(new)} runs)", net, 0, 1, kind="scan",
+                            loaded=len(new) * (train_n + val_n), source="scan", workers=1))
+    return stages
+
+
+def _loading(c) -> dict[str, Any]:
+    """What a TrainConfig's loaders read (see :class:`Stage`) and with how many workers."""
+    source = {"imagefolder": "jpeg", "cifar10": "array", "cifar100": "array"}.get(c.dataset, "")
+    workers = c.num_workers if isinstance(c.num_workers, int) else 2
+    return {"source": source, "workers": workers}
 
 
 def _training_work(p: dict[str, Any], c, trained: dict[str, set[str]]) -> list[Stage]:
@@ -140,7 +174,8 @@ def _training_work(p: dict[str, Any], c, trained: dict[str, set[str]]) -> list[S
         runs += list(sgd_runs(c, lrs[:1], seeds=p["seeds"], first_seed=1).values())
     _, val_n, classes = split_sizes(c.dataset, c.data_root)
     return (_training_stages("training.ipynb", p, c, runs, trained, 2) +
-            [Stage("training.ipynb", "test", _network(c, classes), 2 * len(runs) * val_n, 256)])
+            [Stage("training.ipynb", "test", _network(c, classes), 2 * len(runs) * val_n, 256,
+                   loaded=2 * len(runs) * val_n, **_loading(c))])
 
 
 def _evaluation_work(p: dict[str, Any], c, trained: dict[str, set[str]]) -> list[Stage]:
@@ -158,9 +193,18 @@ def _evaluation_work(p: dict[str, Any], c, trained: dict[str, set[str]]) -> list
     many_n = _capped(test_n, p.get("many_crop_images"))  # the images also scored with more than 10 crops
     scored = [(k, test_n if k <= 10 else many_n) for k in p["crop_counts"]]
     kept = p["members"] * classes * 4 * 2 * sum(n for _, n in scored)  # mean and max, float32
-    return (_training_stages("evaluation.ipynb", p, c, runs, trained, 2) +
-            [Stage("evaluation.ipynb", "crops", _network(c, classes), p["members"] * sum(k * n for k, n in scored),
-                   512 if max(p["crop_counts"]) > 1 else 256, host_bytes=kept)])
+    net = _network(c, classes)
+    stages = (_training_stages("evaluation.ipynb", p, c, runs, trained, 2) +
+              [Stage("evaluation.ipynb", "crops", net, p["members"] * sum(k * n for k, n in scored),
+                     512 if max(p["crop_counts"]) > 1 else 256, host_bytes=kept,
+                     loaded=sum(n for _, n in scored), **_loading(c))])
+    if "speed_test_batch" in p:  # SPEED_TEST_CALLS timed and untimed calls, each members x batch images
+        from .perf.comparisons import SPEED_TEST_CALLS
+
+        batch = p["members"] * (p["speed_test_batch"] or c.batch_size)
+        stages.append(Stage("evaluation.ipynb", "speed test", net, SPEED_TEST_CALLS * batch, batch, training=True,
+                            models=p["members"]))
+    return stages
 
 
 def _beyond_work(p: dict[str, Any], c, trained: dict[str, set[str]]) -> list[Stage]:
@@ -174,7 +218,8 @@ def _beyond_work(p: dict[str, Any], c, trained: dict[str, set[str]]) -> list[Sta
     paper_row = inception_v3_ablation(c)[STEPS[0].name]
     runs += [paper_row.replace(lr=lr) for lr in p.get("paper_lrs") or []]
     return (_training_stages("beyond.ipynb", p, c, runs, trained, 2) +
-            [Stage("beyond.ipynb", "test", _network(c, classes), len(runs) * val_n, 256)])
+            [Stage("beyond.ipynb", "test", _network(c, classes), len(runs) * val_n, 256, loaded=len(runs) * val_n,
+                   **_loading(c))])
 
 
 def _branches_work(p: dict[str, Any], c, trained: dict[str, set[str]]) -> list[Stage]:
@@ -183,14 +228,16 @@ def _branches_work(p: dict[str, Any], c, trained: dict[str, set[str]]) -> list[S
     train_n, val_n, classes = split_sizes(c.dataset, c.data_root)
     name, test_n = "branches.ipynb", _capped(val_n, p.get("test_images"))
     if p.get("torchvision_weights"):
-        return [Stage(name, "branches", Network(224, 1000, torchvision=True), BRANCH_PASSES * test_n, 256)]
+        return [Stage(name, "branches", Network(224, 1000, torchvision=True), BRANCH_PASSES * test_n, 256,
+                      loaded=BRANCH_PASSES * test_n, **_loading(c))]
     net = _network(c, classes)
     stages = []
     if not p.get("ensemble_dir"):
         epochs = p["shared_epochs"] + p["members"] * c.epochs
         stages.append(Stage(name, "train", net, epochs * _capped(train_n, c.train_images), c.batch_size,
                             training=True))
-    return stages + [Stage(name, "branches", net, p["members"] * BRANCH_PASSES * test_n, 256)]
+    return stages + [Stage(name, "branches", net, p["members"] * BRANCH_PASSES * test_n, 256,
+                           loaded=p["members"] * BRANCH_PASSES * test_n, **_loading(c))]
 
 
 def _reloaded_members(branches: dict[str, Any], evaluation: dict[str, Any]) -> dict[str, Any]:
@@ -241,10 +288,18 @@ def memory_per_image(network: Network, *, bytes_per_value: int) -> int:
 def estimated_memory(stage: Stage, device: torch.device) -> int:
     """Peak device bytes of a stage as counted from the model: the weights (x4 while training: gradients, momentum,
     Polyak average) and the activations of one batch (x2 while training: their gradients)."""
-    model = stage.network.build()
-    weights = sum(p.numel() for p in model.parameters()) * 4
+    weights = parameters_of(stage.network) * 4 * stage.models
+    if stage.kind == "polyak":  # the model and its average
+        return 2 * weights
+    if stage.kind == "scan":
+        return 0
     per_image = memory_per_image(stage.network, bytes_per_value=2 if device.type == "cuda" else 4)
     return weights * (4 if stage.training else 1) + stage.batch * per_image * (2 if stage.training else 1)
+
+
+@functools.lru_cache(maxsize=None)
+def parameters_of(network: Network) -> int:
+    return sum(p.numel() for p in network.build().parameters())
 
 
 def stage_memory(stage: Stage, device: torch.device) -> int:
@@ -329,37 +384,85 @@ def host_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
+def loading_reference() -> Optional[dict[str, Any]]:
+    """One core's loading rates (``benchmarks/results/loading.json``; None where none is committed)."""
+    return json.loads(LOADING_RESULTS.read_text()) if LOADING_RESULTS.is_file() else None
+
+
+def loading_hours(stage: Stage, reference: Optional[dict[str, Any]]) -> Optional[float]:
+    """Hours the stage's loaders take for what they load: one core's rate for its kind of data (decoding and the
+    training augmentation for a training stage, decoding alone otherwise; listing files for a scan) times its
+    workers (one core when it has none: the loading is the main process's). None where the data is generated or no
+    rate is committed."""
+    if reference is None or not stage.source or not stage.loaded:
+        return None
+    rates = reference["images_per_second_per_core"]
+    key = "scan" if stage.source == "scan" else ("train_" if stage.training else "eval_") + stage.source
+    return stage.loaded / (rates[key] * max(1, stage.workers)) / 3600
+
+
+def h100_polyak_seconds(network: Network) -> Optional[float]:
+    """Seconds of one Polyak update of ``network`` on the H100: what ``benchmarks/device_checks.py`` measured for the
+    paper's network (1,000 classes), scaled by the parameters (an update reads and writes each once)."""
+    if not DEVICE_CHECKS.is_file():
+        return None
+    measured = json.loads(DEVICE_CHECKS.read_text())["polyak_seconds_per_update"]["polyak"]
+    return measured * parameters_of(network) / parameters_of(Network(224, 1000))
+
+
+def polyak_rate(network: Network, device: torch.device) -> float:
+    """Polyak updates per second of ``network`` on ``device`` (:func:`~reproduce.training.polyak.time_updates`)."""
+    from .training.polyak import time_updates
+
+    return 1 / time_updates(network.build(), device, updates=5, warmup=1).polyak
+
+
 def plan(parameters: dict[str, dict[str, Any]], device: str = "auto", *, probe_batch: Optional[int] = None,
          timed: bool = True) -> pd.DataFrame:
     """The plan of a parameter set on ``device`` ("auto": CUDA when present): one row per notebook and stage.
 
     Columns: notebook, stage, network (input side, width, classes), images, batch, multiply-adds, peak device GiB,
-    host GiB (results kept), hours here, hours on one H100. ``probe_batch`` caps the batch the probe times (default:
-    on the CPU as many images as :data:`PROBE_MACS` allows, on a GPU the stage's own batch); ``timed=False`` skips
-    the probe (no hours here), which is how a run checks that its plan fits before it spends any time."""
+    host GiB (results kept), hours here, hours on one H100, loading hours (the host's, see :func:`loading_hours`),
+    and hours on one H100 fed (the larger of the last two: loading overlaps the device's work). ``probe_batch`` caps
+    the batch the probe times (default: on the CPU as many images as :data:`PROBE_MACS` allows, on a GPU the stage's
+    own batch); ``timed=False`` skips the probe (no hours here), which is how a run checks that its plan fits before
+    it spends any time."""
     from .device import resolve_device
 
     target = resolve_device(device)
-    reference = h100_reference()
-    rates: dict[tuple[Network, bool], float] = {}
+    reference, loading = h100_reference(), loading_reference()
+    rates: dict[tuple[Network, bool, str], float] = {}
     rows = []
     for stage in stages(parameters):
-        macs = forward_macs(stage.network) * (3 if stage.training else 1) * stage.images
-        key = (stage.network, stage.training)
-        if timed and key not in rates:
-            # on the CPU a batch of at most PROBE_MACS multiply-adds, so that probing a large network stays short
-            cpu_batch = max(1, min(stage.batch, PROBE_MACS // forward_macs(stage.network)))
-            batch = min(stage.batch, probe_batch or (cpu_batch if target.type == "cpu" else stage.batch))
-            rates[key] = probe(stage.network, target, training=stage.training, batch=batch)
-        h100 = None if reference is None else 2 * macs / reference_rate(reference, stage) / 3600
+        network_work = stage.kind in ("network", "polyak")
+        macs = forward_macs(stage.network) * (3 if stage.training else 1) * stage.images if stage.kind == "network" \
+            else 0
+        key = (stage.network, stage.training, stage.kind)
+        if timed and network_work and key not in rates:
+            if stage.kind == "polyak":
+                rates[key] = polyak_rate(stage.network, target)
+            else:  # on the CPU a batch of at most PROBE_MACS multiply-adds, so that probing stays short
+                cpu_batch = max(1, min(stage.batch, PROBE_MACS // forward_macs(stage.network)))
+                batch = min(stage.batch, probe_batch or (cpu_batch if target.type == "cpu" else stage.batch))
+                rates[key] = probe(stage.network, target, training=stage.training, batch=batch) / stage.models
+        if stage.kind == "polyak":
+            seconds = h100_polyak_seconds(stage.network)
+            h100 = None if seconds is None else stage.images * seconds / 3600
+        elif stage.kind == "scan":
+            h100 = 0.0
+        else:
+            h100 = None if reference is None else 2 * macs / reference_rate(reference, stage) / 3600
+        here = (stage.images / rates[key] / 3600 if network_work else 0.0) if timed else None
+        load = loading_hours(stage, loading)
         net = stage.network
         rows.append({"notebook": stage.notebook, "stage": stage.stage,
                      "network": f"{net.image_size} px, " + ("torchvision" if net.torchvision else f"width {net.width}")
-                                + f", {net.num_classes} classes",
+                                + f", {net.num_classes} classes" + (f", {stage.models} at once" if stage.models > 1
+                                                                    else ""),
                      "images": stage.images, "batch": stage.batch, "multiply-adds": macs,
                      "device GiB": stage_memory(stage, target) / 2 ** 30, "host GiB": stage.host_bytes / 2 ** 30,
-                     "hours here": stage.images / rates[key] / 3600 if timed else None,
-                     "hours on one H100": h100})
+                     "hours here": here, "hours on one H100": h100, "loading hours": load,
+                     "hours on one H100, fed": None if h100 is None else max(h100, load or 0.0)})
     return pd.DataFrame(rows)
 
 
@@ -384,7 +487,8 @@ def check_feasible(table: pd.DataFrame, device: str = "auto") -> None:
 def totals(table: pd.DataFrame) -> pd.DataFrame:
     """The plan summed per notebook, and over all of them (memory: the largest stage)."""
     summed = {"images": "sum", "multiply-adds": "sum", "device GiB": "max", "host GiB": "max", "hours here": "sum",
-              "hours on one H100": lambda s: s.sum(min_count=1)}
+              **{column: (lambda s: s.sum(min_count=1))
+                 for column in ("hours on one H100", "loading hours", "hours on one H100, fed")}}
     per_notebook = table.groupby("notebook", sort=False).agg(summed)
     per_notebook.loc["all"] = table.agg(summed)
     return per_notebook
@@ -398,15 +502,19 @@ def formatted(table: pd.DataFrame) -> str:
             frame[column] = frame[column].map(_human)
         for column in ("device GiB", "host GiB"):
             frame[column] = frame[column].map("{:.2f}".format)
-        for column in ("hours here", "hours on one H100"):
+        for column in ("hours here", "hours on one H100", "loading hours", "hours on one H100, fed"):
             frame[column] = frame[column].map(lambda h: "-" if pd.isna(h) else f"{h:,.2f}")
         return frame
 
     reference = h100_reference()
     source = (f"H100 hours from {reference['device']} measured {reference['date']} ({reference['how']})"
               if reference else "no H100 measurement is committed (benchmarks/results/h100.json)")
+    loading = loading_reference()
+    loaders = (f"loading hours at one core per worker as measured on {loading['machine']['processor']} "
+               f"({loading['how']})" if loading else "no loading rates are committed (benchmarks/results/loading.json)")
     return (fmt(table).to_string(index=False) + "\n\n" + fmt(totals(table)).to_string() + "\n\n" + source +
-            "; hours here from a probe of this machine's device; data loading not included.")
+            "; hours here from a probe of this machine's device; " + loaders + "; fed: the larger of the device's "
+            "hours and the loaders' (they overlap).")
 
 
 def _human(n: float) -> str:

@@ -10,6 +10,11 @@ handling a user's run goes through. Every parameter of :data:`SCALE` replaces th
 names that has it (the others run with their CPU defaults anyway); everything else -- loaders, transforms, the
 checkpoints in ``runs_dir``, crop scoring, the report and the HTML -- runs as it would on the GPU box.
 
+A rehearsal is a small copy of a machine of several GPUs: it runs with :data:`PROCESSES` processes (gloo on the
+CPU, standing in for GPUs), so that every run a GPU box would train through ``torchrun`` -- and the scoring of the
+ensemble's crops -- goes through ``torchrun`` here too, with the collectives, the run folders that carry results
+back and the resumption they imply.
+
 What a rehearsal cannot show is what only the device does: speed, memory, synchronization. ``--plan`` estimates
 those (:mod:`reproduce.plan`).
 """
@@ -30,11 +35,15 @@ SCALE: dict[str, Any] = {
     "seeds": 1,
     "members": 2,
     "test_images": 8,
+    "speed_test_batch": 2,
 }
 #: The size of the generated data sets: CIFAR images per split, and ImageFolder classes and images per class.
 CIFAR_IMAGES = {"train": 160, "test": 32}
 IMAGE_FOLDER = {"classes": 4, "train_per_class": 12, "val_per_class": 4}
 REAL_DATASETS = ("cifar10", "cifar100", "imagefolder")
+#: Processes a rehearsal runs each launched stage with (:data:`~reproduce.training.launch.PROCESSES_VARIABLE`): two,
+#: the smallest number at which sharing work out, gathering it and waiting for one another can go wrong.
+PROCESSES = 2
 
 
 def scaled(parameters: dict[str, dict[str, Any]], device: str = "cpu") -> dict[str, dict[str, Any]]:
@@ -101,12 +110,17 @@ def environment(**values: str) -> Iterator[None]:
 
 
 def rehearse(out: str | Path, parameters: dict[str, dict[str, Any]], *, jobs: Optional[int] = None,
-             build: bool = True, device: str = "cpu") -> dict[str, Any]:
+             build: bool = True, device: str = "cpu", processes: int = PROCESSES) -> dict[str, Any]:
     """Rehearse the parameter set ``parameters`` in ``out``: write its data under ``out/home``, scale it down
     (:func:`scaled`) and run the whole book with ``HOME`` there (:func:`reproduce.book.run`). Returns what the run
     records, with the parameters executed under ``"rehearsed"``. ``device="cuda"`` rehearses the device paths on a
-    GPU, scaled down alike."""
+    GPU, scaled down alike; ``processes``: how many processes each stage a GPU box runs on all its GPUs runs with
+    (``REPRODUCE_PROCESSES``)."""
     from . import book
+    from .training.launch import PROCESSES_VARIABLE
+
+    if not (isinstance(processes, int) and processes >= 1):
+        raise ValueError(f"processes={processes!r} must be an integer >= 1")
 
     fake_home = home(out)
     fake_home.mkdir(parents=True, exist_ok=True)
@@ -117,7 +131,7 @@ def rehearse(out: str | Path, parameters: dict[str, dict[str, Any]], *, jobs: Op
     import matplotlib
 
     keep = {"MPLCONFIGDIR": matplotlib.get_configdir(), "IPYTHONDIR": str(Path("~/.ipython").expanduser())}
-    with environment(HOME=str(fake_home), **keep):
+    with environment(HOME=str(fake_home), **keep, **{PROCESSES_VARIABLE: str(processes)}):
         summary = book.run(out, rehearsal, jobs=jobs, build=build)
-    return {**summary, "rehearsed": rehearsal}
+    return {**summary, "rehearsed": rehearsal, "processes": processes}
 

@@ -44,6 +44,15 @@ def rehearse_and_check(tmp_path: Path, name: str) -> None:
     folders = {p.resolve() for p in (tmp_path / "run" / "checkpoints").rglob("checkpoint.pt")}
     assert len(folders) == planned
     state = torch.load(members[0], weights_only=True)
+    # the members trained through torchrun, as on a machine of several GPUs, and their crops were scored so too:
+    # kept block by block in the runs_dir, one folder per crop setting
+    assert summary["processes"] == rehearsal.PROCESSES >= 2
+    assert all(torch.load(m, weights_only=True)["processes"] == rehearsal.PROCESSES for m in members)
+    kept = [folder for folder in (runs / "crops").glob("scoring-*") if folder.is_dir()]
+    assert len(kept) == 1, kept
+    crop_counts = {**book.notebook_defaults("evaluation.ipynb"), **parameters["evaluation.ipynb"]}["crop_counts"]
+    assert sorted(f.name for f in kept[0].iterdir()) == sorted(f"{c}-crops" for c in crop_counts)
+    assert all(any(f.glob("block-*.pt")) for f in kept[0].iterdir())
     members_config = parameters["evaluation.ipynb"]["config"]
     assert state["config"]["dataset"] == members_config["dataset"]
     assert state["config"]["lr_schedule"] == members_config.get("lr_schedule", "step")

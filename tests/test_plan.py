@@ -116,3 +116,56 @@ def test_on_cuda_the_memory_of_a_measured_network_is_the_measured_peak():
         assert plan.estimated_memory(stage, cuda) == row["planned_memory_bytes"]  # the count the probe recorded
         assert plan.stage_memory(stage, cuda) == max(row["peak_memory_bytes"], row["planned_memory_bytes"])
         assert plan.stage_memory(stage, torch.device("cpu")) == plan.estimated_memory(stage, torch.device("cpu"))
+
+
+def test_every_training_stage_has_its_polyak_updates_scans_and_loading(imagenet):
+    """One Polyak update per step of the runs trained, at the H100's measured update of the paper's network; every
+    run lists both splits' files; the loaders' hours at one core's measured rate times the config's workers."""
+    values = book.load_parameters(ROOT / "params" / "imagenet-gpu.yml")
+    config = values["training.ipynb"]["config"]
+    train_n, val_n, _ = plan.PUBLISHED_SIZES["imagefolder"]
+    rows = imagenet[imagenet["notebook"] == "training.ipynb"].set_index("stage")
+    trained = rows.loc["train (2 runs)", "images"]
+    assert rows.loc["Polyak updates", "images"] == -(-trained // config["batch_size"])  # steps of 128 images
+    checks = json.loads(plan.DEVICE_CHECKS.read_text())["polyak_seconds_per_update"]["polyak"]
+    assert rows.loc["Polyak updates", "hours on one H100"] == pytest.approx(
+        rows.loc["Polyak updates", "images"] * checks / 3600)  # the measured network is the set's
+    rates = json.loads(plan.LOADING_RESULTS.read_text())["images_per_second_per_core"]
+    workers = config["num_workers"]
+    assert rows.loc["train (2 runs)", "loading hours"] == pytest.approx(trained / (rates["train_jpeg"] * workers) / 3600)
+    assert rows.loc["test", "loading hours"] == pytest.approx(2 * 2 * val_n / (rates["eval_jpeg"] * workers) / 3600)
+    assert rows.loc["scans (2 runs)", "loading hours"] == pytest.approx(2 * (train_n + val_n) / rates["scan"] / 3600)
+    fed = [max(h, l) for h, l in zip(imagenet["hours on one H100"], imagenet["loading hours"].fillna(0))]
+    assert imagenet["hours on one H100, fed"].tolist() == pytest.approx(fed)
+    assert plan.totals(imagenet).loc["all", "hours on one H100, fed"] == pytest.approx(sum(fed))
+    crops = imagenet[imagenet["stage"] == "crops"].iloc[0]  # each test image read once per crop setting
+    assert crops["loading hours"] == pytest.approx(3 * val_n / (rates["eval_jpeg"] * workers) / 3600)
+
+
+def test_the_speed_test_is_a_stage_of_every_member_at_once_and_none_polyak_without_averaging(tmp_path):
+    values = yaml.safe_load((ROOT / "params" / "imagenet-gpu.yml").read_text())
+    members, batch = values["evaluation.ipynb"]["members"], values["evaluation.ipynb"]["speed_test_batch"]
+    table = plan.plan(book.load_parameters(ROOT / "params" / "imagenet-gpu.yml"), "cpu", timed=False)
+    speed = table[table["stage"] == "speed test"].iloc[0]
+    assert speed["batch"] == members * batch and "7 at once" in speed["network"]
+    network = plan.Network(224, 1000)
+    one = plan.estimated_memory(plan.Stage("e", "speed test", network, 1, members * batch, training=True), torch.device("cpu"))
+    weights = sum(p.numel() for p in network.build().parameters()) * 4
+    assert speed["device GiB"] * 2 ** 30 == pytest.approx(one + 4 * weights * (members - 1))  # every member's weights
+    values["training.ipynb"]["config"]["polyak"] = "none"
+    without = tmp_path / "without.yml"
+    without.write_text(yaml.safe_dump(values))
+    table = plan.plan(book.load_parameters(without), "cpu", timed=False)
+    assert "Polyak updates" not in set(table[table["notebook"] == "training.ipynb"]["stage"])
+
+
+def test_one_core_s_loading_rates_are_measured_on_photographs_of_imagenet_s_size(tmp_path):
+    from PIL import Image
+
+    from reproduce.perf.loading import PHOTO_SIZE, loading_rates, write_photographs
+
+    paths = write_photographs(tmp_path, 3)
+    assert [Image.open(p).size for p in paths] == [PHOTO_SIZE] * 3 and Image.open(paths[0]).format == "JPEG"
+    rates = loading_rates(photos=4, rounds=1, scan_files=200)["images_per_second_per_core"]
+    assert set(rates) == {"decode", "train_jpeg", "eval_jpeg", "train_array", "eval_array", "scan"}
+    assert rates["decode"] > rates["train_jpeg"] > 0  # the augmentation is work on top of the decoding

@@ -40,6 +40,7 @@ test_images = 500  # test images scored with 1 and 10 crops (None: the whole spl
 many_crop_images = 50  # of these, the images (evenly spaced) also scored with more than 10 crops; None: all
 crop_counts = [1, 10, 144]
 runs_dir = None  # a folder to keep the members in (an interrupted run then resumes); None: in memory only
+speed_test_batch = None  # images per member in the speed test at the end (None: the members' batch_size)
 
 # %% tags=["hide-input"]
 import time
@@ -237,7 +238,7 @@ report.style_pooling(pooling)
 # with the members' architecture:
 
 # %% tags=["hide-input"]
-speeds = ensemble_comparison(config, members=len(models), batch_size=config.batch_size)
+speeds = ensemble_comparison(config, members=len(models), batch_size=speed_test_batch or config.batch_size)
 figures.glue_values({"train_ratio": f"{speeds['train_stacked_vs_loop']:.2f}",
                      "inference_ratio": f"{speeds['inference_vmap_vs_loop']:.2f}"})
 report.style_speeds(speeds)

@@ -25,6 +25,12 @@ from .measure import count_flops, interleaved_seconds, synchronize
 
 
 
+#: Calls of ``members`` x ``batch_size`` images each that :func:`ensemble_comparison` makes at its default rounds:
+#: four contenders (training in a loop and stacked, inference in a loop and under vmap), each once untimed and
+#: ``rounds`` times timed. The plan counts them all as training calls (:mod:`reproduce.plan`).
+SPEED_TEST_CALLS = 4 * (1 + 3)
+
+
 def ensemble_comparison(config: TrainConfig, members: int = 7, *, batch_size: int = 64, num_classes: int = 10,
                         rounds: int = 3) -> dict:
     """Measure, on ``config``'s device and architecture, ``members`` models trained one after another (each with its

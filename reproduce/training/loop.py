@@ -415,7 +415,7 @@ def _train(config, out_dir, resume, datasets, device, amp, channels_last, proces
                          "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                          "epoch": epoch, "config": config.to_dict(), "num_classes": num_classes,
                          "classes": list(train_set.classes), "history": history, "steps": steps,
-                         "partial": partial}, path)
+                         "partial": partial, "processes": processes.world_size}, path)
         checkpoints.save_csv(history, out_dir / "history.csv")
         checkpoints.save_json({"config": config.to_dict(), "history": history}, out_dir / "history.json")
         checkpoints.save_csv(steps, out_dir / "steps.csv")
