@@ -85,7 +85,7 @@ class Network:
 @dataclass(frozen=True)
 class Stage:
     notebook: str
-    stage: str  # "train", "validate", "test", "crops", "branches", "Polyak updates", "scans", "speed test"
+    stage: str  # "train", "validate", "test", "crops", "branches", "Polyak updates", "scan", "speed test"
     network: Network
     images: int  # images through the network (for crops: every crop of every image through every member)
     batch: int  # images per step or forward pass (for Polyak updates: 1, an update per step)
@@ -149,10 +149,16 @@ def _training_stages(name: str, p: dict[str, Any], c, runs: list, trained: dict[
                     loaded=epochs * _capped(val_n, c.eval_images), **loading)]
     if c.polyak == "ema" and new:
         stages.append(Stage(name, "Polyak updates", net, -(-trained_images // c.batch_size), 1, kind="polyak"))
-    if c.dataset == "imagefolder" and new:  # every run lists both splits' files when it starts
-        stages.append(Stage(name, f"scans ({len(new)} runs)", net, 0, 1, kind="scan",
-                            loaded=len(new) * (train_n + val_n), source="scan", workers=1))
+    scanned = trained.setdefault(SCANNED, set())
+    if c.dataset == "imagefolder" and new and str(c.data_root) not in scanned:  # once (reproduce.data.scans)
+        scanned.add(str(c.data_root))
+        stages.append(Stage(name, "scan", net, 0, 1, kind="scan", loaded=train_n + val_n, source="scan", workers=1))
     return stages
+
+
+#: The key of ``trained`` (see :data:`WORK`) under which the data roots already scanned are kept: an ImageFolder's
+#: files are listed by its first run and read back by the others (:mod:`reproduce.data.scans`).
+SCANNED = "scanned data roots"
 
 
 def _loading(c) -> dict[str, Any]:

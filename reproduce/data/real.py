@@ -22,6 +22,8 @@ from torch.utils.data import Dataset, Subset
 from torchvision import datasets
 from torchvision.datasets.vision import VisionDataset
 
+from .scans import ScannedImageFolder
+
 #: ``"train"``: the training images; ``"val"`` and ``"test"``: the images held out for evaluation (the same ones
 #: for every data set here, see :func:`cifar` and :func:`image_folder`).
 SPLITS = ("train", "val", "test")
@@ -300,7 +302,8 @@ def _not_found(problem: str) -> DatasetNotFoundError:
 
 def image_folder(root: PathLike, split: str, *, transform: Optional[Callable] = None) -> Dataset:
     """Images in the ImageNet layout, ``ROOT/train/<class>/<image>`` and ``ROOT/val/<class>/<image>``, through
-    torchvision's ``ImageFolder``: classes are the sub-folder names, sorted, and labels their positions.
+    torchvision's ``ImageFolder`` (its list of files scanned once and kept, :mod:`.scans`): classes are the
+    sub-folder names, sorted, and labels their positions.
 
     ``split="train"`` reads ``train/``; ``"val"`` and ``"test"`` both read ``val/``: ImageNet's test labels are not
     public, so its validation set is what papers (GoogLeNet's included) report as held-out accuracy.
@@ -318,7 +321,7 @@ def image_folder(root: PathLike, split: str, *, transform: Optional[Callable] = 
     if not folder.is_dir():
         raise _not_found(f"there is no folder {folder} for split={split!r}")
     try:
-        dataset = datasets.ImageFolder(folder, transform=transform, loader=load_rgb_image)
+        dataset = ScannedImageFolder(folder, transform=transform, loader=load_rgb_image)
     except FileNotFoundError as error:  # torchvision: no class folder, or class folders without an image
         raise _not_found(f"{folder}: {error}") from error
     _check_same_classes(root, dataset.classes, IMAGE_FOLDER_SPLITS[split])
