@@ -79,12 +79,17 @@ BATCH_NORM_ATOL = 5e-4
 BATCH_NORM = {"batch_norm": True, "aux_batch_norm": True, "epochs": 1, "steps_per_epoch": 1}
 
 
-@pytest.mark.parametrize("norm", [{}, BATCH_NORM], ids=["lrn", "batch-norm"])
+#: A warm-up of the rate over the first steps (the large-batch rule, reproduce.training.schedule.scaled_to_batch).
+WARM_UP = {"warmup_epochs": 1.5}
+
+
+@pytest.mark.parametrize("norm", [{}, BATCH_NORM, WARM_UP], ids=["lrn", "batch-norm", "lrn-warm-up"])
 def test_two_processes_train_the_weights_and_log_the_metrics_of_one(tmp_path, monkeypatch, norm):
     """With batch norm too: each process normalizes with the statistics of the global batch (every BatchNorm2d and
-    the BN-auxiliary heads' BatchNorm1d), as one process with the whole batch does."""
+    the BN-auxiliary heads' BatchNorm1d), as one process with the whole batch does. With a warm-up, each process
+    steps the rate as one process does."""
     config = small(**norm)
-    atol = BATCH_NORM_ATOL if norm else 1e-5
+    atol = BATCH_NORM_ATOL if norm == BATCH_NORM else 1e-5
     for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
         monkeypatch.delenv(name, raising=False)
     fork = multiprocessing.get_context("fork")
@@ -112,6 +117,7 @@ def test_two_processes_train_the_weights_and_log_the_metrics_of_one(tmp_path, mo
                 assert theirs[key] == pytest.approx(mine[key], rel=1e-4, abs=1e-6), (rank, key)
         assert [row["loss_main"] for row in two["steps"]] == pytest.approx([row["loss_main"] for row in one.steps],
                                                                            rel=1e-4)
+        assert [row["lr"] for row in two["steps"]] == pytest.approx([row["lr"] for row in one.steps], rel=1e-12)
     initial = build_model(config, 10).state_dict()  # the steps did move the weights
     assert (one.model.state_dict()["fc.weight"] - initial["fc.weight"]).abs().max() > 1e-3
 

@@ -129,8 +129,8 @@ EVERYTHING_CHANGED = dict(
     blocks="plain", block_scale=0.3 + 0.01,
     aux_heads=False, dropout=0.1, aux_dropout=0.2, init="caffe", epochs=3, optimizer="adamw", batch_size=32, lr=1e-3,
     momentum=0.8, weight_decay=0.0, lr_schedule="poly", lr_gamma=0.5, lr_step_epochs=0.3, lr_power=1.0,
-    aux_weight=0.0, label_smoothing=0.1, grad_clip=2.5, polyak="none", polyak_epochs=0.5, seed=-1, init_seed=7,
-    steps_per_epoch=5, device="cpu", amp=False, channels_last=False, compile=True, compile_mode="reduce-overhead",
+    warmup_epochs=0.5, aux_weight=0.0, label_smoothing=0.1, grad_clip=2.5, polyak="none", polyak_epochs=0.5, seed=-1,
+    init_seed=7, steps_per_epoch=5, device="cpu", amp=False, channels_last=False, compile=True, compile_mode="reduce-overhead",
     num_workers=2, progress=False)
 
 

@@ -82,6 +82,8 @@ class TrainConfig:
     lr_step_epochs: float = option(PAPER_STEP_EPOCHS,
                                    "fractional values compress the schedule (see reproduce.training.schedule)")
     lr_power: float = option(CAFFE_POLY_POWER, '"poly": the exponent (Caffe\'s quick_solver)')
+    warmup_epochs: float = option(0.0, "a linear rise of the rate over the first epochs, for a large global batch "
+                                       "(reproduce.training.schedule.scaled_to_batch); 0: none, the paper's")
     aux_weight: float = option(0.3,
                                'Section 5: auxiliary losses "added to the total loss with a discount weight" of 0.3')
     label_smoothing: float = option(0.0, "Inception-v3; 0 in the paper")
@@ -121,8 +123,8 @@ class TrainConfig:
             raise ValueError(f"lr_gamma must be in (0, 1], got {self.lr_gamma!r}")
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise ValueError(f"grad_clip must be positive or None, got {self.grad_clip!r}")
-        if self.weight_decay < 0 or self.aux_weight < 0 or self.num_workers < 0:
-            raise ValueError("weight_decay, aux_weight and num_workers must not be negative")
+        if self.weight_decay < 0 or self.aux_weight < 0 or self.num_workers < 0 or self.warmup_epochs < 0:
+            raise ValueError("weight_decay, aux_weight, num_workers and warmup_epochs must not be negative")
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
             raise ValueError(f"steps_per_epoch must be positive or None, got {self.steps_per_epoch!r}")
         if self.dataset in ("cifar10", "cifar100", "imagefolder") and not self.data_root:

@@ -16,6 +16,12 @@ from Caffe's bvlc_googlenet solvers; the quick_solver among them anneals with ``
 ``lr_schedule="poly"`` is that, over the whole run (``epochs x steps_per_epoch`` iterations), with
 ``torch.optim.lr_scheduler.PolynomialLR``.
 
+**A larger global batch** (more GPUs, each kept busy) follows Goyal et al. (2017), "Accurate, Large Minibatch SGD:
+Training ImageNet in 1 Hour": the learning rate scaled with the batch (linear scaling), reached by a linear warm-up
+over the first 5 epochs. :func:`scaled_to_batch` gives the configuration at another global batch; ``warmup_epochs``
+multiplies any schedule by ``(t + 1) / W`` for its first ``W`` steps (``torch.optim.lr_scheduler.LinearLR``, chained
+with the schedule by ``ChainedScheduler``), so that the schedule itself runs as it would without it.
+
 :func:`build_scheduler` builds the one a :class:`~reproduce.training.config.TrainConfig` names; the training loop
 steps it after every optimizer step.
 """
@@ -34,6 +40,8 @@ PAPER_GAMMA = 0.96
 PAPER_STEP_EPOCHS = 8.0
 #: Caffe's bvlc_googlenet quick_solver.prototxt: ``lr_policy: "poly"``, ``power: 0.5``.
 CAFFE_POLY_POWER = 0.5
+#: Goyal et al. (2017): the warm-up to the linearly scaled rate lasts the first 5 epochs.
+GOYAL_WARMUP_EPOCHS = 5.0
 
 
 def compressed_step_epochs(epochs: float, reference_epochs: float, step_epochs: float = PAPER_STEP_EPOCHS) -> float:
@@ -66,9 +74,30 @@ def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig,
     optimizer steps: ``"step"``, :func:`paper_schedule` with ``lr_gamma`` and ``lr_step_epochs``; ``"poly"``,
     :func:`poly_schedule` over ``epochs x steps_per_epoch`` iterations with ``lr_power``."""
     if config.lr_schedule == "step":
-        return paper_schedule(optimizer, steps_per_epoch, gamma=config.lr_gamma, step_epochs=config.lr_step_epochs)
-    if config.lr_schedule == "poly":
-        return poly_schedule(optimizer, config.epochs * steps_per_epoch, power=config.lr_power)
-    from .config import LR_SCHEDULE_CHOICES
+        schedule = paper_schedule(optimizer, steps_per_epoch, gamma=config.lr_gamma,
+                                  step_epochs=config.lr_step_epochs)
+    elif config.lr_schedule == "poly":
+        schedule = poly_schedule(optimizer, config.epochs * steps_per_epoch, power=config.lr_power)
+    else:
+        from .config import LR_SCHEDULE_CHOICES
 
-    raise ValueError(f"lr_schedule={config.lr_schedule!r} is not one of {LR_SCHEDULE_CHOICES}")
+        raise ValueError(f"lr_schedule={config.lr_schedule!r} is not one of {LR_SCHEDULE_CHOICES}")
+    warmup = round(config.warmup_epochs * steps_per_epoch)
+    if warmup < 1:  # no warm-up: the schedule alone, as before warm-ups existed
+        return schedule
+    # (t + 1) / W at step t < W, 1 from W - 1 on: LinearLR from 1/W to 1 over W - 1 steps
+    rise = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=1 / warmup, end_factor=1.0,
+                                             total_iters=max(1, warmup - 1))
+    return torch.optim.lr_scheduler.ChainedScheduler([schedule, rise], optimizer=optimizer)
+
+
+def scaled_to_batch(config: "TrainConfig", batch_size: int, *,
+                    warmup_epochs: float = GOYAL_WARMUP_EPOCHS) -> "TrainConfig":
+    """``config`` at a global batch of ``batch_size`` images (for example 128 per GPU on eight): the learning rate
+    scaled by ``batch_size / config.batch_size`` and, where the batch grows, a warm-up of ``warmup_epochs`` (at most
+    the run's epochs; Goyal et al., 2017). A smaller batch scales the rate down, with no warm-up."""
+    if not (isinstance(batch_size, int) and batch_size >= 1):
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    grows = batch_size > config.batch_size
+    return config.replace(batch_size=batch_size, lr=config.lr * batch_size / config.batch_size,
+                          warmup_epochs=min(warmup_epochs, config.epochs) if grows else config.warmup_epochs)

@@ -24,10 +24,16 @@ from .loop import RESUMABLE_CHANGES, effective_init_seed
 EXECUTION_OPTIONS = RESUMABLE_CHANGES - {"epochs"} | {"download", "data_root"}
 
 
+#: Options added after runs were kept, with the value at which a run trains exactly as before they existed: at that
+#: value they are left out of :func:`run_key`, so that the runs kept before keep their folders.
+LATER_OPTIONS = {"warmup_epochs": 0.0}
+
+
 def run_key(config: TrainConfig) -> str:
     """A name for what ``config`` trains: a hash of every option but :data:`EXECUTION_OPTIONS`, with the
     initialization's seed as :func:`~reproduce.training.loop.build_model` draws it (``init_seed`` None is ``seed``)."""
     values = {k: v for k, v in config.to_dict().items() if k not in EXECUTION_OPTIONS}
+    values = {k: v for k, v in values.items() if not (k in LATER_OPTIONS and v == LATER_OPTIONS[k])}
     values["init_seed"] = effective_init_seed(values)
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:12]
 
