@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import socket
 import traceback
+from pathlib import Path
 
 import pytest
 import torch
@@ -71,6 +72,23 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def run_two(target, *args, folder: Path, timeout: float = 30) -> None:
+    """``target(rank, port, *args)`` in two forked processes (ranks 0 and 1, a free port for their process group);
+    each writes an error's traceback to ``folder/rank-N.error``, which the assertion shows if one fails. (It takes
+    seconds: a process still running after ``timeout`` waits for the other forever, and is killed.)"""
+    fork = multiprocessing.get_context("fork")
+    port = free_port()
+    processes = [fork.Process(target=target, args=(rank, port, *args)) for rank in (0, 1)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=timeout)
+        if process.is_alive():
+            process.kill()
+    errors = "".join(path.read_text() for path in Path(folder).glob("rank-*.error"))
+    assert [process.exitcode for process in processes] == [0, 0], errors
+
+
 #: The batch-normalized run is compared after one step, with a tolerance of its own: this tiny network (4 channels
 #: in its first layers, maps of 1x1 in its last, batches of 16) amplifies rounding, so that one process alone on 1
 #: thread and on 2 ends its first step up to 9e-5 apart (of a step of 4e-3) and its fourth 0.2 apart. With each
@@ -92,17 +110,7 @@ def test_two_processes_train_the_weights_and_log_the_metrics_of_one(tmp_path, mo
     atol = BATCH_NORM_ATOL if norm == BATCH_NORM else 1e-5
     for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
         monkeypatch.delenv(name, raising=False)
-    fork = multiprocessing.get_context("fork")
-    port = free_port()
-    processes = [fork.Process(target=_one_of_two, args=(rank, port, config, tmp_path)) for rank in (0, 1)]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join(timeout=30)  # (it takes seconds: a process still running waits for the other forever)
-        if process.is_alive():
-            process.kill()
-    errors = "".join(path.read_text() for path in tmp_path.glob("rank-*.error"))
-    assert [process.exitcode for process in processes] == [0, 0], errors
+    run_two(_one_of_two, config, tmp_path, folder=tmp_path)
     one = train(config)
     assert (tmp_path / "run" / "checkpoint.pt").exists()
     for rank in (0, 1):
@@ -154,18 +162,7 @@ def test_batch_norm_over_two_processes_normalizes_and_differentiates_as_over_the
     of the global loss summed over the processes (each process's gradient of the statistics is both processes')."""
     torch.manual_seed(1)
     x, weight, projection = torch.randn(8, 4, 5, 5) * 3 + 1, torch.rand(4) + 0.5, torch.randn(8, 4, 5, 5)
-    fork = multiprocessing.get_context("fork")
-    port = free_port()
-    processes = [fork.Process(target=_batch_norm_of_two, args=(rank, port, x, weight, projection, tmp_path))
-                 for rank in (0, 1)]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join(timeout=30)
-        if process.is_alive():
-            process.kill()
-    errors = "".join(path.read_text() for path in tmp_path.glob("rank-*.error"))
-    assert [process.exitcode for process in processes] == [0, 0], errors
+    run_two(_batch_norm_of_two, x, weight, projection, tmp_path, folder=tmp_path)
     whole = torch.nn.BatchNorm2d(4, eps=1e-3)
     whole.weight.data.copy_(weight)
     inputs = x.clone().requires_grad_()

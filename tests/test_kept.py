@@ -4,7 +4,6 @@ fit a container's shared memory and open files, and host memory that does not gr
 
 import importlib
 import json
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from reproduce.evaluate.predict import crop_probabilities, images_per_load, whol
 from reproduce.models import googlenet
 from reproduce.training import book_config
 
-from test_distributed import free_port
+from test_distributed import run_two
 
 predict = importlib.import_module("reproduce.evaluate.predict")  # (reproduce.evaluate.predict is also a function)
 
@@ -110,17 +109,7 @@ def _one_of_two(rank: int, port: int, images, folder: Path) -> None:
 
 def test_two_processes_score_alternate_blocks_and_both_read_every_block(tmp_path):
     images = torch.randn(10, 3, 20, 20)
-    fork = multiprocessing.get_context("fork")
-    port = free_port()
-    processes = [fork.Process(target=_one_of_two, args=(rank, port, images, tmp_path)) for rank in (0, 1)]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join(timeout=60)
-        if process.is_alive():
-            process.kill()
-    errors = "".join(p.read_text() for p in tmp_path.glob("rank-*.error"))
-    assert [process.exitcode for process in processes] == [0, 0], errors
+    run_two(_one_of_two, images, tmp_path, folder=tmp_path, timeout=60)
     whole = crop_probabilities(small_models(), images, crops=10, size=16)
     ranks = [torch.load(tmp_path / f"rank-{rank}.pt", weights_only=True) for rank in (0, 1)]
     assert [r["seen"] for r in ranks] == [3 * 2 * 10, 2 * 2 * 10]  # blocks 0, 2, 4 and 1, 3: two images each
