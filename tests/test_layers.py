@@ -59,3 +59,58 @@ def test_the_check_reads_relative_absolute_and_function_level_imports(tmp_path):
     path.parent.mkdir(parents=True)
     path.write_text(source)
     assert imports(path, tmp_path / "reproduce") == {"data", "costs", "evaluate", "book"}
+
+
+def module_graph(package_root: Path = PACKAGE) -> dict[str, set[str]]:
+    """Every module of the package (dotted, a package by its name) -> the package's modules it imports: at the top
+    or inside functions, under ``TYPE_CHECKING`` too, ``from .x import y`` counted as the module ``x.y`` where that
+    is one, else as ``x``."""
+    def name(path: Path) -> str:
+        parts = list(path.relative_to(package_root.parent).with_suffix("").parts)
+        return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+    modules = {name(path): path for path in package_root.rglob("*.py")}
+    graph = {}
+    for module, path in modules.items():
+        package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = package[:len(package) - (node.level - 1)] if node.level else []
+                source = ".".join(base + (node.module.split(".") if node.module else []))
+                targets |= {f"{source}.{a.name}" if f"{source}.{a.name}" in modules else source for a in node.names}
+            elif isinstance(node, ast.Import):
+                targets |= {alias.name for alias in node.names}
+        graph[module] = {t for t in targets if t in modules} - {module}
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The groups of modules that reach one another through their imports (strongly connected, more than one)."""
+    def reach(start):
+        seen, todo = set(), [start]
+        while todo:
+            for target in graph[todo.pop()] - seen:
+                seen.add(target)
+                todo.append(target)
+        return seen
+
+    reached = {module: reach(module) for module in graph}
+    groups = {frozenset({m} | {o for o in reached[m] if m in reached[o]}) for m in graph if m in reached[m]}
+    return sorted(sorted(group) for group in groups)
+
+
+def test_no_circle_of_imports_between_the_package_s_modules():
+    assert circles(module_graph()) == []
+
+
+def test_a_circle_through_a_function_level_import_is_found(tmp_path):
+    package = tmp_path / "reproduce" / "training"
+    package.mkdir(parents=True)
+    (tmp_path / "reproduce" / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("from .config import TrainConfig\n")
+    (package / "config.py").write_text("from .schedule import GAMMA\n")
+    (package / "schedule.py").write_text("GAMMA = 0.96\ndef f():\n    from .config import CHOICES\n")
+    graph = module_graph(tmp_path / "reproduce")
+    assert graph["reproduce.training"] == {"reproduce.training.config"}
+    assert circles(graph) == [["reproduce.training.config", "reproduce.training.schedule"]]

@@ -15,17 +15,13 @@ from ..data.transforms import CROP_SCALE
 from ..models.blocks import AUX_DROPOUT, BLOCK_CHOICES, BRANCH5X5_CHOICES
 from ..models.googlenet import DROPOUT, MODEL_OPTIONS, STEM_CHOICES
 from ..models.init import INIT_CHOICES
-from .schedule import CAFFE_POLY_POWER, PAPER_GAMMA, PAPER_STEP_EPOCHS
+from .schedule import CAFFE_POLY_POWER, LR_SCHEDULE_CHOICES, PAPER_GAMMA, PAPER_STEP_EPOCHS
 
 DEVICES = ("auto", "cpu", "cuda")
 POLYAK_CHOICES = ("ema", "none")
 #: ``"sgd"``: the paper's (momentum 0.9). ``"adamw"``: not the paper's; the CPU-sized runs of the book use it, because
 #: at the book's few hundred steps SGD is still near chance (benchmarks/convergence.py; the Training chapter).
 OPTIMIZER_CHOICES = ("sgd", "adamw")
-#: ``"step"``: Section 6's, ``lr_gamma`` every ``lr_step_epochs`` epochs. ``"poly"``: Caffe's bvlc_googlenet
-#: quick_solver (``lr_policy: "poly"``, ``power: 0.5``), the base lr times ``(1 - iteration / iterations) ** lr_power``
-#: over the whole run, down to 0 at its end. See :mod:`reproduce.training.schedule`.
-LR_SCHEDULE_CHOICES = ("step", "poly")
 #: ``torch.compile``'s modes; ``"reduce-overhead"`` replays the step as CUDA graphs on a GPU.
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 #: The options with a fixed set of values, and those values.

@@ -28,13 +28,13 @@ steps it after every optimizer step.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 
-if TYPE_CHECKING:  # imported for the annotations only, so that config can take its defaults from this module
-    from .config import TrainConfig
-
+#: ``"step"``: Section 6's, ``lr_gamma`` every ``lr_step_epochs`` epochs. ``"poly"``: Caffe's bvlc_googlenet
+#: quick_solver (``lr_policy: "poly"``, ``power: 0.5``), the base lr times ``(1 - iteration / iterations) ** lr_power``
+#: over the whole run, down to 0 at its end. The configuration (:mod:`.config`) takes its choices and defaults from
+#: here; this module takes a configuration as it comes, and imports nothing of it.
+LR_SCHEDULE_CHOICES = ("step", "poly")
 #: Section 6: "decreasing the learning rate by 4% every 8 epochs".
 PAPER_GAMMA = 0.96
 PAPER_STEP_EPOCHS = 8.0
@@ -68,7 +68,7 @@ def poly_schedule(optimizer: torch.optim.Optimizer, iterations: int, *,
     return torch.optim.lr_scheduler.PolynomialLR(optimizer, total_iters=iterations, power=power)
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig,
+def build_scheduler(optimizer: torch.optim.Optimizer, config: "TrainConfig",
                     steps_per_epoch: int) -> torch.optim.lr_scheduler.LRScheduler:
     """The schedule ``config.lr_schedule`` names, for a run of ``config.epochs`` epochs of ``steps_per_epoch``
     optimizer steps: ``"step"``, :func:`paper_schedule` with ``lr_gamma`` and ``lr_step_epochs``; ``"poly"``,
@@ -79,8 +79,6 @@ def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig,
     elif config.lr_schedule == "poly":
         schedule = poly_schedule(optimizer, config.epochs * steps_per_epoch, power=config.lr_power)
     else:
-        from .config import LR_SCHEDULE_CHOICES
-
         raise ValueError(f"lr_schedule={config.lr_schedule!r} is not one of {LR_SCHEDULE_CHOICES}")
     warmup = round(config.warmup_epochs * steps_per_epoch)
     if warmup < 1:  # no warm-up: the schedule alone, as before warm-ups existed
