@@ -4,7 +4,7 @@
 
 prints every finding of both builds side by side (estimate and 95% interval in points, verdict), the difference of
 the two estimates with its standard error from what a rebuild draws anew (seeds or members, not the test images),
-its p-value and Holm's, and whether the builds agree (``reproduce.findings.compare_builds``: no verdict opposed, no
+its p-value and Holm's, and whether the builds agree (``reproduce.analysis.findings.compare_builds``: no verdict opposed, no
 finding in one build only, and "the same expected value" not rejected at a family-wise 5%); exits with 1 when they
 do not.
 """
@@ -17,13 +17,14 @@ import sys
 
 import pandas as pd
 
-from reproduce import book, findings
+from reproduce.book import runner
+from reproduce.analysis import findings
 
 
 def build_findings(run: str) -> list[findings.Finding]:
     """Every finding a build's notebooks glued (``RUN/results/<notebook>.json``, value ``findings``)."""
     found = []
-    for record in book.read_results(f"{run}/results").values():
+    for record in runner.read_results(f"{run}/results").values():
         text = record.get("values", {}).get("findings")
         if text:
             found += [findings.from_dict(values) for values in json.loads(text)]

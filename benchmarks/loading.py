@@ -1,6 +1,6 @@
 """How fast one CPU core loads data for training and scoring (``reproduce.perf.loading``): photographs of ImageNet's
 size decoded and augmented, CIFAR's arrays augmented, a folder scanned. The plan's data-loading hours come from the
-file it writes (``reproduce.plan``).
+file it writes (``reproduce.book.plan``).
 
     python benchmarks/loading.py [--photos 40] [--rounds 3] [--out benchmarks/results/loading.json]
 """

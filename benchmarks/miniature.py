@@ -7,7 +7,7 @@ the embedded scenes at 128 px, the paper's stem, so that inceptions 3a-3b see 16
 Section 6's crops of 8-100% of the area and flips) with the options each group changes, scored after every epoch on
 the validation split and at the end on the test split (one centre crop, the raw and the Polyak-averaged weights).
 The plain and naive networks take the ``block_scale`` at which they cost GoogLeNet's multiply-adds
-(``reproduce.costs.equal_cost_scale``). The runs are independent and spread over ``--workers`` processes of one
+(``reproduce.analysis.costs.equal_cost_scale``). The runs are independent and spread over ``--workers`` processes of one
 thread each; the results file is rewritten after every run, so a stopped sweep keeps what it finished.
 
     python benchmarks/miniature.py --sweep claim --workers 2 --out benchmarks/results/miniature.json
@@ -34,7 +34,7 @@ SWEEPS = {
 
 def options(sweep: str, group: str) -> dict:
     """The TrainConfig fields of one group: the miniature's, with the group's changes (``block_scale`` solved)."""
-    from reproduce.costs import equal_cost_scale
+    from reproduce.analysis.costs import equal_cost_scale
     from reproduce.data.scenes import CLASSES
     from reproduce.training import MINIATURE_CONFIG
 

@@ -1,5 +1,5 @@
 """The throughputs the plan's reference times come from (``python -m reproduce book --plan``): a training step and an
-inference pass of the GPU parameter sets' networks, measured with :func:`reproduce.plan.probe` on the machine this
+inference pass of the GPU parameter sets' networks, measured with :func:`reproduce.book.plan.probe` on the machine this
 runs on, with the peak device memory of each beside the plan's estimate of it.
 
     python benchmarks/plan_probe.py --out benchmarks/results/h100.json   # on the GPU the reference is to describe
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from reproduce import plan
+from reproduce.book import plan
 from reproduce.device import resolve_device
 
 #: The networks of the GPU parameter sets: ImageNet's paper network at 224 px, and CIFAR-100's at 32 px.
@@ -52,7 +52,7 @@ def main() -> None:
     rows = measure(device, args.steps)
     result = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU",
               "date": datetime.now(timezone.utc).date().isoformat(), "torch": torch.__version__,
-              "how": f"reproduce.plan.probe: {args.steps} timed steps after one untimed, bf16 autocast and "
+              "how": f"reproduce.book.plan.probe: {args.steps} timed steps after one untimed, bf16 autocast and "
                      f"channels_last on CUDA, random images on the device (no data loading)",
               "rates": rows}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ The entry points, importable from here: the model (:func:`googlenet`, :func:`goo
 
 import importlib
 
-from .costs import naive_vs_reduced, table1
+from .analysis.costs import naive_vs_reduced, table1
 from .models import googlenet, googlenet_torchvision
 
 #: The entry points that live in the training and evaluation packages, by the module that defines them.

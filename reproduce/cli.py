@@ -8,7 +8,7 @@ with a fixed set of values reject anything else by name, listing the valid choic
 ``score-test-split`` keeps Table 3's crop probabilities of an ensemble's members in a folder, shared out over the
 processes under ``torchrun`` (what the Evaluation chapter launches on a machine of several GPUs).
 ``book`` executes every notebook with a parameter set into a run folder and builds the book there
-(:mod:`reproduce.book`).
+(:mod:`reproduce.book.runner`).
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def parser() -> argparse.ArgumentParser:
                       help="print what the set costs (images, multiply-adds, memory, hours here and on one H100) "
                            "and stop; a set that does not fit this machine's memory is refused by name")
     book.add_argument("--rehearse", action="store_true",
-                      help="run the set on the CPU, scaled down (reproduce.rehearsal.SCALE), on data in its on-disk "
+                      help="run the set on the CPU, scaled down (reproduce.book.rehearsal.SCALE), on data in its on-disk "
                            "formats generated into OUT/home, which stands in for ~")
     book.add_argument("--rehearse-device", default="cpu", choices=("cpu", "cuda"),
                       help="where a rehearsal runs (cuda: the device paths on a GPU, scaled down alike)")
@@ -240,14 +240,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _book(args: dict) -> int:
-    from . import book, plan, rehearsal
+    from .book import plan, rehearsal, runner
 
     def error(message) -> int:
         print(f"python -m reproduce book: error: {message}", file=sys.stderr)
         return 2
 
     try:
-        parameters = book.load_parameters(args["params"])
+        parameters = runner.load_parameters(args["params"])
     except (OSError, ValueError) as problem:
         return error(problem)
     if not args["out"] and (args["rehearse"] or not args["plan"]):
@@ -264,8 +264,8 @@ def _book(args: dict) -> int:
         if args["plan"]:
             return 0
         try:
-            summary = book.run(args["out"], parameters, jobs=args["jobs"], build=args["build"])
-        except book.NotebookFailedError as problem:
+            summary = runner.run(args["out"], parameters, jobs=args["jobs"], build=args["build"])
+        except runner.NotebookFailedError as problem:
             print(f"python -m reproduce book: {problem}", file=sys.stderr)
             return 1
     for name, seconds in summary["notebooks"].items():

@@ -6,18 +6,18 @@ from pathlib import Path
 
 import torch
 
-from reproduce import book, plan, rehearsal
+from reproduce.book import plan, rehearsal, runner
 
 ROOT = Path(__file__).parent.parent
 
 
 def rehearse_and_check(tmp_path: Path, name: str) -> None:
     """Rehearse the parameter set ``name`` in ``tmp_path`` and check what it did."""
-    parameters = book.load_parameters(ROOT / "params" / name)
+    parameters = runner.load_parameters(ROOT / "params" / name)
     summary = rehearsal.rehearse(tmp_path / "run", parameters)
     notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
     assert sorted(summary["notebooks"]) == notebooks and Path(summary["html"], "index.html").is_file()
-    results = book.read_results(tmp_path / "run" / "results")
+    results = runner.read_results(tmp_path / "run" / "results")
     for notebook, given in parameters.items():  # executed with the set's values, scaled where SCALE says
         executed = results[notebook.removesuffix(".ipynb")]["parameters"]
         assert executed == summary["rehearsed"][notebook]
@@ -50,7 +50,7 @@ def rehearse_and_check(tmp_path: Path, name: str) -> None:
     assert all(torch.load(m, weights_only=True)["processes"] == rehearsal.PROCESSES for m in members)
     kept = [folder for folder in (runs / "crops").glob("scoring-*") if folder.is_dir()]
     assert len(kept) == 1, kept
-    crop_counts = {**book.notebook_defaults("evaluation.ipynb"), **parameters["evaluation.ipynb"]}["crop_counts"]
+    crop_counts = {**runner.notebook_defaults("evaluation.ipynb"), **parameters["evaluation.ipynb"]}["crop_counts"]
     assert sorted(f.name for f in kept[0].iterdir()) == sorted(f"{c}-crops" for c in crop_counts)
     assert all(any(f.glob("block-*.pt")) for f in kept[0].iterdir())
     members_config = parameters["evaluation.ipynb"]["config"]

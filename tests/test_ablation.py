@@ -12,7 +12,9 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from reproduce import costs, figures, googlenet, report  # noqa: E402
+from reproduce.analysis import costs
+from reproduce.book import figures, report
+from reproduce import googlenet
 from reproduce.training import TrainConfig, inception_v3_ablation  # noqa: E402
 from reproduce.training.ablation import STEPS, changes, factorization_costs, inference_costs  # noqa: E402
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from reproduce import googlenet
-from reproduce.attribution import (BRANCHES, branch_importance, branch_shares, linear_trend, sample,
-                                   share_trend_sentence, table1_large_share, table1_shares, table1_trend_sentence,
-                                   trend, with_intervals)
+from reproduce.analysis.attribution import (BRANCHES, branch_importance, branch_shares, linear_trend, sample,
+                                            share_trend_sentence, table1_large_share, table1_shares,
+                                            table1_trend_sentence, trend, with_intervals)
 
 
 def small_model(seed=0):
@@ -110,13 +110,13 @@ def test_large_kernel_trend_finds_a_slope_that_is_there_and_none_that_is_not():
 
 
 def trend_of(frame, value):
-    from reproduce.attribution import large_kernel_trend
+    from reproduce.analysis.attribution import large_kernel_trend
 
     return large_kernel_trend(frame, value, resamples=500)
 
 
 def test_the_figure_draws_each_branch_with_its_interval_and_table1s_share():
-    from reproduce import figures
+    from reproduce.book import figures
 
     model = small_model()
     images = torch.randn(5, 3, 32, 32, generator=torch.Generator().manual_seed(4))
@@ -154,7 +154,7 @@ def test_the_relative_trend_reads_the_large_kernels_part_whatever_the_total_does
                                       "drop": mean + rng.normal(0, 0.02, 300)}))
     frame = pd.concat(rows, ignore_index=True)
     absolute = trend_of(frame, "drop")
-    from reproduce.attribution import large_kernel_trend
+    from reproduce.analysis.attribution import large_kernel_trend
 
     relative = large_kernel_trend(frame, "drop", relative=True, resamples=500)
     assert absolute["high"] < 0
@@ -162,7 +162,7 @@ def test_the_relative_trend_reads_the_large_kernels_part_whatever_the_total_does
 
 
 def test_the_verdict_follows_the_intervals():
-    from reproduce.attribution import direction, verdict
+    from reproduce.analysis.attribution import direction, verdict
 
     rising, falling, unresolved = ({"low": 0.01, "high": 0.03}, {"low": -0.03, "high": -0.01},
                                    {"low": -0.01, "high": 0.01})
@@ -217,7 +217,7 @@ def test_a_share_trend_is_given_a_direction_only_when_its_interval_excludes_zero
 
 
 def test_the_trend_table_and_sentences_state_each_measure_with_its_interval():
-    from reproduce.attribution import trend_sentences, trend_table
+    from reproduce.analysis.attribution import trend_sentences, trend_table
 
     rising = {"slope": 0.02, "low": 0.01, "high": 0.03, "runs_positive": 6, "runs": 7}
     flat = {"slope": 0.001, "low": -0.01, "high": 0.012, "runs_positive": 4, "runs": 7}
@@ -239,7 +239,7 @@ def test_the_trend_table_and_sentences_state_each_measure_with_its_interval():
 
 
 def test_measure_marks_each_networks_rows_and_the_intact_accuracy_is_per_network():
-    from reproduce.attribution import intact_accuracy, measure
+    from reproduce.analysis.attribution import intact_accuracy, measure
 
     torch.manual_seed(0)
     models = {"a": googlenet(10, width=0.125, aux_heads=False).eval(), "b": googlenet(10, width=0.125, aux_heads=False).eval()}

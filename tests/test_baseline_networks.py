@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from reproduce import googlenet
-from reproduce.costs import equal_cost_scale, network_macs
+from reproduce.analysis.costs import equal_cost_scale, network_macs
 from reproduce.models.blocks import NaiveInceptionModule, PlainBlock
 from reproduce.training import TrainConfig
 

@@ -13,7 +13,7 @@ import yaml
 from bs4 import BeautifulSoup
 
 from browser import check_pages, pages, screenshot_name
-from reproduce import book
+from reproduce.book import runner
 
 #: The whole book executed and built, and a browser: the full tier (make test), not the unit tier (make unit).
 pytestmark = pytest.mark.slow
@@ -33,9 +33,9 @@ class Built(NamedTuple):
 def built_book(tmp_path_factory) -> Built:
     """The book built by ``python -m reproduce book`` from the quick parameter set (the notebooks' own defaults are
     executed by nbval in ``make test``, and by ``make book``), once for the tests of this file."""
-    parameters = book.load_parameters(ROOT / "params" / "quick.yml")
+    parameters = runner.load_parameters(ROOT / "params" / "quick.yml")
     folder = tmp_path_factory.mktemp("book") / "run"
-    return Built(folder, parameters, book.run(folder, parameters))
+    return Built(folder, parameters, runner.run(folder, parameters))
 
 
 def test_book_builds_with_warnings_as_errors(built_book):
@@ -92,7 +92,7 @@ def test_book_builds_with_warnings_as_errors(built_book):
     def text(page):
         return BeautifulSoup((html / page).read_text(), "html.parser").get_text()
 
-    assert "class Field" in text("book/motivation.html")  # reproduce.receptive's source, included
+    assert "class Field" in text("book/motivation.html")  # reproduce.analysis.receptive's source, included
     branches = text("notebooks/branches.html")
     assert 'id="fig-branches"' in (html / "notebooks" / "branches.html").read_text()
     assert "the 2 members the Evaluation chapter trained, Polyak-averaged weights (reloaded from" in branches  # not trained again
@@ -111,7 +111,7 @@ def test_the_report_shows_the_numbers_of_this_run(built_book):
     """The reproduction report ran after the other notebooks and shows what they glued, as their results record."""
     source, _, summary = built_book
     assert list(summary["notebooks"])[-1] == "report.ipynb"  # run last, from the others' results
-    results = book.read_results(source / "results")
+    results = runner.read_results(source / "results")
     training = results["training"]["values"]
     assert "% (95% CI " in training["test_top1"] and results["evaluation"]["values"]["base_error"]
     page = BeautifulSoup((source / "_build" / "html" / "notebooks" / "report.html").read_text(),

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from reproduce import book
+from reproduce.book import runner
 from reproduce.training import BOOK_CONFIG, book_config
 
 ROOT = Path(__file__).parent.parent
@@ -17,7 +17,7 @@ def test_the_parameter_sets():
 
 @pytest.mark.parametrize("path", SETS, ids=lambda p: p.name)
 def test_a_parameter_set_names_notebooks_and_their_parameters(path):
-    book.load_parameters(path)  # raises on any unknown notebook or parameter
+    runner.load_parameters(path)  # raises on any unknown notebook or parameter
 
 
 @pytest.mark.parametrize("line, message", [
@@ -45,25 +45,25 @@ def test_a_bad_value_is_refused_by_notebook_name_and_value_before_anything_runs(
     bad = tmp_path / "bad.yml"
     bad.write_text(line + "\n")
     with pytest.raises(ValueError, match=message):
-        book.load_parameters(bad)
+        runner.load_parameters(bad)
     out = tmp_path / "run"
     assert main(["book", "--params", str(bad), "--out", str(out)]) == 2
     assert not out.exists()  # refused before the first notebook (or the run folder)
     with pytest.raises(ValueError, match=message):  # the runner's own entry point checks the same
-        book.run(out, {line.split(":")[0]: __import__("yaml").safe_load(line)[line.split(":")[0]]}, build=False)
+        runner.run(out, {line.split(":")[0]: __import__("yaml").safe_load(line)[line.split(":")[0]]}, build=False)
     assert not out.exists()
 
 
 def test_values_that_are_right_are_accepted():
-    assert book.bad_value("training.ipynb", {"config": {"lr": 1, "train_images": None, "epochs": 3}, "sgd_lrs": []}) is None
-    assert book.bad_value("evaluation.ipynb", {"test_images": None, "many_crop_images": 200}) is None
+    assert runner.bad_value("training.ipynb", {"config": {"lr": 1, "train_images": None, "epochs": 3}, "sgd_lrs": []}) is None
+    assert runner.bad_value("evaluation.ipynb", {"test_images": None, "many_crop_images": 200}) is None
 
 
 @pytest.mark.parametrize("name", ["cifar100-gpu.yml", "imagenet-gpu.yml"])
 def test_the_gpu_sets_train_valid_configurations(name):
     """The notebooks that train under a GPU set start from the book's TrainConfig and change it to the set's data set
     at full width on the GPU, with the paper's SGD and augmentation where the set says so."""
-    values = book.load_parameters(ROOT / "params" / name)
+    values = runner.load_parameters(ROOT / "params" / name)
     for notebook in ("training.ipynb", "evaluation.ipynb", "beyond.ipynb", "branches.ipynb"):
         config = book_config(values[notebook]["config"])
         assert config.dataset in ("cifar100", "imagefolder") and config.device == "cuda" and config.width == 1.0
@@ -77,17 +77,17 @@ def test_a_gpu_set_stops_before_anything_runs_on_a_machine_without_a_gpu(name, t
     (device "auto" would have trained on the CPU for days); with one, or rehearsed on the CPU, it runs."""
     import torch
 
-    from reproduce import rehearsal
+    from reproduce.book import rehearsal
 
-    values = book.load_parameters(ROOT / "params" / name)
+    values = runner.load_parameters(ROOT / "params" / name)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(RuntimeError, match=r"training\.ipynb, evaluation\.ipynb, .*name device 'cuda'.*--rehearse"):
-        book.run(tmp_path / "out", values)
+        runner.run(tmp_path / "out", values)
     assert not (tmp_path / "out").exists()
-    assert book.missing_device(rehearsal.scaled(values)) is None  # the rehearsal scales the device to the CPU too
-    assert book.missing_device({"training.ipynb": {"config": {"device": "cpu"}}}) is None
+    assert runner.missing_device(rehearsal.scaled(values)) is None  # the rehearsal scales the device to the CPU too
+    assert runner.missing_device({"training.ipynb": {"config": {"device": "cpu"}}}) is None
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert book.missing_device(values) is None
+    assert runner.missing_device(values) is None
 
 
 def test_a_notebooks_config_changes_the_books_and_nothing_else():
@@ -98,13 +98,13 @@ def test_a_notebooks_config_changes_the_books_and_nothing_else():
     assert changed.replace(width=BOOK_CONFIG.width, dataset=BOOK_CONFIG.dataset,
                            data_root=BOOK_CONFIG.data_root) == BOOK_CONFIG
     assert book_config() == book_config({}) == BOOK_CONFIG
-    published = book.load_parameters(ROOT / "params" / "cpu.yml")
+    published = runner.load_parameters(ROOT / "params" / "cpu.yml")
     assert published["training.ipynb"]["config"] == published["evaluation.ipynb"]["config"]
     assert published["training.ipynb"]["config"] is not published["evaluation.ipynb"]["config"]
 
 
 def test_unknown_notebooks_and_parameters_are_refused_by_name(tmp_path):
-    published = book.load_parameters(ROOT / "params" / "cpu.yml")
+    published = runner.load_parameters(ROOT / "params" / "cpu.yml")
     assert {name: values.get("runs_dir") for name, values in published.items()} == {
         "training.ipynb": "../checkpoints/runs", "evaluation.ipynb": "../checkpoints/runs",
         "beyond.ipynb": "../checkpoints/runs", "branches.ipynb": None}
@@ -112,13 +112,13 @@ def test_unknown_notebooks_and_parameters_are_refused_by_name(tmp_path):
     bad = tmp_path / "bad.yml"
     bad.write_text("trainig.ipynb: {seeds: 1}\n")
     with pytest.raises(ValueError, match=r"no notebooks named \['trainig.ipynb'\]; the book's notebooks are"):
-        book.load_parameters(bad)
+        runner.load_parameters(bad)
     bad.write_text("training.ipynb: {seeds: 1, seed: 2}\n")
     with pytest.raises(ValueError, match=r"training.ipynb has no parameters \['seed'\]"):
-        book.load_parameters(bad)
+        runner.load_parameters(bad)
     bad.write_text("training.ipynb: 3\n")
     with pytest.raises(ValueError, match="mappings"):
-        book.load_parameters(bad)
+        runner.load_parameters(bad)
 
 
 @pytest.mark.parametrize("name", ["cifar100-gpu.yml", "imagenet-gpu.yml"])
@@ -130,7 +130,7 @@ def test_the_gpu_sets_anneal_the_learning_rate(name):
 
     from reproduce.training.schedule import build_scheduler
 
-    values = book.load_parameters(ROOT / "params" / name)
+    values = runner.load_parameters(ROOT / "params" / name)
     for notebook in ("training.ipynb", "evaluation.ipynb", "beyond.ipynb"):
         config = book_config(values[notebook]["config"])
         optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=config.lr)
@@ -147,14 +147,14 @@ def test_the_books_runs_are_shared_between_chapters_and_trained_once():
     Evaluation chapter's member k + 1, and its GoogLeNet without auxiliary heads (seed k) is Beyond v1's last row,
     each one configuration kept in one runs_dir, trained once: the plan counts them once. Every comparison about
     training has 3 seeds, and the ensemble the paper's 7 members."""
-    from reproduce import plan
+    from reproduce.book import plan
 
-    published = book.load_parameters(ROOT / "params" / "cpu.yml")
+    published = runner.load_parameters(ROOT / "params" / "cpu.yml")
     table = plan.plan(published, "cpu", timed=False)
     stages = table[table["stage"].str.startswith("train")].set_index("notebook")["stage"]
-    training = {**book.notebook_defaults("training.ipynb"), **published["training.ipynb"]}
-    beyond = {**book.notebook_defaults("beyond.ipynb"), **published["beyond.ipynb"]}
-    evaluation = {**book.notebook_defaults("evaluation.ipynb"), **published["evaluation.ipynb"]}
+    training = {**runner.notebook_defaults("training.ipynb"), **published["training.ipynb"]}
+    beyond = {**runner.notebook_defaults("beyond.ipynb"), **published["beyond.ipynb"]}
+    evaluation = {**runner.notebook_defaults("evaluation.ipynb"), **published["evaluation.ipynb"]}
     seeds = training["seeds"]
     assert seeds == beyond["seeds"] == 3 and evaluation["members"] == 7 and not evaluation["shared_init"]
     assert stages["evaluation.ipynb"] == f"train ({7 - seeds} runs; {seeds} reused)"

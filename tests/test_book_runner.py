@@ -9,18 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from reproduce import book
+from reproduce.book import runner
 
 ROOT = Path(__file__).parent.parent
 LOG = "RUNNER_TEST_LOG"
 
 
 def test_the_branch_attribution_waits_for_the_ensemble_only_when_it_reloads_it():
-    assert book.waits_for("branches", {"ensemble_dir": "../checkpoints/ensemble"}) == ("evaluation",)
-    assert book.waits_for("branches", {"ensemble_dir": "../c", "torchvision_weights": "~/w.pth"}) == ()
-    assert book.waits_for("branches", {"torchvision_weights": "~/w.pth"}) == ()
-    assert book.waits_for("branches", {}) == ()
-    assert book.waits_for("training", {"epochs": 1}) == ()
+    assert runner.waits_for("branches", {"ensemble_dir": "../checkpoints/ensemble"}) == ("evaluation",)
+    assert runner.waits_for("branches", {"ensemble_dir": "../c", "torchvision_weights": "~/w.pth"}) == ()
+    assert runner.waits_for("branches", {"torchvision_weights": "~/w.pth"}) == ()
+    assert runner.waits_for("branches", {}) == ()
+    assert runner.waits_for("training", {"epochs": 1}) == ()
 
 
 def _pretend_to_execute(notebook: Path, parameters: dict) -> float:
@@ -43,12 +43,12 @@ def test_device_notebooks_run_one_at_a_time_and_the_others_beside_them(tmp_path,
     names = ["training", "evaluation", "beyond", "motivation", "architecture"]
     for name in names:
         shutil.copy(ROOT / "notebooks" / f"{name}.ipynb", folder)
-    monkeypatch.setattr(book, "_execute", _pretend_to_execute)
-    monkeypatch.setattr(book, "_device_slots", lambda: gpus)
+    monkeypatch.setattr(runner, "_execute", _pretend_to_execute)
+    monkeypatch.setattr(runner, "_device_slots", lambda: gpus)
     monkeypatch.setenv(LOG, str(tmp_path / "log.jsonl"))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     notebooks, parameters = [folder / f"{n}.ipynb" for n in names], {"beyond.ipynb": {"device": "auto"}}
-    book._stage(notebooks, parameters, 3, {}, book.cache_keys(notebooks, parameters))
+    runner._stage(notebooks, parameters, 3, {}, runner.cache_keys(notebooks, parameters))
     runs = {r["notebook"]: r for r in map(json.loads, (tmp_path / "log.jsonl").read_text().splitlines())}
     assert set(runs) == set(names)
     device = ["training", "evaluation", "beyond"]
@@ -62,9 +62,9 @@ def test_device_notebooks_run_one_at_a_time_and_the_others_beside_them(tmp_path,
 
 def test_a_notebook_on_the_cpu_does_not_take_the_gpu():
     notebook = ROOT / "notebooks" / "training.ipynb"
-    assert book.uses_device(notebook, {}) and book.uses_device(notebook, {"config": {"device": "cuda"}})
-    assert not book.uses_device(notebook, {"config": {"device": "cpu"}})
-    assert not book.uses_device(ROOT / "notebooks" / "architecture.ipynb", {})
+    assert runner.uses_device(notebook, {}) and runner.uses_device(notebook, {"config": {"device": "cuda"}})
+    assert not runner.uses_device(notebook, {"config": {"device": "cpu"}})
+    assert not runner.uses_device(ROOT / "notebooks" / "architecture.ipynb", {})
 
 
 def _copies(tmp_path: Path, monkeypatch, names: list[str], execute) -> tuple[Path, Path]:
@@ -75,8 +75,8 @@ def _copies(tmp_path: Path, monkeypatch, names: list[str], execute) -> tuple[Pat
     for name in names:
         shutil.copy(ROOT / "notebooks" / f"{name}.ipynb", folder)
     log = tmp_path / "log.jsonl"
-    monkeypatch.setattr(book, "_execute", execute)
-    monkeypatch.setattr(book, "_device_slots", lambda: None)
+    monkeypatch.setattr(runner, "_execute", execute)
+    monkeypatch.setattr(runner, "_device_slots", lambda: None)
     monkeypatch.setenv(LOG, str(log))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     return folder, log
@@ -90,30 +90,30 @@ def test_executions_are_cached_by_source_parameters_package_and_what_they_read(t
     def executed(params=parameters):
         log.write_text("")
         notebooks = [folder / f"{n}.ipynb" for n in names]
-        seconds = book._stage(notebooks, params, 2, {}, book.cache_keys(notebooks, params))
+        seconds = runner._stage(notebooks, params, 2, {}, runner.cache_keys(notebooks, params))
         assert set(seconds) == {f"{n}.ipynb" for n in names}
-        records = book.read_results(tmp_path / "results")
+        records = runner.read_results(tmp_path / "results")
         assert set(records) == set(names)  # every notebook's results are there, executed or restored
         return {json.loads(line)["notebook"] for line in log.read_text().splitlines()}
 
     assert executed() == set(names)
     assert executed() == set()  # nothing changed: everything restored
-    assert book.read_results(tmp_path / "results")["motivation"]["cached"] is True
+    assert runner.read_results(tmp_path / "results")["motivation"]["cached"] is True
     evaluation = folder / "evaluation.ipynb"
     evaluation.write_text(evaluation.read_text().replace("Table 3", "Table 3 of the paper", 1))
     assert executed() == {"evaluation", "branches"}  # it, and the notebook that reads its runs
     assert executed({**parameters, "motivation.ipynb": {"book_width": 0.5}}) == {"motivation"}  # other parameters
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     assert executed() == set(names)  # other threads: other numbers
-    monkeypatch.setattr(book, "package_digest", lambda: "another package")
+    monkeypatch.setattr(runner, "package_digest", lambda: "another package")
     assert executed() == set(names)
 
 
 def test_the_report_reads_every_other_notebook():
     stems = {"training", "evaluation", "report", "branches"}
-    assert book.inputs_of("report", {}, stems) == ("branches", "evaluation", "training")
-    assert book.inputs_of("branches", {"ensemble_dir": "../e"}, stems) == ("evaluation",)
-    assert book.inputs_of("training", {}, stems) == ()
+    assert runner.inputs_of("report", {}, stems) == ("branches", "evaluation", "training")
+    assert runner.inputs_of("branches", {"ensemble_dir": "../e"}, stems) == ("evaluation",)
+    assert runner.inputs_of("training", {}, stems) == ()
 
 
 def _fail_evaluation(notebook: Path, parameters: dict) -> float:
@@ -121,7 +121,7 @@ def _fail_evaluation(notebook: Path, parameters: dict) -> float:
     if notebook.stem == "evaluation" and not os.environ.get("FIXED"):
         with open(os.environ[LOG], "a") as log:
             log.write(json.dumps({"notebook": notebook.stem, "start": 0, "end": 0}) + "\n")
-        raise book.NotebookFailedError("cell 7 (execution count 5) raised ValueError: boom")
+        raise runner.NotebookFailedError("cell 7 (execution count 5) raised ValueError: boom")
     return _pretend_to_execute(notebook, parameters)
 
 
@@ -134,27 +134,27 @@ def test_a_failing_notebook_keeps_the_others_and_a_rerun_executes_only_it_and_it
     def executed():
         log.write_text("")
         try:
-            book._stage(notebooks, parameters, 2, {}, book.cache_keys(notebooks, parameters))
+            runner._stage(notebooks, parameters, 2, {}, runner.cache_keys(notebooks, parameters))
         finally:
             ran = {json.loads(line)["notebook"] for line in log.read_text().splitlines()}
         return ran
 
-    with pytest.raises(book.NotebookFailedError) as failure:
+    with pytest.raises(runner.NotebookFailedError) as failure:
         executed()
     message = str(failure.value)
-    kept = tmp_path / book.FAILED / "evaluation.ipynb"
+    kept = tmp_path / runner.FAILED / "evaluation.ipynb"
     assert (f"evaluation.ipynb: cell 7 (execution count 5) raised ValueError: boom; the executed notebook with the "
             f"error is {kept}") in message
     assert "branches.ipynb: not run: it reads the results of evaluation.ipynb" in message
     assert "run the same command again" in message and kept.is_file()
-    assert set(book.read_results(tmp_path / "results")) == {"motivation", "architecture"}  # the others' results
+    assert set(runner.read_results(tmp_path / "results")) == {"motivation", "architecture"}  # the others' results
     log.write_text("")
-    with pytest.raises(book.NotebookFailedError):  # not fixed yet: the same failure, and nothing else re-executed
+    with pytest.raises(runner.NotebookFailedError):  # not fixed yet: the same failure, and nothing else re-executed
         executed()
     assert {json.loads(line)["notebook"] for line in log.read_text().splitlines()} == {"evaluation"}
     monkeypatch.setenv("FIXED", "1")
     assert executed() == {"evaluation", "branches"}  # fixed: what failed and what reads it, nothing else
-    assert set(book.read_results(tmp_path / "results")) == set(names)
+    assert set(runner.read_results(tmp_path / "results")) == set(names)
 
 
 def test_papermills_failure_names_the_cell_and_the_exception(tmp_path):
@@ -165,8 +165,8 @@ def test_papermills_failure_names_the_cell_and_the_exception(tmp_path):
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path = tmp_path / "broken.ipynb"
     nbformat.write(notebook, path)
-    with pytest.raises(book.NotebookFailedError, match=r"cell 1 \(execution count 2\) raised ValueError: bad value 1"):
-        book._execute(path, {})
+    with pytest.raises(runner.NotebookFailedError, match=r"cell 1 \(execution count 2\) raised ValueError: bad value 1"):
+        runner._execute(path, {})
     executed = nbformat.read(path, as_version=4)  # the executed copy, with the error in its cell
     errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.get("output_type") == "error"]
     assert [(o["ename"], o["evalue"]) for o in errors] == [("ValueError", "bad value 1")]
@@ -179,7 +179,7 @@ def test_an_executed_notebook_leaves_no_kernel_warnings_on_the_runners_output(tm
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path = tmp_path / "quiet.ipynb"
     nbformat.write(notebook, path)
-    book._execute(path, {})
+    runner._execute(path, {})
     out, err = capfd.readouterr()
     assert "without encryption" not in out + err and "WARNING" not in out + err
 
@@ -189,13 +189,13 @@ def test_progress_estimates_what_is_left_from_the_last_executions(tmp_path, monk
     folder.mkdir()
     notebooks = [folder / f"{name}.ipynb" for name in ("a", "b", "c")]
     for notebook, seconds in zip(notebooks[:2], (600.0, 120.0)):  # c never ran here
-        kept = tmp_path / book.CACHE / f"{notebook.stem}-oldkey"
+        kept = tmp_path / runner.CACHE / f"{notebook.stem}-oldkey"
         kept.mkdir(parents=True)
         (kept / "results.json").write_text(json.dumps({"seconds": seconds}))
-    assert book.last_seconds(notebooks) == {"a.ipynb": 600.0, "b.ipynb": 120.0}
+    assert runner.last_seconds(notebooks) == {"a.ipynb": 600.0, "b.ipynb": 120.0}
     now = [1000.0]
-    monkeypatch.setattr(book.time, "perf_counter", lambda: now[0])
-    progress = book.Progress(notebooks, jobs=2)
+    monkeypatch.setattr(runner.time, "perf_counter", lambda: now[0])
+    progress = runner.Progress(notebooks, jobs=2)
     progress.start(notebooks[0])
     now[0] += 180  # a has run 3 of its last 10 minutes; b waits
     assert progress.left([notebooks[1]], [notebooks[0]]) == pytest.approx((420 + 120) / 2)

@@ -1,4 +1,4 @@
-"""The chapters' claims (reproduce.claims) and the tables and figures built from them, on constructed results."""
+"""The chapters' claims (reproduce.book.claims) and the tables and figures built from them, on constructed results."""
 
 import matplotlib
 
@@ -9,7 +9,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from reproduce import claims, figures, report  # noqa: E402
+from reproduce.book import claims, figures, report
 from reproduce.evaluate.predict import CropProbabilities  # noqa: E402
 from reproduce.evaluate.table3 import outcomes, table3  # noqa: E402
 from scipy import stats  # noqa: E402
@@ -251,7 +251,7 @@ def test_the_committed_convergence_results_are_the_benchmarks_groups():
 
 
 def test_table3_findings_together_keep_every_image_first_and_add_the_subsets_new_rows():
-    from reproduce.findings import Finding, Interval
+    from reproduce.analysis.findings import Finding, Interval
 
     def finding(quantity):
         return Finding("c", quantity, Interval(0.01, 0.0, 0.02, 100, "images"), 1, "m")
@@ -306,7 +306,7 @@ def test_table3_caveats_name_crops_training_never_showed_square_images_and_a_cei
 
 
 def test_every_claim_names_the_network_it_was_measured_on_and_keeps_it_through_json():
-    from reproduce.findings import findings_json, from_dict
+    from reproduce.analysis.findings import findings_json, from_dict
     import json
 
     found = [*claims.training(TRAINING, network="N", caveat="K"),

@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from reproduce import costs, googlenet, naive_vs_reduced, table1
+from reproduce.analysis import costs
+from reproduce import googlenet, naive_vs_reduced, table1
 from reproduce.models import InceptionModule
 from reproduce.paper import DEPTH_WITH_PARAMETERS, DEPTH_WITH_POOLING, TABLE1
 
@@ -177,7 +178,7 @@ def test_ops_by_stage_add_up_to_the_network():
 
 
 def test_the_bottleneck_numbers_are_those_of_the_savings_table():
-    from reproduce import report
+    from reproduce.book import report
 
     savings = costs.bottleneck_savings(googlenet(), 224)
     values = report.bottleneck_values(savings, 1_000_000_000)

@@ -3,14 +3,15 @@
 import pytest
 import torch
 
-from reproduce import costs, googlenet
-from reproduce.receptive import branch_fields
+from reproduce.analysis import costs
+from reproduce import googlenet
+from reproduce.analysis.receptive import branch_fields
 
 
 def test_the_figures_draw_what_they_are_given():
     from matplotlib.patches import Rectangle
 
-    from reproduce import figures
+    from reproduce.book import figures
 
     stages = costs.ops_by_stage(googlenet(), 224)
     fig = figures.budget_by_stage(stages, 1.5e9)
@@ -39,7 +40,7 @@ def test_a_photographs_144_crops_are_drawn_from_the_papers_cutter_and_values_are
     import myst_nb
     import numpy as np
 
-    from reproduce import figures
+    from reproduce.book import figures
     from reproduce.evaluate import paper_crops_144
 
     photo = (np.arange(300 * 400 * 3) % 251).astype(np.uint8).reshape(300, 400, 3)
@@ -58,8 +59,8 @@ def test_the_forest_plot_shows_every_interval_whole_and_marks_one_stopped_at_the
     import matplotlib.pyplot as plt
     from matplotlib.text import Annotation
 
-    from reproduce import figures
-    from reproduce.findings import Finding, Interval
+    from reproduce.book import figures
+    from reproduce.analysis.findings import Finding, Interval
 
     def finding(estimate, low, high):
         return Finding("claim", f"d = {estimate}", Interval(estimate, low, high, 3, "seeds"), 1, "paired")
@@ -92,7 +93,7 @@ def test_the_convergence_figure_draws_the_measured_runs_one_line_per_configurati
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from reproduce import figures, report
+    from reproduce.book import figures, report
 
     measured = json.loads((Path(__file__).parent.parent / "benchmarks" / "results" / "convergence.json").read_text())
     fig = figures.convergence(report.convergence_runs(measured), steps=450)
@@ -134,7 +135,7 @@ def test_the_convergence_figure_draws_the_measured_runs_one_line_per_configurati
 
 
 def test_the_miniature_curves_draw_every_runs_validation_accuracy_against_its_steps():
-    from reproduce import figures
+    from reproduce.book import figures
 
     results = {"groups": {"GoogLeNet": {}, "plain 3x3 stack": {}},
                "runs": [{"group": "plain 3x3 stack", "seed": 0, "curve": [[1, 150, 0.1, 0.12], [2, 300, 0.2, 0.25]]},

@@ -1,10 +1,10 @@
-"""The book's statistics on constructed data with known answers (reproduce.findings)."""
+"""The book's statistics on constructed data with known answers (reproduce.analysis.findings)."""
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from reproduce import findings
+from reproduce.analysis import findings
 
 
 def _members(accuracies, n, rng):

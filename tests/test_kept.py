@@ -15,7 +15,7 @@ import pytest
 import torch
 from torch import nn
 
-from reproduce import book
+from reproduce.book import runner
 from reproduce.data import formats, whole_images
 from reproduce.data.transforms import model_input, whole_image_transform
 from reproduce.evaluate import kept
@@ -124,8 +124,8 @@ CONTAINER_SHM, CONTAINER_FILES = 64 * 2 ** 20, 1024
 @pytest.mark.parametrize("name", ["imagenet-gpu", "cifar100-gpu"])
 def test_the_gpu_sets_loaders_fit_a_container_s_shared_memory_and_open_files(name):
     """Every batch the workers hold at once, at the set's workers and crop size, for each setting of the set."""
-    parameters = {**book.notebook_defaults("evaluation.ipynb"),
-                  **book.load_parameters(f"params/{name}.yml")["evaluation.ipynb"]}
+    parameters = {**runner.notebook_defaults("evaluation.ipynb"),
+                  **runner.load_parameters(f"params/{name}.yml")["evaluation.ipynb"]}
     config = book_config(parameters["config"])
     workers, size = config.num_workers, config.image_size
     for crops in parameters["crop_counts"]:

@@ -24,7 +24,7 @@ def miniature():
 
 
 def test_a_groups_options_are_the_miniatures_with_the_groups_changes(miniature):
-    from reproduce.costs import equal_cost_scale
+    from reproduce.analysis.costs import equal_cost_scale
     from reproduce.training import MINIATURE_CONFIG
 
     googlenet = miniature.options("claim", "GoogLeNet")

@@ -20,10 +20,10 @@ def _toc_files(entries) -> list[str]:
 
 
 def test_the_registry_the_folder_and_the_table_of_contents_hold_the_same_notebooks():
-    """Every notebook the book runs is registered once (reproduce.notebooks), in the order of _toc.yml, and is a
+    """Every notebook the book runs is registered once (reproduce.book.notebooks), in the order of _toc.yml, and is a
     file of notebooks/; the report takes its numbers from registered notebooks only."""
-    from reproduce import summary
-    from reproduce.notebooks import BY_NAME, NOTEBOOKS
+    from reproduce.book import summary
+    from reproduce.book.notebooks import BY_NAME, NOTEBOOKS
 
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     listed = [f.removeprefix("notebooks/") for f in [toc["root"], *_toc_files(toc["chapters"])]
@@ -35,7 +35,7 @@ def test_the_registry_the_folder_and_the_table_of_contents_hold_the_same_noteboo
 
 
 def test_the_runner_starts_the_longest_first_and_refuses_a_name_that_is_no_notebook():
-    from reproduce.notebooks import NOTEBOOKS, named, run_order
+    from reproduce.book.notebooks import NOTEBOOKS, named, run_order
 
     assert run_order([n.name for n in NOTEBOOKS]) == ["beyond", "training", "evaluation", "branches", "intro",
                                                       "motivation", "architecture", "data", "report", "performance"]

@@ -9,7 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-from reproduce import costs, figures, perf
+from reproduce.analysis import costs
+from reproduce.book import figures
+from reproduce import perf
 from reproduce.evaluate import crop_probabilities, cut_crops, default_batch_size, images_per_cut
 from reproduce.evaluate.predict import CPU_ACTIVATION_BYTES, CROP_BYTES, GPU_CROP_BYTES
 from reproduce.models import googlenet, googlenet_torchvision

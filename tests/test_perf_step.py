@@ -3,7 +3,8 @@ one run, the ratios and FLOP/s computed from the times, the FLOPs the model's, a
 
 import pytest
 
-from reproduce import costs, googlenet
+from reproduce.analysis import costs
+from reproduce import googlenet
 from reproduce.perf.step import benchmark, table
 
 
@@ -34,7 +35,7 @@ def test_every_contender_is_timed_against_torchvision_and_the_peak(result):
 def test_the_flops_of_a_training_step_are_three_forward_passes_of_the_model(result):
     """Forward, and the backward pass's two products per layer (the input's gradient is not needed at the first
     convolution): between 2.9 and 3 forward passes of the paper's network with its auxiliary heads, as counted from
-    the model on its own (reproduce.costs)."""
+    the model on its own (reproduce.analysis.costs)."""
     model = googlenet(1000)
     whole = costs.profile(model, (4, 3, 64, 64))  # eval mode: the main path
     heads = [costs.profile(head, whole.outputs[after]).macs[""]

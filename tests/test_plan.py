@@ -8,7 +8,9 @@ import pytest
 import torch
 import yaml
 
-from reproduce import book, costs, googlenet, plan
+from reproduce.book import plan, runner
+from reproduce.analysis import costs
+from reproduce import googlenet
 from reproduce.cli import main
 
 ROOT = Path(__file__).parent.parent
@@ -17,11 +19,11 @@ ROOT = Path(__file__).parent.parent
 @pytest.fixture(scope="module")
 def imagenet():
     """The ImageNet set's plan without the probe (the stages' work does not depend on it)."""
-    return plan.plan(book.load_parameters(ROOT / "params" / "imagenet-gpu.yml"), "cpu", timed=False)
+    return plan.plan(runner.load_parameters(ROOT / "params" / "imagenet-gpu.yml"), "cpu", timed=False)
 
 
 def test_the_imagenet_plan_counts_every_run_of_every_notebook_once(imagenet):
-    values = book.load_parameters(ROOT / "params" / "imagenet-gpu.yml")
+    values = runner.load_parameters(ROOT / "params" / "imagenet-gpu.yml")
     train_n, val_n, _ = plan.PUBLISHED_SIZES["imagefolder"]
     rows = imagenet[imagenet["stage"].str.startswith("train")].set_index("notebook")
     training, evaluation, beyond = (values[n] for n in ("training.ipynb", "evaluation.ipynb", "beyond.ipynb"))
@@ -49,7 +51,7 @@ def test_without_a_shared_runs_dir_every_notebook_trains_its_own(tmp_path):
     for name, notebook in zip(("a", "b", "c"), ("training.ipynb", "evaluation.ipynb", "beyond.ipynb")):
         values[notebook]["runs_dir"] = f"../checkpoints/{name}"
     separate.write_text(yaml.safe_dump(values))
-    table = plan.plan(book.load_parameters(separate), "cpu", timed=False)
+    table = plan.plan(runner.load_parameters(separate), "cpu", timed=False)
     stages = table[table["stage"].str.startswith("train")].set_index("notebook")["stage"]
     assert stages.to_dict() == {"training.ipynb": "train (2 runs)", "evaluation.ipynb": "train (7 runs)",
                                 "beyond.ipynb": "train (6 runs)"}
@@ -86,7 +88,7 @@ def test_the_h100_reference_gives_the_hours_on_one_h100(imagenet):
 def test_a_plan_that_does_not_fit_is_refused_by_name(tmp_path, capsys):
     huge = tmp_path / "huge.yml"
     huge.write_text("training.ipynb: {config: {batch_size: 4000000, image_size: 224, width: 1.0}}\n")
-    table = plan.plan(book.load_parameters(huge), "cpu", timed=False)
+    table = plan.plan(runner.load_parameters(huge), "cpu", timed=False)
     refused = r"training.ipynb, stage 'train \(7 runs\)': needs about [\d.]+ GiB"
     with pytest.raises(plan.InfeasiblePlanError, match=refused):
         plan.check_feasible(table, "cpu")
@@ -121,7 +123,7 @@ def test_on_cuda_the_memory_of_a_measured_network_is_the_measured_peak():
 def test_every_training_stage_has_its_polyak_updates_scans_and_loading(imagenet):
     """One Polyak update per step of the runs trained, at the H100's measured update of the paper's network; the
     first run lists both splits' files, and the others read the list back; the loaders' hours at one core's measured rate times the config's workers."""
-    values = book.load_parameters(ROOT / "params" / "imagenet-gpu.yml")
+    values = runner.load_parameters(ROOT / "params" / "imagenet-gpu.yml")
     config = values["training.ipynb"]["config"]
     train_n, val_n, _ = plan.PUBLISHED_SIZES["imagefolder"]
     rows = imagenet[imagenet["notebook"] == "training.ipynb"].set_index("stage")
@@ -146,7 +148,7 @@ def test_every_training_stage_has_its_polyak_updates_scans_and_loading(imagenet)
 def test_the_speed_test_is_a_stage_of_every_member_at_once_and_none_polyak_without_averaging(tmp_path):
     values = yaml.safe_load((ROOT / "params" / "imagenet-gpu.yml").read_text())
     members, batch = values["evaluation.ipynb"]["members"], values["evaluation.ipynb"]["speed_test_batch"]
-    table = plan.plan(book.load_parameters(ROOT / "params" / "imagenet-gpu.yml"), "cpu", timed=False)
+    table = plan.plan(runner.load_parameters(ROOT / "params" / "imagenet-gpu.yml"), "cpu", timed=False)
     speed = table[table["stage"] == "speed test"].iloc[0]
     assert speed["batch"] == members * batch and "7 at once" in speed["network"]
     network = plan.Network(224, 1000)
@@ -156,7 +158,7 @@ def test_the_speed_test_is_a_stage_of_every_member_at_once_and_none_polyak_witho
     values["training.ipynb"]["config"]["polyak"] = "none"
     without = tmp_path / "without.yml"
     without.write_text(yaml.safe_dump(values))
-    table = plan.plan(book.load_parameters(without), "cpu", timed=False)
+    table = plan.plan(runner.load_parameters(without), "cpu", timed=False)
     assert "Polyak updates" not in set(table[table["notebook"] == "training.ipynb"]["stage"])
 
 

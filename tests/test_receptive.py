@@ -7,7 +7,7 @@ from torch import nn
 
 from reproduce import googlenet
 from reproduce.models import InceptionModule
-from reproduce.receptive import Field, branch_fields
+from reproduce.analysis.receptive import Field, branch_fields
 
 
 def test_receptive_fields_of_the_paper_network():
@@ -25,7 +25,7 @@ def test_receptive_fields_of_the_paper_network():
 
 
 def test_the_objects_each_branch_sees_whole_are_named():
-    from reproduce.report import seen_whole
+    from reproduce.book.report import seen_whole
 
     fields = branch_fields(googlenet()).loc["3a", ["1x1", "3x3", "5x5"]]  # 27, 43, 59 px
     text = seen_whole(fields, {"small": 10.0, "medium": 30.0, "large": 70.0})

@@ -1,6 +1,6 @@
 """The CIFAR-100 parameter set rehearsed on the CPU: every notebook executed as the GPU box would execute it, on
 CIFAR-100's "python version" archive alone, reached through the set's ``~`` path, scaled down by
-reproduce.rehearsal.SCALE, and the book built (tests/rehearsal_checks.py)."""
+reproduce.book.rehearsal.SCALE, and the book built (tests/rehearsal_checks.py)."""
 
 import pytest
 

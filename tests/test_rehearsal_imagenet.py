@@ -1,6 +1,6 @@
 """The ImageNet parameter set rehearsed on the CPU: every notebook executed as the GPU box would execute it, on an
 ImageFolder of JPEGs and a torchvision state_dict reached through the set's ``~`` paths, scaled down by
-reproduce.rehearsal.SCALE, and the book built (tests/rehearsal_checks.py); and the README's GPU commands on the same
+reproduce.book.rehearsal.SCALE, and the book built (tests/rehearsal_checks.py); and the README's GPU commands on the same
 kind of data."""
 
 import json

@@ -9,7 +9,9 @@ matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from reproduce import costs, figures, naive_vs_reduced, paper, report, table1  # noqa: E402
+from reproduce.analysis import costs
+from reproduce.book import figures, report
+from reproduce import naive_vs_reduced, paper, table1
 
 
 def test_human_uses_three_significant_digits_and_k_m_g():
@@ -77,7 +79,7 @@ def test_figures_draw_one_bar_per_row_and_source():
 def test_image_grid_shows_each_image_once_with_its_title():
     import torch
 
-    from reproduce.figures import image_grid
+    from reproduce.book.figures import image_grid
 
     images = [torch.full((3, 8, 8), 40 * i, dtype=torch.uint8) for i in range(5)]
     fig = image_grid(images, [f"image {i}" for i in range(5)], columns=3)
@@ -200,7 +202,7 @@ def test_names_are_listed_as_a_sentence_lists_them():
 
 
 def test_config_summary_names_exactly_the_fields_that_differ_from_trainconfigs_defaults():
-    from reproduce.report import config_summary
+    from reproduce.book.report import config_summary
     from reproduce.training import TrainConfig
 
     default = TrainConfig()
@@ -215,7 +217,7 @@ def test_the_miniature_table_states_each_networks_mean_spread_and_the_seeds_a_2_
     import numpy as np
     from scipy import stats
 
-    from reproduce.findings import seeds_for_half_width
+    from reproduce.analysis.findings import seeds_for_half_width
 
     from reproduce.training import MINIATURE_CONFIG
 

@@ -10,7 +10,8 @@ import reproduce
 
 
 def test_every_exported_name_is_its_modules_object():
-    from reproduce import costs, evaluate, models, training
+    from reproduce.analysis import costs
+    from reproduce import evaluate, models, training
 
     homes = {"googlenet": models, "googlenet_torchvision": models, "table1": costs, "naive_vs_reduced": costs,
              "TrainConfig": training, "BOOK_CONFIG": training, "train": training, "load_trained": training,

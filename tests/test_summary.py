@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
-from reproduce import book, figures, summary
+from reproduce.book import figures, runner, summary
 from reproduce.paper import TABLE3
 
 
@@ -39,14 +39,14 @@ def _executed_notebook(tmp_path):
 
 
 def test_glued_values_are_read_from_an_executed_notebook(tmp_path):
-    assert book.glued_values(_executed_notebook(tmp_path)) == {"accuracy": "87.3%", "count": "42"}
+    assert runner.glued_values(_executed_notebook(tmp_path)) == {"accuracy": "87.3%", "count": "42"}
 
 
 def test_read_results_skips_the_run_summary(tmp_path):
     (tmp_path / "training.json").write_text(json.dumps({"seconds": 60.0}))
     (tmp_path / "run.json").write_text(json.dumps({"notebooks": {}}))
-    assert book.read_results(tmp_path) == {"training": {"seconds": 60.0}}
-    assert book.read_results(tmp_path / "missing") == {}
+    assert runner.read_results(tmp_path) == {"training": {"seconds": 60.0}}
+    assert runner.read_results(tmp_path / "missing") == {}
 
 
 def _record(values, parameters=None, seconds=90.0):
@@ -81,7 +81,7 @@ def test_chapter_times_and_their_figure():
 
 
 def test_findings_table_lists_every_chapters_findings_with_verdicts():
-    from reproduce import findings
+    from reproduce.analysis import findings
 
     found = [findings.two_samples_over_seeds([0.8, 0.82, 0.81], [0.7, 0.71, 0.69], claim="Do heads help",
                                              quantity="q", expected=1).trained_on("net A", "short runs")]

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from reproduce.baselines import linear_classifier_accuracy
+from reproduce.analysis.baselines import linear_classifier_accuracy
 from reproduce.data.synthetic import CLASSES, SCALE_RANGE, EmbeddedShapes, generate, render
 
 
@@ -133,7 +133,7 @@ def test_a_linear_classifier_on_raw_pixels_stays_far_from_solving_it():
 def test_the_linear_baseline_is_stated_against_chance_with_its_interval():
     from scipy import stats
 
-    from reproduce.baselines import against_chance
+    from reproduce.analysis.baselines import against_chance
 
     ci = stats.binomtest(468, 2000).proportion_ci(method="wilson")
     above = against_chance(0.234, 2000, 10)

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 import torch
 
-from reproduce import data, figures, report
+from reproduce import data
+from reproduce.book import figures, report
 from reproduce.evaluate import CropProbabilities, crop_probabilities, predict, table3
 from reproduce.evaluate.score import images_and_targets
 from reproduce.evaluate.table3 import outcomes as table3_outcomes
@@ -142,7 +143,7 @@ def test_whole_images_are_the_generated_images_normalized_and_uncropped():
 
 
 def test_crop_settings_score_more_than_ten_crops_on_the_subset_only():
-    from reproduce import report
+    from reproduce.book import report
     from reproduce.evaluate.table3 import score_crop_settings
 
     torch.manual_seed(0)
@@ -185,7 +186,7 @@ def test_the_test_split_is_scored_whole_at_the_members_scale_with_many_crops_on_
 
 
 def test_the_max_over_crops_is_compared_with_the_mean_on_the_rows_of_several_crops():
-    from reproduce import report
+    from reproduce.book import report
 
     mean = pd.DataFrame({"models": [1, 1, 7], "crops": [1, 10, 10], "top1_error": [5.0, 4.0, 2.0]})
     maxed = pd.DataFrame({"models": [1, 1, 7], "crops": [1, 10, 10], "top1_error": [5.0, 6.0, 2.0]})

@@ -37,7 +37,9 @@ num_classes = 1000
 import torch
 from myst_nb import glue
 
-from reproduce import costs, figures, googlenet, naive_vs_reduced, report, table1
+from reproduce.analysis import costs
+from reproduce.book import figures, report
+from reproduce import googlenet, naive_vs_reduced, table1
 from reproduce.models.init import INIT_CHOICES, activation_scales
 
 figures.use_book_style()

@@ -44,8 +44,8 @@ import time
 from IPython.display import Markdown
 from myst_nb import glue
 
-from reproduce import claims, figures, report
-from reproduce.findings import findings_json, mean_over_seeds
+from reproduce.book import claims, figures, report
+from reproduce.analysis.findings import findings_json, mean_over_seeds
 from reproduce.training import book_config, inception_v3_ablation, score_split, train_runs
 from reproduce.training.ablation import STEPS, ablation_runs, run_name
 
@@ -111,7 +111,7 @@ for step, key in ((STEPS[0], "top1_paper"), (STEPS[1], "top1_bn"), (STEPS[4], "t
 # its pooled two-sample interval and the verdict
 # on the v3 paper's claim for that change (supports, contradicts, or inconclusive where the interval includes zero).
 # Parameters and multiply-adds are those of the network used at inference (no auxiliary heads, one image), counted
-# with `reproduce.costs`. Seconds are the training time of the row's runs together (runs another chapter trained count their own
+# with `reproduce.analysis.costs`. Seconds are the training time of the row's runs together (runs another chapter trained count their own
 # training), images/s their training throughput.
 #
 # ```{glue:figure} tbl_ablation
@@ -137,7 +137,7 @@ figures.glue_figure("fig_ablation", fig)
 #
 # ## What the v3 paper claims, and what this budget shows
 #
-# Every sentence below is generated from the findings (`reproduce.claims.ablation`): each row against the row it
+# Every sentence below is generated from the findings (`reproduce.book.claims.ablation`): each row against the row it
 # changes, over the seeds, with a Student-t interval that covers both the noise of training (initialization, order of
 # the images, dropout) and that of the test set.
 

@@ -20,7 +20,7 @@
 # are captured by higher layers" and "their spatial concentration is expected to decrease", "suggesting that the
 # ratio of 3x3 and 5x5 convolutions should increase as we move to higher layers". Table 1 is the network built on that
 # argument. This notebook asks the trained networks whether they bear it out, with two measures for every branch of
-# every module (`reproduce.attribution`):
+# every module (`reproduce.analysis.attribution`):
 #
 # - its **share** of the module's output: the part of the activation energy (sum of squares) of the concatenated
 #   output that the branch's channels carry;
@@ -49,7 +49,9 @@ from pathlib import Path
 from IPython.display import Markdown
 from myst_nb import glue
 
-from reproduce import attribution, data, figures
+from reproduce.analysis import attribution
+from reproduce import data
+from reproduce.book import figures
 from reproduce.evaluate.score import load_model
 from reproduce.training import book_config
 from reproduce.device import resolve_device

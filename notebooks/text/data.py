@@ -39,8 +39,8 @@ import skimage.data
 import torch
 from myst_nb import glue
 
-from reproduce import figures
-from reproduce.baselines import against_chance, linear_classifier_accuracy
+from reproduce.book import figures
+from reproduce.analysis.baselines import against_chance, linear_classifier_accuracy
 from reproduce.data import synthetic, transforms
 
 figures.use_book_style()
@@ -108,7 +108,7 @@ figures.glue_figure("fig_augmentation", fig)
 # ## A linear classifier on raw pixels
 #
 # A data set that rewards what the paper argues for must not be solvable from the pixels alone. Multinomial logistic
-# regression on the standardized pixels of the train images (`reproduce.baselines`) is the floor a network must clear:
+# regression on the standardized pixels of the train images (`reproduce.analysis.baselines`) is the floor a network must clear:
 
 # %% tags=["hide-input"]
 linear = linear_classifier_accuracy(train_x, train_y, test_x, test_y, iterations=linear_iterations)

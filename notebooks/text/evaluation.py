@@ -50,13 +50,13 @@ import skimage.data
 from IPython.display import Markdown
 from myst_nb import glue
 
-from reproduce import claims, figures, report
+from reproduce.book import claims, figures, report
 from reproduce.data import SQUARE
 from reproduce.data.transforms import test_resize_ratio
 from reproduce.evaluate import table3
 from reproduce.evaluate.kept import scoring_folder
 from reproduce.evaluate.table3 import outcomes, score_test_split
-from reproduce.findings import findings_json
+from reproduce.analysis.findings import findings_json
 from reproduce.perf import ensemble_comparison
 from reproduce.training import book_config
 from reproduce.training.ensemble import train_ensemble
@@ -153,7 +153,7 @@ figures.glue_values({"test_images": f"{len(targets):,}", "subset_images": f"{len
 # draw of a network that a rebuild trains anew, and single networks trained this briefly differ by several points.
 # Every row of a table scores the same images with the same members, so each change against one model with one crop
 # is paired on both. Its 95% interval, and each error's, is for the expected value over trainings of the members and over test
-# images (`reproduce.findings.members_and_images`): the spread over the members comes from leaving each out in turn
+# images (`reproduce.analysis.findings.members_and_images`): the spread over the members comes from leaving each out in turn
 # (the jackknife), the spread over the images from their standard error, and the two together take Student's t with
 # one degree of freedom fewer than members. The centre crop and the ten crops first resize the shorter side of the
 # image to {glue:text}`resize_ratio` times the crop side, the geometry the members were trained at

@@ -33,9 +33,9 @@ from pathlib import Path
 
 from IPython.display import Markdown
 
-from reproduce import book, summary
+from reproduce.book import runner, summary
 
-results = book.read_results(results_dir) if Path(results_dir).is_dir() else {}
+results = runner.read_results(results_dir) if Path(results_dir).is_dir() else {}
 found = summary.front_table(results)
 
 # %% [markdown]

@@ -32,10 +32,12 @@ import torch
 from IPython.display import Markdown
 from myst_nb import glue
 
-from reproduce import attribution, costs, figures, googlenet, paper, report
+from reproduce.analysis import attribution, costs
+from reproduce.book import figures, report
+from reproduce import googlenet, paper
 from reproduce.data import synthetic
-from reproduce.findings import findings_json
-from reproduce.receptive import branch_fields
+from reproduce.analysis.findings import findings_json
+from reproduce.analysis.receptive import branch_fields
 from reproduce.training import BOOK_CONFIG
 
 figures.use_book_style()
@@ -171,7 +173,7 @@ report.style_counts(savings.set_index(["module", "branch"]))
 #
 # The branches look at patches of different sizes. How large, in pixels of the input image, follows from the kernels
 # and strides before them: the receptive field of a unit grows by $(k - 1)$ times the distance between neighbouring
-# units at every $k \times k$ layer (`reproduce.receptive`). It depends on the layers, not on the size of the image,
+# units at every $k \times k$ layer (`reproduce.analysis.receptive`). It depends on the layers, not on the size of the image,
 # so the paper's network at 224 px and the narrower one the book trains on 64 px embedded images, which has the same
 # stem and strides, see patches of the same sizes. {numref}`fig-receptive-fields` gives them for every branch of every
 # module.
@@ -245,7 +247,7 @@ glue("table1_trend", attribution.table1_trend_sentence(googlenet()), display=Fal
 # paper's stem (inceptions 3a-3b on 16x16 maps, 4a-4e on 8x8, 5a-5b on 4x4), trained with Section 6's crops and flips
 # for 3,000 steps. GoogLeNet is compared with the same network with each inception module replaced by two 3x3
 # convolutions (a plain stack of GoogLeNet's depth) and by the naive module of Figure 2a, each widened or narrowed
-# until it costs GoogLeNet's multiply-adds (`reproduce.costs.equal_cost_scale`). These runs take longer than a CPU
+# until it costs GoogLeNet's multiply-adds (`reproduce.analysis.costs.equal_cost_scale`). These runs take longer than a CPU
 # build of this book allows, so the page shows the committed measurement (`benchmarks/results/miniature.json`),
 # with the machine it was measured on; the command in the benchmark's docstring measures it again.
 

@@ -40,7 +40,8 @@ from pathlib import Path
 from IPython.display import Markdown
 from myst_nb import glue
 
-from reproduce import figures, perf
+from reproduce.book import figures
+from reproduce import perf
 
 figures.use_book_style()
 result = json.loads(Path(results).read_text())

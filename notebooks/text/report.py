@@ -34,10 +34,10 @@ import yaml
 from IPython.display import Markdown
 from myst_nb import glue
 
-from reproduce import book, figures, summary
+from reproduce.book import figures, runner, summary
 
 figures.use_book_style()
-results = book.read_results(results_dir) if Path(results_dir).is_dir() else {}
+results = runner.read_results(results_dir) if Path(results_dir).is_dir() else {}
 
 # %% [markdown]
 # ## Reproduced exactly

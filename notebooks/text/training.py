@@ -20,7 +20,7 @@
 # checks two of the paper's claims about it: that the auxiliary classifiers of Section 5 help the main one, and that
 # Polyak averaging of the weights gives a better model for inference. Each claim is a comparison over several seeds
 # (the parameter `seeds` sets how many runs of each configuration), reported with its 95% interval; a direction is
-# stated only where the interval excludes zero (`reproduce.findings`). It also measures the paper's optimizer, SGD
+# stated only where the interval excludes zero (`reproduce.analysis.findings`). It also measures the paper's optimizer, SGD
 # with momentum, against the AdamW that the CPU defaults use. Its defaults fit the 2-core CPU that builds this book;
 # the same notebook, given a `config` that names the data set, its folder and full sizes, is the GPU rerun (for example
 # `papermill training.ipynb out.ipynb -y "config: {dataset: cifar100, data_root: ~/data, width: 1.0}"`).
@@ -40,8 +40,8 @@ import pandas as pd
 from IPython.display import Markdown
 from myst_nb import glue
 
-from reproduce import claims, figures, report
-from reproduce.findings import findings_json, mean_over_seeds
+from reproduce.book import claims, figures, report
+from reproduce.analysis.findings import findings_json, mean_over_seeds
 from reproduce.training import book_config
 from reproduce.training.ablation import run_name, train_with_best_sgd, training_chapter_runs
 from reproduce.training.loop import score_runs
@@ -59,7 +59,7 @@ figures.glue_values({"seeds": str(seeds)})
 # GoogLeNet with both auxiliary heads and the same network without them are trained with {glue:text}`seeds` seeds
 # each (the parameter `seeds`); a seed sets the initialization, the order of the images, the augmentation and the
 # dropout. Seeds of different configurations are uncorrelated, so each comparison is the difference of the means
-# over seeds with a pooled two-sample Student-t interval, fixed before the runs (`reproduce.findings.two_samples_over_seeds`). Besides these, the paper's SGD
+# over seeds with a pooled two-sample Student-t interval, fixed before the runs (`reproduce.analysis.findings.two_samples_over_seeds`). Besides these, the paper's SGD
 # (momentum 0.9) is trained at each learning rate of `sgd_lrs` (if any) with the first seed, its best rate then with
 # every seed, and, with `augmentation_run`, one run with the paper's augmentation. Every run has the same budget: the
 # same images, epochs and schedule.

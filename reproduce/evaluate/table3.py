@@ -72,7 +72,7 @@ def outcomes(probabilities: Mapping[int, CropProbabilities], targets: torch.Tens
     of the members it is scored with (``outcome(indices)`` -> (N,)): for one model the mean over those members of
     each one's correctness (0 to 1), for m models the correctness (0 or 1) of the ensemble of the first m of them.
     The mean of ``outcome(all members)`` is the row's top-1 accuracy; what the row's estimate would be with other
-    members is what the intervals of :func:`reproduce.findings.members_and_images` need."""
+    members is what the intervals of :func:`reproduce.analysis.findings.members_and_images` need."""
     _, models = _members(probabilities, models)
     targets = targets.cpu()
 

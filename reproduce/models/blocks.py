@@ -187,7 +187,7 @@ class PlainBlock(nn.Sequential):
 #: (Figure 2b), the paper's. ``"naive"``: the naive module of Figure 2a with the row's #1x1, #3x3 and #5x5 filters
 #: times ``block_scale`` (no reductions, the pooled input passed through). ``"plain"``: :class:`PlainBlock` with the
 #: row's output channels times ``block_scale``. ``block_scale`` is chosen by
-#: :func:`reproduce.costs.equal_cost_scale` so that the network costs GoogLeNet's multiply-adds.
+#: :func:`reproduce.analysis.costs.equal_cost_scale` so that the network costs GoogLeNet's multiply-adds.
 BLOCK_CHOICES = ("inception", "naive", "plain")
 
 

@@ -27,7 +27,7 @@ from .measure import count_flops, interleaved_seconds, synchronize
 
 #: Calls of ``members`` x ``batch_size`` images each that :func:`ensemble_comparison` makes at its default rounds:
 #: four contenders (training in a loop and stacked, inference in a loop and under vmap), each once untimed and
-#: ``rounds`` times timed. The plan counts them all as training calls (:mod:`reproduce.plan`).
+#: ``rounds`` times timed. The plan counts them all as training calls (:mod:`reproduce.book.plan`).
 SPEED_TEST_CALLS = 4 * (1 + 3)
 
 

@@ -1,7 +1,7 @@
 """How fast one CPU core feeds a GPU: photographs of ImageNet's size decoded and augmented as the training loader
 does it, decoded for the evaluator (uint8, whole), CIFAR's arrays augmented, and a folder of files listed the way
 ``ImageFolder`` scans one. ``benchmarks/loading.py`` measures them into ``benchmarks/results/loading.json``, from
-which the plan (:mod:`reproduce.plan`) computes the hours of data loading of every stage: a DataLoader worker is one
+which the plan (:mod:`reproduce.book.plan`) computes the hours of data loading of every stage: a DataLoader worker is one
 process on one core, so ``num_workers`` workers load ``num_workers`` times one core's rate at most.
 
 The photographs are scikit-image's (real photographs, shipped with it), cut to 500 x 375, the most common size of

@@ -145,8 +145,8 @@ def changes(configs: dict[str, TrainConfig]) -> dict[str, dict[str, tuple[Any, A
 
 def inference_costs(config: TrainConfig, num_classes: int) -> dict[str, int]:
     """Parameters and multiply-adds of one image (at ``config.image_size``) of the network ``config`` trains, as it
-    is used at inference: without the auxiliary heads, counted with :mod:`reproduce.costs`."""
-    from .. import costs
+    is used at inference: without the auxiliary heads, counted with :mod:`reproduce.analysis.costs`."""
+    from ..analysis import costs
     from ..models import googlenet
 
     model = googlenet(num_classes, **{**config.model_options(), "aux_heads": False, "aux_batch_norm": False})
@@ -155,14 +155,14 @@ def inference_costs(config: TrainConfig, num_classes: int) -> dict[str, int]:
 
 
 def factorization_costs(config: TrainConfig, num_classes: int, *, channels: int = 64, grid: int = 8) -> dict:
-    """What factorizing the 5x5 convolutions into two 3x3 costs, counted with :mod:`reproduce.costs`.
+    """What factorizing the 5x5 convolutions into two 3x3 costs, counted with :mod:`reproduce.analysis.costs`.
 
     ``equal_width``: one 5x5 convolution against two stacked 3x3 convolutions with ``channels`` inputs and outputs
     each, on a ``grid`` x ``grid`` map: the setting of Section 3.1 of Inception-v3, where the ratio is
     (9 + 9) / 25 = 0.72. ``branches``: the "5x5" branches of ``config``'s network (every module's 5x5 convolution,
     or its two 3x3 convolutions, without the 1x1 reduction before them) with each choice of ``branch5x5``.
     ``network``: the whole inference network with each choice."""
-    from .. import costs
+    from ..analysis import costs
     from ..models import googlenet
     from ..models.blocks import ConvBlock
     from torch import nn

@@ -61,7 +61,7 @@ class TrainConfig:
                                   "Inception-v3's BN-auxiliary: the auxiliary heads' FC layer batch-normalized too")
     branch5x5: str = option("5x5", "the 5x5 branch's convolution: see reproduce.models.blocks.BRANCH5X5_CHOICES")
     blocks: str = option("inception", "what stands in Table 1's inception rows: see reproduce.models.blocks.BLOCK_CHOICES")
-    block_scale: float = option(1.0, '"naive"/"plain" blocks: their filters\' multiplier (reproduce.costs.equal_cost_scale)')
+    block_scale: float = option(1.0, '"naive"/"plain" blocks: their filters\' multiplier (reproduce.analysis.costs.equal_cost_scale)')
     aux_heads: bool = option(True, "the two auxiliary classifiers of Section 5")
     dropout: float = option(DROPOUT, "Section 5: the share of the outputs dropped before the classifier")
     aux_dropout: float = option(AUX_DROPOUT, "Section 5: the share dropped in the auxiliary heads")

@@ -8,8 +8,9 @@ from typing import Any, NamedTuple, Optional
 
 import pandas as pd
 
-from . import costs, paper
-from .evaluate import crop_boxes_144
+from ..analysis import costs
+from .. import paper
+from ..evaluate import crop_boxes_144
 
 
 def exact_checks() -> pd.DataFrame:
@@ -95,7 +96,7 @@ def parameters_text(parameters: dict[str, Any]) -> str:
 
 
 def miniature_results(results: dict[str, dict[str, Any]]) -> pd.DataFrame:
-    """The numbers of :data:`REPORTED` from a run's results (:func:`reproduce.book.read_results`), with the
+    """The numbers of :data:`REPORTED` from a run's results (:func:`reproduce.book.runner.read_results`), with the
     paper's counterpart and what each chapter was executed with; a chapter that was not run, or a value it did not
     glue, is left empty."""
     rows = []
@@ -127,7 +128,7 @@ def findings_table(results: dict[str, dict[str, Any]]) -> pd.DataFrame:
     the verdict and the caveat of the design that bears on it."""
     import json
 
-    from .findings import from_dict
+    from ..analysis.findings import from_dict
     from .notebooks import NOTEBOOKS
 
     rows = []

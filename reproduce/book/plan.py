@@ -8,7 +8,7 @@ to start a plan whose memory does not fit the machine (:class:`InfeasiblePlanErr
   scores) and the sizes of the data sets: the files on disk where they are, else the published sizes
   (:data:`PUBLISHED_SIZES`).
 - **Multiply-adds** are counted from the model (``torch.utils.flop_counter`` on the meta device,
-  :func:`reproduce.costs.profile`); a training image costs three forward passes (forward, and the backward pass's
+  :func:`reproduce.analysis.costs.profile`); a training image costs three forward passes (forward, and the backward pass's
   two products per layer).
 - **Memory** is estimated from the model: the weights (with their gradients, momentum and Polyak average while
   training) and, per image of a batch, every layer's output (kept for the backward pass while training, and its
@@ -41,7 +41,7 @@ from typing import Any, Callable, Optional
 import pandas as pd
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 #: Throughputs measured on one H100 by ``benchmarks/plan_probe.py``.
 H100_RESULTS = ROOT / "benchmarks" / "results" / "h100.json"
 #: One core's rates of decoding, augmenting and scanning, by ``benchmarks/loading.py``.
@@ -75,7 +75,7 @@ class Network:
     torchvision: bool = False
 
     def build(self) -> torch.nn.Module:
-        from .models import googlenet, googlenet_torchvision
+        from ..models import googlenet, googlenet_torchvision
 
         if self.torchvision:
             return googlenet_torchvision(self.num_classes, aux_heads=False, transform_input=True)
@@ -126,7 +126,7 @@ def _training_stages(name: str, p: dict[str, Any], c, runs: list, trained: dict[
     """The train and validate stages of ``runs`` (TrainConfigs; ``c``: the notebook's base); a run that another
     notebook trains into the same ``runs_dir`` (the same :func:`~reproduce.training.store.run_key`) is counted once,
     by the first notebook."""
-    from .training.store import run_key
+    from ..training.store import run_key
 
     train_n, val_n, classes = split_sizes(c.dataset, c.data_root)
     shared = trained.setdefault(str(p.get("runs_dir")), set()) if p.get("runs_dir") else set()
@@ -172,7 +172,7 @@ def _training_work(p: dict[str, Any], c, trained: dict[str, set[str]]) -> list[S
     """The Training chapter: the runs of :func:`~reproduce.training.ablation.training_chapter_runs` and the other
     seeds of the best SGD rate (counted at the first rate: the rates cost the same), the raw and Polyak weights
     validated after every epoch, and both weights of every run scored on the test split."""
-    from .training.ablation import sgd_runs, training_chapter_runs
+    from ..training.ablation import sgd_runs, training_chapter_runs
 
     lrs = p["sgd_lrs"] if c.optimizer != "sgd" else []
     runs = list(training_chapter_runs(c, seeds=p["seeds"], sgd_lrs=lrs, augmentation=p["augmentation_run"]).values())
@@ -188,7 +188,7 @@ def _evaluation_work(p: dict[str, Any], c, trained: dict[str, set[str]]) -> list
     """The Evaluation chapter: the members (after a shared start, where there is one), validated after every epoch;
     then every member on every crop of the test images (their mean and max over crops kept on the host per crop
     setting). Members trained from the initialization are runs another notebook may share."""
-    from .training.ensemble import member_configs
+    from ..training.ensemble import member_configs
 
     _, val_n, classes = split_sizes(c.dataset, c.data_root)
     runs = member_configs(c, p["members"], shared_init=p.get("shared_init", True))
@@ -205,7 +205,7 @@ def _evaluation_work(p: dict[str, Any], c, trained: dict[str, set[str]]) -> list
                      512 if max(p["crop_counts"]) > 1 else 256, host_bytes=kept,
                      loaded=sum(n for _, n in scored), **_loading(c))])
     if "speed_test_batch" in p:  # SPEED_TEST_CALLS timed and untimed calls, each members x batch images
-        from .perf.comparisons import SPEED_TEST_CALLS
+        from ..perf.comparisons import SPEED_TEST_CALLS
 
         batch = p["members"] * (p["speed_test_batch"] or c.batch_size)
         stages.append(Stage("evaluation.ipynb", "speed test", net, SPEED_TEST_CALLS * batch, batch, training=True,
@@ -217,7 +217,7 @@ def _beyond_work(p: dict[str, Any], c, trained: dict[str, set[str]]) -> list[Sta
     """Beyond v1: the runs of :func:`~reproduce.training.ablation.ablation_runs` (its ``rows`` and ``seeds``; the
     first row's network stands for all in multiply-adds and memory) and the first row at the other ``paper_lrs``,
     validated after every epoch (raw and Polyak weights) and scored on the test split."""
-    from .training.ablation import STEPS, ablation_runs, inception_v3_ablation
+    from ..training.ablation import STEPS, ablation_runs, inception_v3_ablation
 
     _, val_n, classes = split_sizes(c.dataset, c.data_root)
     runs = list(ablation_runs(c, p.get("rows"), seeds=p["seeds"]).values())
@@ -264,8 +264,8 @@ WORK: dict[str, Callable[[dict[str, Any], Any, dict[str, set[str]]], list[Stage]
 
 def stages(parameters: dict[str, dict[str, Any]]) -> list[Stage]:
     """The stages of every notebook of a parameter set, each notebook with its defaults where the set is silent."""
-    from .book import notebook_defaults
-    from .training.config import book_config
+    from .runner import notebook_defaults
+    from ..training.config import book_config
 
     values = {name: {**notebook_defaults(name), **parameters.get(name, {})} for name in WORK}
     values["branches.ipynb"] = _reloaded_members(values["branches.ipynb"], values["evaluation.ipynb"])
@@ -276,7 +276,7 @@ def stages(parameters: dict[str, dict[str, Any]]) -> list[Stage]:
 
 def forward_macs(network: Network) -> int:
     """Multiply-adds of one forward pass of one image."""
-    from .costs import profile
+    from ..analysis.costs import profile
 
     return profile(network.build(), (1, 3, network.image_size, network.image_size)).macs[""]
 
@@ -284,7 +284,7 @@ def forward_macs(network: Network) -> int:
 @functools.lru_cache(maxsize=None)
 def memory_per_image(network: Network, *, bytes_per_value: int) -> int:
     """Bytes of every layer's output for one image (what a forward pass holds for the backward pass)."""
-    from .costs import profile
+    from ..analysis.costs import profile
 
     shapes = profile(network.build(), (1, 3, network.image_size, network.image_size)).outputs
     leaves = [name for name in shapes if name and not any(o.startswith(name + ".") for o in shapes)]
@@ -333,8 +333,8 @@ def calibration(stage: Stage, device: torch.device) -> float:
 def probe(network: Network, device: torch.device, *, training: bool, batch: int, steps: int = 2) -> float:
     """Images per second of ``network`` on ``device``: ``steps`` timed training steps (or inference passes) of
     ``batch`` random images after one untimed one, as the training loop and the crop scorer run them."""
-    from .training.config import TrainConfig
-    from .training.loop import make_optimizer, train_step
+    from ..training.config import TrainConfig
+    from ..training.loop import make_optimizer, train_step
 
     amp = device.type == "cuda"
     if amp:
@@ -418,7 +418,7 @@ def h100_polyak_seconds(network: Network) -> Optional[float]:
 
 def polyak_rate(network: Network, device: torch.device) -> float:
     """Polyak updates per second of ``network`` on ``device`` (:func:`~reproduce.training.polyak.time_updates`)."""
-    from .training.polyak import time_updates
+    from ..training.polyak import time_updates
 
     return 1 / time_updates(network.build(), device, updates=5, warmup=1).polyak
 
@@ -433,7 +433,7 @@ def plan(parameters: dict[str, dict[str, Any]], device: str = "auto", *, probe_b
     the batch the probe times (default: on the CPU as many images as :data:`PROBE_MACS` allows, on a GPU the stage's
     own batch); ``timed=False`` skips the probe (no hours here), which is how a run checks that its plan fits before
     it spends any time."""
-    from .device import resolve_device
+    from ..device import resolve_device
 
     target = resolve_device(device)
     reference, loading = h100_reference(), loading_reference()
@@ -475,7 +475,7 @@ def plan(parameters: dict[str, dict[str, Any]], device: str = "auto", *, probe_b
 def check_feasible(table: pd.DataFrame, device: str = "auto") -> None:
     """Raise :class:`InfeasiblePlanError`, naming the notebook and stage, where a stage's memory exceeds the device's
     or its kept results the host's."""
-    from .device import resolve_device
+    from ..device import resolve_device
 
     target = resolve_device(device)
     on_device, on_host = device_memory(target) / 2 ** 30, host_memory() / 2 ** 30

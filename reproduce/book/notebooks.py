@@ -1,6 +1,6 @@
 """The book's notebooks, registered once, in the order of its table of contents: what each is called, how long it
 runs compared with the others, and whose output it reads. The runner (:mod:`reproduce.book`) orders and waits by
-it, the parameter sets (``params/*.yml``) are checked against it, the reproduction report (:mod:`reproduce.summary`)
+it, the parameter sets (``params/*.yml``) are checked against it, the reproduction report (:mod:`reproduce.book.summary`)
 orders its chapters by it, and a test checks that ``_toc.yml`` and ``notebooks/`` hold exactly these notebooks.
 Adding a chapter: its notebook in ``notebooks/``, a line here, a line in ``_toc.yml`` (the first, ``intro``, is
 its root)."""
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-FOLDER = Path(__file__).resolve().parent.parent / "notebooks"
+FOLDER = Path(__file__).resolve().parents[2] / "notebooks"
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class Notebook:
     #: None: after those, in table-of-contents order.
     start: int | None = None
     #: The notebooks whose output it may read from the run folder: it waits for them (when it reads them:
-    #: :func:`reproduce.book.waits_for`).
+    #: :func:`reproduce.book.runner.waits_for`).
     reads: tuple[str, ...] = ()
     #: Whether it reads every other notebook's results: it runs after all of them.
     last: bool = False

@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .models import GoogLeNet, InceptionModule
+from ..models import GoogLeNet, InceptionModule
 
 #: An inception module's branches, in the order of its concatenation, by the kernel that names them.
 BRANCHES = ("1x1", "3x3", "5x5", "pool")
@@ -263,7 +263,7 @@ def large_kernel_trend(frame: pd.DataFrame, value: str, *, relative: bool = Fals
 def sample(dataset, num_images: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """``num_images`` evenly spaced images of ``dataset`` (all when None; a class-sorted folder gives every class),
     stacked, and their labels."""
-    from .data import evenly_spaced
+    from ..data import evenly_spaced
 
     chosen = evenly_spaced(dataset, num_images)
     images, labels = zip(*(chosen[i] for i in range(len(chosen))))

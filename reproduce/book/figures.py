@@ -137,7 +137,7 @@ def accuracy_curves(history: pd.DataFrame, *, column: str = "val_top1") -> plt.F
 
 def convergence(runs: pd.DataFrame | None, *, steps: int | None = None) -> plt.Figure:
     """Validation top-1 against the training steps of ``benchmarks/convergence.py``'s runs
-    (:func:`reproduce.report.convergence_runs`): one panel per family of configurations, one line per configuration
+    (:func:`reproduce.book.report.convergence_runs`): one panel per family of configurations, one line per configuration
     through the mean over its seeds at each length it was run for, and each seed's run as a small point of the same
     colour and marker. ``steps``: the length this build trains, as a dotted vertical line. No runs (the file is not
     there): a panel that says so."""
@@ -179,7 +179,7 @@ def photo_crops_144(photo) -> plt.Figure:
     paper's 224 px by :func:`reproduce.evaluate.paper_crops_144`."""
     import torch
 
-    from .evaluate.crops import PAPER_CROP, crop_boxes_144, paper_crops_144
+    from ..evaluate.crops import PAPER_CROP, crop_boxes_144, paper_crops_144
 
     image = torch.from_numpy(photo).permute(2, 0, 1).float() / 255
     return crops_144(paper_crops_144(image, PAPER_CROP), crop_boxes_144(*image.shape[1:], PAPER_CROP))
@@ -206,7 +206,7 @@ def crops_144(crops, boxes) -> plt.Figure:
 
 def error_vs_cost(table: pd.DataFrame) -> plt.Figure:
     """Error against cost (forward passes per image, log scale) for one model and the ensemble, each with more
-    crops: ours (top-1 error, from :func:`reproduce.report.table3_with_paper`) beside the paper's (top-5)."""
+    crops: ours (top-1 error, from :func:`reproduce.book.report.table3_with_paper`) beside the paper's (top-5)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     panels = [("cost", "top-1 error %", "this book (embedded data, top-1)"),
               ("paper: cost", "paper: top-5 error %", "the paper (ILSVRC 2014 validation, top-5)")]
@@ -227,7 +227,7 @@ def error_vs_cost(table: pd.DataFrame) -> plt.Figure:
 
 
 def budget_by_stage(ops: pd.Series, budget: float) -> plt.Figure:
-    """Multiply-adds per stage of the network (:func:`reproduce.costs.ops_by_stage`), stacked in one bar, against
+    """Multiply-adds per stage of the network (:func:`reproduce.analysis.costs.ops_by_stage`), stacked in one bar, against
     the paper's budget."""
     fig, ax = plt.subplots(figsize=(8, 2.2))
     left = 0.0
@@ -245,7 +245,7 @@ def budget_by_stage(ops: pd.Series, budget: float) -> plt.Figure:
 
 
 def widening(table: pd.DataFrame) -> plt.Figure:
-    """Parameters and multiply-adds of the network against its width multiplier (:func:`reproduce.costs.widening`),
+    """Parameters and multiply-adds of the network against its width multiplier (:func:`reproduce.analysis.costs.widening`),
     log-log, beside the linear and quadratic growth from width 1."""
     fig, ax = plt.subplots(figsize=(6, 4))
     widths = table.index.to_numpy(dtype=float)
@@ -266,7 +266,7 @@ def widening(table: pd.DataFrame) -> plt.Figure:
 
 def bottleneck_savings(table: pd.DataFrame) -> plt.Figure:
     """Multiply-adds of every 3x3 and 5x5 branch with its 1x1 reduction against without it
-    (:func:`reproduce.costs.bottleneck_savings`)."""
+    (:func:`reproduce.analysis.costs.bottleneck_savings`)."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
     for ax, (branch, rows) in zip(axes, table.groupby("branch", sort=False)):
         data = rows.melt(id_vars="module", value_vars=["ops without reduction", "ops with reduction"],
@@ -283,7 +283,7 @@ def bottleneck_savings(table: pd.DataFrame) -> plt.Figure:
 
 def receptive_fields(fields: dict[str, pd.DataFrame], object_sizes: dict[str, tuple[float, float]],
                      sizes: dict[str, float] | None = None) -> plt.Figure:
-    """Receptive field of each inception branch against depth (:func:`reproduce.receptive.branch_fields`, log
+    """Receptive field of each inception branch against depth (:func:`reproduce.analysis.receptive.branch_fields`, log
     scale), one panel per network, with the range of object sizes that network sees shaded where it is known, and
     reference ``sizes`` (label -> pixels, e.g. image sides) as horizontal lines on every panel."""
     fig, axes = plt.subplots(1, len(fields), figsize=(6.5 * len(fields), 4), squeeze=False)
@@ -336,8 +336,8 @@ def ablation_curves(steps: pd.DataFrame, history: pd.DataFrame, table: pd.DataFr
     """The Inception-v3 ablation in two panels, one colour and marker per row: the main classifier's training loss
     against the step for the first seed's run of every row (a centred rolling mean over ``smooth`` records), and
     test top-1 (the mean over the row's seeds with its 95% interval) against the inference network's
-    multiply-adds. ``chance`` (e.g. 1 / classes) is drawn as a dotted line. ``steps``: :func:`reproduce.report.
-    run_frames` (runs named ``"<row> (seed k)"``); ``table``: :func:`reproduce.report.ablation_table`."""
+    multiply-adds. ``chance`` (e.g. 1 / classes) is drawn as a dotted line. ``steps``: :func:`reproduce.book.report.
+    run_frames` (runs named ``"<row> (seed k)"``); ``table``: :func:`reproduce.book.report.ablation_table`."""
     from .report import configuration, human
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
@@ -369,7 +369,7 @@ def ablation_curves(steps: pd.DataFrame, history: pd.DataFrame, table: pd.DataFr
 
 
 def chapter_times(times: pd.DataFrame) -> plt.Figure:
-    """Wall time of each executed notebook (:func:`reproduce.summary.chapter_times`), one bar each."""
+    """Wall time of each executed notebook (:func:`reproduce.book.summary.chapter_times`), one bar each."""
     fig, ax = plt.subplots(figsize=(7, 0.5 + 0.45 * max(1, len(times))))
     if len(times):
         sns.barplot(data=times, y="notebook", x="minutes", ax=ax, errorbar=None, orient="h")
@@ -383,7 +383,7 @@ def chapter_times(times: pd.DataFrame) -> plt.Figure:
 def branch_attribution(shares: pd.DataFrame, importance: pd.DataFrame, table1: pd.DataFrame) -> plt.Figure:
     """Per inception module (by depth) and branch: its share of the module's output energy beside the share of
     channels Table 1 gives it (dashed), and the drop in accuracy when it is removed; bands are the intervals of
-    :func:`reproduce.attribution.with_intervals`."""
+    :func:`reproduce.analysis.attribution.with_intervals`."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 5))
     palette = dict(zip(("1x1", "3x3", "5x5", "pool"), sns.color_palette()))
     panels = ((axes[0], shares, "share", "share of the module's output energy"),
@@ -467,14 +467,14 @@ def training_profile(profiles: list[dict]) -> plt.Figure:
     return fig
 
 
-#: A difference of two accuracies lies within +-100 points, and the intervals of :mod:`reproduce.findings` stop there.
+#: A difference of two accuracies lies within +-100 points, and the intervals of :mod:`reproduce.analysis.findings` stop there.
 DIFFERENCE_BOUND = 100.0
 
 
 def findings(found, *, title: str | None = None) -> plt.Figure:
     """Each finding's difference (points) with its 95% interval as an error bar, against the zero line; the colour
-    gives the verdict (:class:`reproduce.findings.Finding`). An interval that reaches +-100 points, where
-    :mod:`reproduce.findings` stops it, ends in an arrow and says so: the t interval would go further. The axis spans
+    gives the verdict (:class:`reproduce.analysis.findings.Finding`). An interval that reaches +-100 points, where
+    :mod:`reproduce.analysis.findings` stops it, ends in an arrow and says so: the t interval would go further. The axis spans
     every interval whole, with room for the arrows."""
     colours = {"supports": "tab:green", "contradicts": "tab:red", "inconclusive": "tab:grey", "one sample": "tab:blue"}
     fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(found) + 1.2))

@@ -33,7 +33,7 @@ from typing import Any, Optional
 
 from .notebooks import BY_NAME, NOTEBOOKS, named, run_order
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 #: What a book build reads: the configuration, the pages, the notebooks, the parameter sets (the report lists them),
 #: the package (pages include its source) and the benchmarks with their committed results (the Performance appendix
 #: shows them).
@@ -123,8 +123,8 @@ def missing_device(parameters: dict[str, dict[str, Any]]) -> Optional[str]:
     """Which notebooks of a parameter set name a device this machine does not have (None: none), said before anything
     runs: a set for GPUs names ``device: cuda``, so that without one it stops here instead of training on the CPU for
     days or failing hours in, at the first notebook that trains."""
-    from .device import resolve_device
-    from .training.config import book_config
+    from ..device import resolve_device
+    from ..training.config import book_config
 
     wanting = [name for name, given in parameters.items() if "config" in given
                and book_config(given["config"]).device == "cuda"]
@@ -143,7 +143,7 @@ def bad_config(changes: Any) -> Optional[str]:
     is not a field, a value not of its field's type, or values that make no valid configuration."""
     import dataclasses
 
-    from .training.config import TrainConfig, book_config
+    from ..training.config import TrainConfig, book_config
 
     if not isinstance(changes, dict):
         return f"{changes!r} is not a mapping of TrainConfig fields to values"
@@ -197,7 +197,7 @@ def waits_for(notebook: str, parameters: dict[str, Any]) -> tuple[str, ...]:
 def uses_device(notebook: Path, parameters: dict[str, Any]) -> bool:
     """Whether ``notebook`` runs its work on the accelerator: it trains or scores networks (it has a ``config``
     parameter) on a device not set to ``"cpu"``."""
-    from .training.config import book_config
+    from ..training.config import book_config
 
     return "config" in notebook_defaults(notebook.name) and book_config(parameters.get("config")).device != "cpu"
 
@@ -214,7 +214,7 @@ def _environment() -> dict[str, Any]:
     CPU)."""
     import torch
 
-    from .provenance import device_name, git_commit, machine
+    from ..provenance import device_name, git_commit, machine
 
     description = machine("cuda" if torch.cuda.is_available() else "cpu")
     return {"git_commit": git_commit(), "python": description["python"], "torch": description["torch"],
@@ -381,7 +381,7 @@ def cache_keys(notebooks: list[Path], parameters: dict[str, dict[str, Any]]) -> 
         ready = [n for n in notebooks if n.stem not in keys and
                  all(d in keys for d in inputs_of(n.stem, parameters.get(n.name, {}), stems))]
         if not ready:
-            raise RuntimeError("the notebooks read each other's results in a cycle (see reproduce.notebooks)")
+            raise RuntimeError("the notebooks read each other's results in a cycle (see reproduce.book.notebooks)")
         for n in ready:
             upstream = {d: keys[d] for d in inputs_of(n.stem, parameters.get(n.name, {}), stems)}
             keys[n.stem] = cache_key(n, parameters.get(n.name, {}), package, upstream)
@@ -422,7 +422,7 @@ def _stage(notebooks: list[Path], parameters: dict[str, dict[str, Any]], jobs: i
             ready = [n for n in waiting if all(f"{d}.ipynb" in seconds or d not in stems
                                                for d in waits_for(n.stem, parameters.get(n.name, {})))]
             if not ready and not running:
-                raise RuntimeError(f"{[n.name for n in waiting]} wait on each other (see reproduce.notebooks)")
+                raise RuntimeError(f"{[n.name for n in waiting]} wait on each other (see reproduce.book.notebooks)")
             for notebook in ready:
                 busy = sum(on_device[n] for n in running.values())
                 if len(running) >= jobs or (on_device[notebook] and slots is not None and busy >= slots):
@@ -471,7 +471,7 @@ def run(out: str | Path, parameters: dict[str, dict[str, Any]] | None = None, *,
     """Execute every notebook into ``out`` with ``parameters`` (see :func:`load_parameters`) and, with ``build``,
     build the book there with warnings as errors. Returns what ``out/results/run.json`` records.
 
-    The notebooks run longest first (:func:`reproduce.notebooks.run_order`), so that the short ones fill in beside
+    The notebooks run longest first (:func:`reproduce.book.notebooks.run_order`), so that the short ones fill in beside
     the long ones; those registered ``last`` run after all the others, from their results."""
     import yaml
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 from torch import nn
 
-from .models import GoogLeNet, InceptionModule
+from ..models import GoogLeNet, InceptionModule
 
 #: The trunk of GoogLeNet in forward order, up to the global average pooling.
 TRUNK = ("conv1", "maxpool1", "conv2", "conv3", "maxpool2", "inception3a", "inception3b", "maxpool3", "inception4a",

@@ -17,9 +17,9 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from . import paper
-from .models import GoogLeNet, InceptionModule, NaiveInceptionModule, googlenet
-from .models.blocks import ConvBlock
+from .. import paper
+from ..models import GoogLeNet, InceptionModule, NaiveInceptionModule, googlenet
+from ..models.blocks import ConvBlock
 
 
 @dataclass

@@ -16,7 +16,7 @@ ensemble's crops -- goes through ``torchrun`` here too, with the collectives, th
 back and the resumption they imply.
 
 What a rehearsal cannot show is what only the device does: speed, memory, synchronization. ``--plan`` estimates
-those (:mod:`reproduce.plan`).
+those (:mod:`reproduce.book.plan`).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ PROCESSES = 2
 def scaled(parameters: dict[str, dict[str, Any]], device: str = "cpu") -> dict[str, dict[str, Any]]:
     """``parameters`` (a set: notebook -> {parameter: value}) with :data:`SCALE` applied to each notebook it names,
     for the parameters that notebook has; ``device`` replaces SCALE's (a rehearsal on a GPU, scaled down alike)."""
-    from .book import notebook_defaults
+    from .runner import notebook_defaults
 
     config = {**SCALE["config"], "device": device}
     rehearsal = {}
@@ -75,7 +75,7 @@ def _under_home(path: str, fake_home: Path) -> Path:
 def write_data(parameters: dict[str, dict[str, Any]], fake_home: Path) -> list[Path]:
     """Write every data set and weights file the set's notebooks read, where their paths point with ``~`` being
     ``fake_home``, each once; returns what was written."""
-    from .data import formats
+    from ..data import formats
 
     written: dict[Path, Path] = {}
     for values in parameters.values():
@@ -112,12 +112,12 @@ def environment(**values: str) -> Iterator[None]:
 def rehearse(out: str | Path, parameters: dict[str, dict[str, Any]], *, jobs: Optional[int] = None,
              build: bool = True, device: str = "cpu", processes: int = PROCESSES) -> dict[str, Any]:
     """Rehearse the parameter set ``parameters`` in ``out``: write its data under ``out/home``, scale it down
-    (:func:`scaled`) and run the whole book with ``HOME`` there (:func:`reproduce.book.run`). Returns what the run
+    (:func:`scaled`) and run the whole book with ``HOME`` there (:func:`reproduce.book.runner.run`). Returns what the run
     records, with the parameters executed under ``"rehearsed"``. ``device="cuda"`` rehearses the device paths on a
     GPU, scaled down alike; ``processes``: how many processes each stage a GPU box runs on all its GPUs runs with
     (``REPRODUCE_PROCESSES``)."""
-    from . import book
-    from .training.launch import PROCESSES_VARIABLE
+    from . import runner
+    from ..training.launch import PROCESSES_VARIABLE
 
     if not (isinstance(processes, int) and processes >= 1):
         raise ValueError(f"processes={processes!r} must be an integer >= 1")
@@ -132,6 +132,6 @@ def rehearse(out: str | Path, parameters: dict[str, dict[str, Any]], *, jobs: Op
 
     keep = {"MPLCONFIGDIR": matplotlib.get_configdir(), "IPYTHONDIR": str(Path("~/.ipython").expanduser())}
     with environment(HOME=str(fake_home), **keep, **{PROCESSES_VARIABLE: str(processes)}):
-        summary = book.run(out, rehearsal, jobs=jobs, build=build)
+        summary = runner.run(out, rehearsal, jobs=jobs, build=build)
     return {**summary, "rehearsed": rehearsal, "processes": processes}
 

@@ -1,4 +1,4 @@
-"""The claims the chapters check, each turned into a :class:`~reproduce.findings.Finding` from the chapter's
+"""The claims the chapters check, each turned into a :class:`~reproduce.analysis.findings.Finding` from the chapter's
 measurements: which runs or rows are compared, in which direction the paper predicts, and on what (two
 configurations' seeds, or one set of members scored two ways on the same test images). The notebooks train and
 score; this module decides what the numbers say.
@@ -10,8 +10,8 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from .findings import Finding, Interval, mean_over_seeds, members_and_images, two_samples_over_seeds
-from .training.ablation import STEPS
+from ..analysis.findings import Finding, Interval, mean_over_seeds, members_and_images, two_samples_over_seeds
+from ..training.ablation import STEPS
 
 #: Seeds of every comparison about training (issue: one seed is one sample).
 SEEDS = 3
@@ -56,7 +56,7 @@ def table3_caveats(*, crop: bool, square: bool, one_model_top1: float) -> dict[s
 def training(top1: Mapping[str, Sequence[float]], *, network: str | None = None,
              caveat: str | None = None) -> list[Finding]:
     """The Training chapter's two claims, each the difference of two configurations' mean test top-1 over their
-    seeds with the pooled two-sample interval (:func:`reproduce.findings.two_samples_over_seeds`) for the difference
+    seeds with the pooled two-sample interval (:func:`reproduce.analysis.findings.two_samples_over_seeds`) for the difference
     of their expected values over trainings. ``top1``: test top-1 per seed of ``"heads, Polyak"``, ``"heads, raw"``
     and ``"no heads, Polyak"``; ``network`` and ``caveat``: what the findings name (:meth:`Finding.trained_on`)."""
     return [finding.trained_on(network, caveat) for finding in [
@@ -137,7 +137,7 @@ def table3(outcomes: Mapping[tuple[int, int], Callable], members: int, *, networ
     """Section 7's claims on Table 3's rows: every row of ``outcomes`` (:func:`reproduce.evaluate.table3.outcomes`:
     per-image correctness of ``(models, crops)`` from the ``members`` trained networks, all on the same images)
     against one model with one crop, paired on the images and the members, with intervals for the expected value
-    over trainings of the members and over test images (:func:`reproduce.findings.members_and_images`). Each names
+    over trainings of the members and over test images (:func:`reproduce.analysis.findings.members_and_images`). Each names
     the members' ``network`` and the caveats of :func:`table3_caveats` that bear on it (the crops' on rows of more
     than one crop, the ceiling on every row)."""
     caveats = caveats or {}

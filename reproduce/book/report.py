@@ -18,7 +18,7 @@ def human(n: float) -> str:
 
 def style_table1(table: pd.DataFrame):
     """Table 1 with counts in the paper's K/M notation, differences in percent, and every difference whose count
-    does not round to the printed number (the ``as printed`` columns of :func:`reproduce.costs.table1`, which are not
+    does not round to the printed number (the ``as printed`` columns of :func:`reproduce.analysis.costs.table1`, which are not
     shown) highlighted."""
     counts = ["params", "params (paper)", "ops", "ops (paper)"]
     diffs = ["params diff %", "ops diff %"]
@@ -44,7 +44,7 @@ def listed(names: list[str]) -> str:
 
 
 def rows_off_sentence(off: dict[str, list[str]]) -> str:
-    """Which rows of Table 1 do not round to the printed counts (:func:`reproduce.costs.rows_not_as_printed`), in
+    """Which rows of Table 1 do not round to the printed counts (:func:`reproduce.analysis.costs.rows_not_as_printed`), in
     words."""
     parts = [f"{'the parameters' if column == 'params' else 'the multiply-adds'} of {len(rows)} row"
              f"{'s' if len(rows) > 1 else ''} ({listed([row.removeprefix('inception') for row in rows])})"
@@ -56,7 +56,7 @@ def rows_off_sentence(off: dict[str, list[str]]) -> str:
 
 def seen_whole(fields: pd.Series, diameters: dict[str, float]) -> str:
     """Which branches of one module (``fields``: branch -> receptive field in pixels, as a row of
-    :func:`reproduce.receptive.branch_fields`) see each object whole (``diameters``: name -> the object's diameter in
+    :func:`reproduce.analysis.receptive.branch_fields`) see each object whole (``diameters``: name -> the object's diameter in
     pixels), in words."""
     sentences = []
     for name, diameter in diameters.items():
@@ -68,7 +68,7 @@ def seen_whole(fields: pd.Series, diameters: dict[str, float]) -> str:
 
 
 def bottleneck_values(savings: pd.DataFrame, total_ops: int) -> dict[str, str]:
-    """The Motivation chapter's numbers on the 1x1 reductions, from :func:`reproduce.costs.bottleneck_savings`: the
+    """The Motivation chapter's numbers on the 1x1 reductions, from :func:`reproduce.analysis.costs.bottleneck_savings`: the
     example of inception (3a)'s 5x5 branch (``ex_*``), the saving over every 3x3 and every 5x5 branch, and what the
     reductions save against the whole network's ``total_ops``."""
     first = savings[(savings["module"] == "3a") & (savings["branch"] == "5x5")].iloc[0]
@@ -98,8 +98,8 @@ def style_counts(table: pd.DataFrame):
 
 def run_frames(results: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The per-step losses and the per-epoch history of several training runs (``{name: TrainResult}``), each as
-    one long table with a ``run`` column, ready for :func:`reproduce.figures.loss_curves` and
-    :func:`reproduce.figures.accuracy_curves`."""
+    one long table with a ``run`` column, ready for :func:`reproduce.book.figures.loss_curves` and
+    :func:`reproduce.book.figures.accuracy_curves`."""
     steps = pd.concat([pd.DataFrame(r.steps).assign(run=name) for name, r in results.items()], ignore_index=True)
     history = pd.concat([pd.DataFrame(r.history).assign(run=name) for name, r in results.items()],
                         ignore_index=True)
@@ -111,7 +111,7 @@ def table3_with_paper(ours: pd.DataFrame) -> pd.DataFrame:
     with the paper's row of the same number of crops and the same kind of predictor (one model, or the ensemble).
     The paper reports top-5 error on 1,000 classes; with 10 classes top-1 error is the informative one, so both of
     ours are shown."""
-    from .paper import TABLE3
+    from ..paper import TABLE3
 
     paper = pd.DataFrame(TABLE3)
     paper["ensemble"] = paper["models"] > 1
@@ -153,15 +153,15 @@ def ablation_table(results: dict, tests: dict[str, dict[str, float]]) -> pd.Data
     ``"<row> (seed k)"``; ``tests``: each run's ``{"top1", "top5"}`` on the test split. ``top-1`` is the mean over
     the row's seeds with its 95% interval (``low``, ``high``; Student's t);
     ``top-1 vs row before`` the difference of the mean over seeds from that of the row it changes (the ablation's
-    parent row), with the pooled two-sample interval over the two rows' seeds and the verdict of :func:`reproduce.claims.ablation`. ``params`` and
+    parent row), with the pooled two-sample interval over the two rows' seeds and the verdict of :func:`reproduce.book.claims.ablation`. ``params`` and
     ``multiply-adds`` are those of the inference network (no auxiliary heads, one image at the run's
-    ``image_size``), counted with :mod:`reproduce.costs`; ``images`` are the training images one run saw, ``seconds``
+    ``image_size``), counted with :mod:`reproduce.analysis.costs`; ``images`` are the training images one run saw, ``seconds``
     the training time of the row's runs together, as each run recorded it (a run another chapter trained and this
     one reloaded counts its own training), and ``images/s`` their mean training throughput.
     """
     from . import claims
-    from .findings import mean_over_seeds
-    from .training.ablation import STEPS, inference_costs
+    from ..analysis.findings import mean_over_seeds
+    from ..training.ablation import STEPS, inference_costs
 
     steps = {step.name: step for step in STEPS}
     by_row: dict[str, list[str]] = {}
@@ -234,7 +234,7 @@ def config_summary(config) -> str:
     from TrainConfig's defaults: `width=0.25`, `batch_norm=True`."."""
     import dataclasses
 
-    from .training.config import TrainConfig
+    from ..training.config import TrainConfig
 
     defaults = TrainConfig()
     changed = [f"`{f.name}={getattr(config, f.name)!r}`" for f in dataclasses.fields(config)
@@ -252,8 +252,8 @@ def configuration(run: str) -> str:
 
 def seed_summary(scores: pd.DataFrame, test_images: int) -> pd.DataFrame:
     """Per configuration and weights: the seeds, and test top-1 as a mean over them with its 95% interval
-    (:func:`reproduce.findings.mean_over_seeds`). ``scores``: rows of :func:`reproduce.training.loop.score_runs`."""
-    from .findings import mean_over_seeds
+    (:func:`reproduce.analysis.findings.mean_over_seeds`). ``scores``: rows of :func:`reproduce.training.loop.score_runs`."""
+    from ..analysis.findings import mean_over_seeds
 
     rows = []
     for (config, weights), group in scores.assign(configuration=scores["run"].map(configuration)).groupby(
@@ -299,7 +299,7 @@ def augmentation_sentence(scores: pd.DataFrame, run: str, main: str) -> str:
 
 def convergence_section(path, steps: int) -> tuple[Optional[pd.DataFrame], Optional[pd.DataFrame], str]:
     """The Training chapter's measured step counts: ``benchmarks/convergence.py``'s results at ``path``, read, as
-    :func:`convergence_runs` (for :func:`reproduce.figures.convergence`), :func:`convergence`'s table and its
+    :func:`convergence_runs` (for :func:`reproduce.book.figures.convergence`), :func:`convergence`'s table and its
     sentences, and the steps this build trains (``steps``); no runs, no table and a sentence saying how to make the
     file where it is missing."""
     import json
@@ -347,7 +347,7 @@ def optimizer_summary(scores: pd.DataFrame, base, best_lr) -> pd.DataFrame:
 
 def optimizer_text(scores: pd.DataFrame, base, best_lr: Optional[float]) -> str:
     """The Training chapter's paragraph on the optimizer: where the paper's SGD was trained at ``best_lr`` with every
-    seed, its comparison with the main runs (:func:`reproduce.claims.optimizer`, :func:`optimizer_sentence`); else
+    seed, its comparison with the main runs (:func:`reproduce.book.claims.optimizer`, :func:`optimizer_sentence`); else
     what was run instead."""
     from .claims import optimizer
 
@@ -360,7 +360,7 @@ def optimizer_text(scores: pd.DataFrame, base, best_lr: Optional[float]) -> str:
 
 
 def optimizer_sentence(choice: dict, best_lr: float, base) -> str:
-    """What :func:`reproduce.claims.optimizer` found, in words, and what it means for the main run."""
+    """What :func:`reproduce.book.claims.optimizer` found, in words, and what it means for the main run."""
     from .claims import SGD_MARGIN
 
     d = choice["difference"]
@@ -385,7 +385,7 @@ def _points(x: float) -> str:
 
 def _error(outcome, members: int) -> str:
     """Top-1 error in percent with its 95% interval over the members and the images, from a row's ``outcome``."""
-    from .findings import over_members_and_images
+    from ..analysis.findings import over_members_and_images
 
     acc = over_members_and_images(outcome, members)
     return f"{100 * (1 - acc.estimate):.1f} (95% CI {100 * (1 - acc.high):.1f} to {100 * (1 - acc.low):.1f})"
@@ -400,7 +400,7 @@ def _change(finding) -> str:
 def table3_intervals(outcomes: dict, members: int, findings: list) -> pd.DataFrame:
     """Table 3's rows with intervals: for every ``(models, crops)`` of ``outcomes``
     (:func:`reproduce.evaluate.table3.outcomes` of ``members`` networks) the top-1 error with its 95% interval over
-    the members and the images and, from ``findings`` (:func:`reproduce.claims.table3`, in the same order, the base
+    the members and the images and, from ``findings`` (:func:`reproduce.book.claims.table3`, in the same order, the base
     row left out), the paired change against one model with one crop; and the test images."""
     rows = []
     changes = iter(findings)
@@ -447,7 +447,7 @@ def evaluation_times(members: int, shared_epochs: int, train_seconds: float, set
 def paper_table3_changes() -> str:
     """The paper's own changes of Table 3 against one model with one crop, in words, for comparison (top-5 error on
     ILSVRC 2014, points; computed from the table's errors)."""
-    from .paper import TABLE3
+    from ..paper import TABLE3
 
     base = TABLE3[0].top5_error
     parts = [f"{row.models} model{'s' if row.models > 1 else ''} x {row.crops} crop{'s' if row.crops > 1 else ''}: "
@@ -479,9 +479,9 @@ def learning_sentence(table: pd.DataFrame, chance: float, *, threshold: float = 
 
 
 def table3_report_values(outcomes: dict, members: int, findings: list) -> dict[str, str]:
-    """The reproduction report's Table 3 numbers (:data:`reproduce.summary.REPORTED`) from the rows of ``outcomes``
+    """The reproduction report's Table 3 numbers (:data:`reproduce.book.summary.REPORTED`) from the rows of ``outcomes``
     (:func:`reproduce.evaluate.table3.outcomes` of ``members`` networks, every row on the same images) and their
-    ``findings`` (:func:`reproduce.claims.table3`): the errors of the first and the last row, and the changes of error
+    ``findings`` (:func:`reproduce.book.claims.table3`): the errors of the first and the last row, and the changes of error
     of the most crops, the ensemble and both, each with its 95% interval."""
     most, crops = max(m for m, _ in outcomes), max(c for _, c in outcomes)
     changes = dict(zip([key for key in outcomes if key != (1, 1)], findings))
@@ -517,7 +517,7 @@ def _convergence_label(options: dict, base: dict) -> str:
 
 
 #: The families :func:`convergence_runs` sorts the configurations into, one panel each in
-#: :func:`reproduce.figures.convergence`.
+#: :func:`reproduce.book.figures.convergence`.
 CONVERGENCE_FAMILIES = ("AdamW, batch norm", "AdamW, no batch norm (the paper's network)", "SGD, momentum 0.9")
 
 
@@ -549,7 +549,7 @@ def convergence(results: dict) -> tuple[pd.DataFrame, dict[str, str]]:
     configuration, steps and seeds, and the validation top-1 of the Polyak-averaged weights: the mean over the seeds,
     the lowest and the highest) and the sentences the Training chapter states, each generated from those numbers:
     ``"steps"`` (AdamW against the number of steps), ``"sgd"`` (the paper's SGD at each rate, and whether its best
-    setting comes within :data:`reproduce.claims.SGD_MARGIN` of AdamW) and ``"no_bn"`` (the paper's network without
+    setting comes within :data:`reproduce.book.claims.SGD_MARGIN` of AdamW) and ``"no_bn"`` (the paper's network without
     batch norm at the common rate and a lower one)."""
     from . import claims
 
@@ -625,8 +625,8 @@ def miniature_table(results: dict, *, half_width: float = 0.02) -> pd.DataFrame:
     """One row per network of :func:`miniature_runs`, in the sweep's order: its multiply-adds' ``block_scale``, the
     seeds, the mean test top-1 over them with its 95% interval, the seeds' standard deviation, the seeds a comparison
     with another network of that spread needs for an interval of +-``half_width``
-    (:func:`reproduce.findings.seeds_for_half_width`), and the mean seconds of one run."""
-    from .findings import mean_over_seeds, seeds_for_half_width
+    (:func:`reproduce.analysis.findings.seeds_for_half_width`), and the mean seconds of one run."""
+    from ..analysis.findings import mean_over_seeds, seeds_for_half_width
 
     runs = miniature_runs(results)
     rows = []
@@ -654,10 +654,10 @@ def style_miniature(table: pd.DataFrame):
 
 def central_claim(results: dict) -> tuple[pd.DataFrame, list]:
     """What ``benchmarks/miniature.py`` measured (its JSON, read), as the Motivation chapter shows it: each network's
-    :func:`miniature_table` row and the central claim's findings (:func:`reproduce.claims.central`) on the test
+    :func:`miniature_table` row and the central claim's findings (:func:`reproduce.book.claims.central`) on the test
     top-1 of every seed, naming GoogLeNet's configuration and how far the runs were from converged."""
     from . import claims
-    from .training import TrainConfig
+    from ..training import TrainConfig
 
     per_network = miniature_runs(results).groupby("network", sort=False)["test top-1"].apply(list)
     network = TrainConfig.from_dict(results["groups"]["GoogLeNet"]).describe()
