@@ -13,7 +13,8 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from reproduce.analysis import costs
-from reproduce.book import figures, report
+from reproduce.book import figures, formatting
+from reproduce.book.chapters import beyond as beyond_chapter
 from reproduce import googlenet
 from reproduce.training import TrainConfig, inception_v3_ablation  # noqa: E402
 from reproduce.training.ablation import STEPS, changes, factorization_costs, inference_costs  # noqa: E402
@@ -128,8 +129,8 @@ def test_table_has_one_row_per_ablation_row_over_its_seeds(configs):
     from scipy import stats
 
     results, tests = fake_results(configs)
-    table = report.ablation_table(results, tests)
-    assert list(table.columns) == list(report.ABLATION_COLUMNS)
+    table = beyond_chapter.ablation_table(results, tests)
+    assert list(table.columns) == list(beyond_chapter.ABLATION_COLUMNS)
     assert list(table["run"]) == NAMES and list(table["seeds"]) == [3] * 6
     assert list(table["change"]) == [step.change for step in STEPS]
     row = table.set_index("run").loc["+ label smoothing"]
@@ -152,15 +153,15 @@ def test_table_has_one_row_per_ablation_row_over_its_seeds(configs):
     # contradicts the claim that removing the heads lowers accuracy
     last = table.loc[5]
     assert last["top-1 vs row before"] == pytest.approx(0.62 / 3) and last["verdict"] == "contradicts"
-    html = report.style_ablation(table).to_html()
+    html = beyond_chapter.style_ablation(table).to_html()
     assert f"66.0 ({100 * (0.66 - half):.1f} to {100 * (0.66 + half):.1f})" in html and "+5.0 (+2.7 to +7.3)" in html
     assert STEPS[1].change not in html  # the page's list says what each row changes: the table fits the column
 
 
 def test_figure_shows_the_first_seeds_losses_and_every_rows_interval(configs):
     results, tests = fake_results(configs)
-    table = report.ablation_table(results, tests)
-    steps, history = report.run_frames(results)
+    table = beyond_chapter.ablation_table(results, tests)
+    steps, history = formatting.run_frames(results)
     fig = figures.ablation_curves(steps, history, table, chance=0.1)
     loss, cost = fig.axes
     assert [line.get_label() for line in loss.lines] == NAMES  # one line per row: its first seed

@@ -9,7 +9,12 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from reproduce.book import claims, figures, report
+from reproduce.book import claims, figures
+from reproduce.book.chapters import beyond as beyond_chapter
+
+from reproduce.book.chapters import evaluation as evaluation_chapter
+
+from reproduce.book.chapters import training as training_chapter
 from reproduce.evaluate.predict import CropProbabilities  # noqa: E402
 from reproduce.evaluate.table3 import outcomes, table3  # noqa: E402
 from scipy import stats  # noqa: E402
@@ -61,7 +66,7 @@ def test_the_main_run_uses_sgd_only_when_its_whole_interval_is_within_3_points(s
         low, high = _pooled(sgd, adamw)[0]
         assert (choice["difference"].low, choice["difference"].high) == pytest.approx((low, high))
         assert bool(low >= -0.03) is use
-    sentence = report.optimizer_sentence(choice, 0.03, TrainConfig(optimizer="adamw", lr=2e-3))
+    sentence = training_chapter.optimizer_sentence(choice, 0.03, TrainConfig(optimizer="adamw", lr=2e-3))
     if use:
         assert "could use the paper's optimizer" in sentence
     elif len(sgd) > 1:
@@ -124,12 +129,12 @@ def test_table3_claims_pair_each_row_with_one_model_one_crop_on_the_same_images_
     low = 1 / 12 - stats.t.ppf(0.975, 2) * np.sqrt(images_variance + members_variance)
     assert (d.low, d.high) == pytest.approx((low, 1.0))  # the upper end stops at +1
     assert ensemble.difference.members == 3 and ensemble.difference.n == 4
-    table = report.table3_intervals(rows, 3, found)
+    table = evaluation_chapter.table3_intervals(rows, 3, found)
     assert list(table["test images"]) == [4] * 4
     assert table.loc[0, "change of error, points"] == ""
     assert table.loc[2, "change of error, points"].startswith(f"{-100 * ensemble.difference.estimate:+.1f} (95% CI ")
     assert table.loc[0, "top-1 error %"].startswith(f"{100 - 100 * (8 / 3) / 4:.1f} (95% CI ")
-    values = report.table3_report_values(rows, 3, found)
+    values = evaluation_chapter.table3_report_values(rows, 3, found)
     assert values["ensemble_change"] == table.loc[2, "change of error, points"]
     assert values["crops_change"] == table.loc[1, "change of error, points"]
     assert values["best_error"] == table.loc[3, "top-1 error %"]
@@ -148,7 +153,7 @@ def test_seed_summary_means_and_intervals_per_configuration():
                            for k, v in enumerate([0.7, 0.8, 0.9])] +
                           [{"run": "paper's augmentation (seed 0)", "seed": 0, "weights": "Polyak", "top1": 0.5,
                             "top5": 1.0}])
-    table = report.seed_summary(scores, 2000)
+    table = training_chapter.seed_summary(scores, 2000)
     assert list(table["configuration"]) == ["GoogLeNet", "paper's augmentation"]
     assert list(table["seeds"]) == [3, 1]
     assert table.loc[0, "test top-1 % (95% CI)"].startswith("80.0 (95% CI 55.2 to 100.0)")
@@ -158,14 +163,14 @@ def test_seed_summary_means_and_intervals_per_configuration():
 def test_learning_sentence_names_the_rows_below_the_threshold():
     table = pd.DataFrame({"run": ["a", "b", "c"], "seeds": [3, 3, 1], "top-1": [0.8, 0.3, 0.11],
                           "top-1 low": [0.75, 0.2, 0.11], "top-1 high": [0.85, 0.4, 0.11]})
-    text = report.learning_sentence(table, 0.1)
+    text = beyond_chapter.learning_sentence(table, 0.1)
     assert text.startswith("Chance is 10%. 1 of the 3 rows reach 50%")
     assert "b, 30.0% (95% CI 20.0 to 40.0)" in text and "c, 11.0%;" not in text and "c, 11.0%" in text
     assert "c is within 5 points of chance" in text
 
 
 def test_paper_changes_are_computed_from_table_3():
-    text = report.paper_table3_changes()
+    text = evaluation_chapter.paper_table3_changes()
     assert "7 models x 144 crops: -3.40" in text and "1 model x 10 crops: -0.92" in text
 
 
@@ -206,7 +211,7 @@ def test_the_convergence_sentences_state_each_group_and_the_optimizer_rule():
               (("batch_norm", False), ("epochs", 4)): [0.2, 0.3],
               (("batch_norm", False), ("epochs", 3), ("lr", 5e-4)): [0.7, 0.8],
               (("batch_norm", False), ("epochs", 4), ("lr", 5e-4)): [0.9, 0.92]}
-    table, text = report.convergence(_convergence_results(values))
+    table, text = training_chapter.convergence(_convergence_results(values))
     assert len(table) == len(values) and set(table["seeds"]) == {2, 3}
     row = table[(table["configuration"] == "SGD lr 0.03") & (table["steps"] == 1200)].iloc[0]
     assert (row["val top-1, mean"], row["lowest"], row["highest"]) == pytest.approx((0.65, 0.6, 0.7))
@@ -224,7 +229,7 @@ def test_the_convergence_sentences_state_each_group_and_the_optimizer_rule():
     assert text["sgd"].endswith("so the main run keeps AdamW.")
     assert "at AdamW's 2e-3, ends at 25.0% (runs 20.0 to 30.0) after 600 steps" in text["no_bn"]
     close = dict(values) | {(*SGD, ("epochs", 8), ("lr", 0.03)): [0.99, 0.995]}  # the whole interval within 3 points
-    assert report.convergence(_convergence_results(close))[1]["sgd"].endswith("follow the paper's optimizer, so it "
+    assert training_chapter.convergence(_convergence_results(close))[1]["sgd"].endswith("follow the paper's optimizer, so it "
                                                                                 "does.")
 
 
@@ -246,7 +251,7 @@ def test_the_committed_convergence_results_are_the_benchmarks_groups():
     assert {(run["sweep"], run["group"], run["seed"]) for run in results["runs"]} == expected
     for run in results["runs"]:
         assert run["options"] == convergence.options(run["sweep"], run["group"])
-    table, text = report.convergence(results)  # every sentence finds its groups
+    table, text = training_chapter.convergence(results)  # every sentence finds its groups
     assert set(text) == {"steps", "sgd", "no_bn"}
 
 
@@ -261,7 +266,8 @@ def test_table3_findings_together_keep_every_image_first_and_add_the_subsets_new
 
 
 def test_the_optimizer_paragraph_compares_the_best_sgd_rate_seed_by_seed_or_says_what_was_run():
-    """report.optimizer_text takes each configuration's Polyak test top-1 per seed from the scores (the raw rows and
+    """training_chapter.optimizer_text takes each configuration's Polyak test top-1 per seed from the scores (the raw
+    rows and
     the other rates are not the comparison) and says what was run where SGD was not trained with every seed."""
     rows = []
     for seed, (sgd, adamw) in enumerate([(0.795, 0.80), (0.805, 0.81), (0.80, 0.80)]):
@@ -271,12 +277,12 @@ def test_the_optimizer_paragraph_compares_the_best_sgd_rate_seed_by_seed_or_says
     rows.append({"run": "SGD, lr 0.01 (seed 0)", "seed": 0, "weights": "Polyak", "top1": 0.1})
     scores = pd.DataFrame(rows)
     base = TrainConfig(optimizer="adamw", lr=2e-3)
-    expected = report.optimizer_sentence(claims.optimizer([0.795, 0.805, 0.80], [0.80, 0.81, 0.80]), 0.03, base)
-    assert report.optimizer_text(scores, base, 0.03) == expected
+    expected = training_chapter.optimizer_sentence(claims.optimizer([0.795, 0.805, 0.80], [0.80, 0.81, 0.80]), 0.03, base)
+    assert training_chapter.optimizer_text(scores, base, 0.03) == expected
     assert "could use the paper's optimizer" in expected
-    assert report.optimizer_text(scores, base.replace(optimizer="sgd"), None) == (
+    assert training_chapter.optimizer_text(scores, base.replace(optimizer="sgd"), None) == (
         "The main run uses the paper's SGD; no other optimizer was run.")
-    assert report.optimizer_text(scores, base, None) == (
+    assert training_chapter.optimizer_text(scores, base, None) == (
         "The main run uses adamw; this build trains no SGD (`sgd_lrs` is empty).")
 
 

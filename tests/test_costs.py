@@ -178,10 +178,10 @@ def test_ops_by_stage_add_up_to_the_network():
 
 
 def test_the_bottleneck_numbers_are_those_of_the_savings_table():
-    from reproduce.book import report
+    from reproduce.book.chapters import motivation as motivation_chapter
 
     savings = costs.bottleneck_savings(googlenet(), 224)
-    values = report.bottleneck_values(savings, 1_000_000_000)
+    values = motivation_chapter.bottleneck_values(savings, 1_000_000_000)
     # inception (3a)'s 5x5 branch: 192 channels reduced to 16, then 32 5x5 filters
     assert (values["ex_in"], values["ex_red"], values["ex_out"]) == ("192", "16", "32")
     without = 28 * 28 * 5 * 5 * 192 * 32

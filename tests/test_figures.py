@@ -93,10 +93,11 @@ def test_the_convergence_figure_draws_the_measured_runs_one_line_per_configurati
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from reproduce.book import figures, report
+    from reproduce.book import figures
+    from reproduce.book.chapters import training as training_chapter
 
     measured = json.loads((Path(__file__).parent.parent / "benchmarks" / "results" / "convergence.json").read_text())
-    fig = figures.convergence(report.convergence_runs(measured), steps=450)
+    fig = figures.convergence(training_chapter.convergence_runs(measured), steps=450)
     # from the file itself: each group's length in steps and its seeds' Polyak top-1
     groups = defaultdict(list)
     for run in measured["runs"]:
@@ -122,7 +123,7 @@ def test_the_convergence_figure_draws_the_measured_runs_one_line_per_configurati
     line = next(line for line in lines if line.get_label() == name)
     assert len(lengths) >= 2 and list(line.get_xdata()) == sorted(lengths)  # 300, 450, 600 and 1,200 steps
     assert list(line.get_ydata()) == pytest.approx([np.mean(lengths[k]) for k in sorted(lengths)])
-    assert [ax.get_title() for ax in fig.axes] == list(report.CONVERGENCE_FAMILIES)
+    assert [ax.get_title() for ax in fig.axes] == list(training_chapter.CONVERGENCE_FAMILIES)
     configurations = {tuple(sorted((k, v) for k, v in run["options"].items() if k != "epochs"))
                       for run in measured["runs"]}  # what a run changes but its length
     assert len(lines) == len(configurations)  # one line each

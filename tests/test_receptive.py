@@ -25,7 +25,7 @@ def test_receptive_fields_of_the_paper_network():
 
 
 def test_the_objects_each_branch_sees_whole_are_named():
-    from reproduce.book.report import seen_whole
+    from reproduce.book.chapters.motivation import seen_whole
 
     fields = branch_fields(googlenet()).loc["3a", ["1x1", "3x3", "5x5"]]  # 27, 43, 59 px
     text = seen_whole(fields, {"small": 10.0, "medium": 30.0, "large": 70.0})

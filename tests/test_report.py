@@ -10,17 +10,21 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from reproduce.analysis import costs
-from reproduce.book import figures, report
+from reproduce.book import figures, formatting
+from reproduce.book.chapters import architecture as architecture_chapter
+from reproduce.book.chapters import beyond as beyond_chapter
+from reproduce.book.chapters import motivation as motivation_chapter
+from reproduce.book.chapters import training as training_chapter
 from reproduce import naive_vs_reduced, paper, table1
 
 
 def test_human_uses_three_significant_digits_and_k_m_g():
-    assert [report.human(n) for n in (950, 1234, 34_019_328, 1_582_671_872)] == ["950", "1.23K", "34M", "1.58G"]
+    assert [formatting.human(n) for n in (950, 1234, 34_019_328, 1_582_671_872)] == ["950", "1.23K", "34M", "1.58G"]
 
 
 def test_style_table1_highlights_the_counts_that_do_not_round_to_the_printed_ones():
     table = table1()
-    html = report.style_table1(table).to_html()
+    html = architecture_chapter.style_table1(table).to_html()
     highlighted_rule = html.split("background-color: #f8d0c8")[0].rsplit("}", 1)[-1]  # "#T_x_row0_col12, ... {"
     off = costs.rows_not_as_printed(table)
     assert highlighted_rule.count("#T_") == len(off["params"]) + len(off["ops"]) == 15
@@ -37,7 +41,7 @@ def test_printed_counts_are_read_with_their_precision():
 
 
 def test_style_counts_formats_integers_with_separators():
-    html = report.style_counts(pd.DataFrame({"params": [6998552], "ratio": [2.3699]})).to_html()
+    html = formatting.style_counts(pd.DataFrame({"params": [6998552], "ratio": [2.3699]})).to_html()
     assert "6,998,552" in html and "2.37" in html
 
 
@@ -46,12 +50,12 @@ def test_the_widening_table_shows_its_widths_as_numbers_and_the_first_rows_undef
 
     widths = (0.5, 0.75, 1.0, 1.5)
     table = costs.widening(widths, input_size=32)
-    body = BeautifulSoup(report.style_counts(table).to_html(), "html.parser").tbody
+    body = BeautifulSoup(formatting.style_counts(table).to_html(), "html.parser").tbody
     rows = [[cell.get_text() for cell in row.find_all(["th", "td"])] for row in body.find_all("tr")]
     assert [row[0] for row in rows] == ["0.5", "0.75", "1", "1.5"]
     columns = list(table.columns)
     growth = [1 + columns.index(c) for c in ("params growth exponent", "ops growth exponent")]
-    assert [rows[0][i] for i in growth] == [report.UNDEFINED] * 2  # nothing before the first width to grow from
+    assert [rows[0][i] for i in growth] == [formatting.UNDEFINED] * 2  # nothing before the first width to grow from
     for row, width in zip(rows[1:], widths[1:]):  # the rest: the log-log slope from the previous width, 2 decimals
         previous = widths[widths.index(width) - 1]
         for i, column in zip(growth, ("params", "ops")):
@@ -115,7 +119,7 @@ def test_run_frames_stack_runs_with_their_names():
     a = SimpleNamespace(steps=[{"step": 10, "loss_main": 2.0}], history=[{"epoch": 1, "val_top1": 0.3}])
     b = SimpleNamespace(steps=[{"step": 10, "loss_main": 1.5}, {"step": 20, "loss_main": 1.0}],
                         history=[{"epoch": 1, "val_top1": 0.4}])
-    steps, history = report.run_frames({"a": a, "b": b})
+    steps, history = formatting.run_frames({"a": a, "b": b})
     assert list(steps["run"]) == ["a", "b", "b"] and list(steps["loss_main"]) == [2.0, 1.5, 1.0]
     assert list(history["run"]) == ["a", "b"] and list(history["val_top1"]) == [0.3, 0.4]
 
@@ -137,9 +141,9 @@ def test_crops_144_places_each_crop_by_scale_square_and_kind():
 
 
 def test_the_rows_that_do_not_round_to_the_printed_counts_are_named():
-    text = report.rows_off_sentence(costs.rows_not_as_printed(table1()))
+    text = architecture_chapter.rows_off_sentence(costs.rows_not_as_printed(table1()))
     assert "the multiply-adds of 3 rows (conv1, 4a and 5a)" in text and "the parameters of 12 rows" in text
-    assert report.rows_off_sentence({"params": [], "ops": []}) == "Every count rounds to the number the paper prints."
+    assert architecture_chapter.rows_off_sentence({"params": [], "ops": []}) == "Every count rounds to the number the paper prints."
 
 
 def test_run_lookups_and_tables_read_what_the_runs_hold():
@@ -147,11 +151,11 @@ def test_run_lookups_and_tables_read_what_the_runs_hold():
                            for k, w, v in ((1, "Polyak", 0.8), (0, "Polyak", 0.7), (0, "raw", 0.6),
                                            (0, "paper's augmentation", 0.1))]
                           + [{"run": "paper's augmentation (seed 0)", "seed": 0, "weights": "Polyak", "top1": 0.55}])
-    assert report.top1_per_seed(scores, "GoogLeNet") == [0.7, 0.8]  # in the order of the seeds
-    assert report.top1_per_seed(scores, "GoogLeNet", "raw") == [0.6]
-    text = report.augmentation_sentence(scores, "paper's augmentation (seed 0)", "GoogLeNet (seed 0)")
+    assert training_chapter.top1_per_seed(scores, "GoogLeNet") == [0.7, 0.8]  # in the order of the seeds
+    assert training_chapter.top1_per_seed(scores, "GoogLeNet", "raw") == [0.6]
+    text = training_chapter.augmentation_sentence(scores, "paper's augmentation (seed 0)", "GoogLeNet (seed 0)")
     assert "reaches 55.0% test top-1, against 70.0% with flips only; one seed each" in text
-    assert report.augmentation_sentence(scores, "missing (seed 0)", "GoogLeNet (seed 0)").startswith("No run")
+    assert training_chapter.augmentation_sentence(scores, "missing (seed 0)", "GoogLeNet (seed 0)").startswith("No run")
 
     class Run:
         def __init__(self, lr, loss, speeds):
@@ -160,16 +164,16 @@ def test_run_lookups_and_tables_read_what_the_runs_hold():
             self.history = [{"images_per_second": s} for s in speeds]
 
     results = {"a": Run(0.01, 2.3, [100, 300]), "b": Run(0.001, 0.4, [50])}
-    times = report.run_times(results, {"a": 12.0, "b": 3.0})
+    times = training_chapter.run_times(results, {"a": 12.0, "b": 3.0})
     assert times.to_dict("records") == [{"run": "a", "seconds": 12.0, "images/s": 200.0},
                                         {"run": "b", "seconds": 3.0, "images/s": 50.0}]
-    lrs = report.paper_lr_table(results, {"a": {"top1": 0.1}, "b": {"top1": 0.6}}, ["b", "a"])
+    lrs = beyond_chapter.paper_lr_table(results, {"a": {"top1": 0.1}, "b": {"top1": 0.6}}, ["b", "a"])
     assert lrs.to_dict("records") == [{"run": "b", "lr": 0.001, "test top-1": 0.6, "final training loss": 0.4},
                                       {"run": "a", "lr": 0.01, "test top-1": 0.1, "final training loss": 2.3}]
 
 
 def test_the_convergence_section_reads_every_run_and_says_how_to_make_a_missing_file(tmp_path):
-    runs, table, text = report.convergence_section(tmp_path / "convergence.json", 450)
+    runs, table, text = training_chapter.convergence_section(tmp_path / "convergence.json", 450)
     assert runs is None and table is None and "python benchmarks/convergence.py` writes it" in text
     assert text.endswith("This build trains every run for 450 steps.")
     import json
@@ -177,7 +181,7 @@ def test_the_convergence_section_reads_every_run_and_says_how_to_make_a_missing_
 
     committed = Path(__file__).parent.parent / "benchmarks" / "results" / "convergence.json"
     measured = json.loads(committed.read_text())
-    runs, table, text = report.convergence_section(committed, 450)
+    runs, table, text = training_chapter.convergence_section(committed, 450)
     assert len(table) and f"(Measured on {measured['device']}.)" in text
     assert len(runs) == len(measured["runs"]) == table["seeds"].sum()  # every run once, in the figure and the table
     # each run as the file has it: its seed and Polyak top-1, its length from its epochs and batch size
@@ -185,7 +189,7 @@ def test_the_convergence_section_reads_every_run_and_says_how_to_make_a_missing_
                       for r in measured["runs"])
     assert measured["train_images"] == 4800
     assert sorted(zip(runs["seed"], runs["val top-1"], runs["steps"])) == expected
-    assert set(runs["family"]) == set(report.CONVERGENCE_FAMILIES)
+    assert set(runs["family"]) == set(training_chapter.CONVERGENCE_FAMILIES)
     sgd = runs[runs["family"] == "SGD, momentum 0.9"]
     assert sgd["configuration"].str.startswith("SGD lr ").all()
     assert len(sgd) == sum(r["options"]["optimizer"] == "sgd" for r in measured["runs"])
@@ -198,11 +202,11 @@ def test_the_convergence_section_reads_every_run_and_says_how_to_make_a_missing_
 
 
 def test_names_are_listed_as_a_sentence_lists_them():
-    assert [report.listed(n) for n in (["a"], ["a", "b"], ["a", "b", "c"])] == ["a", "a and b", "a, b and c"]
+    assert [formatting.listed(n) for n in (["a"], ["a", "b"], ["a", "b", "c"])] == ["a", "a and b", "a, b and c"]
 
 
 def test_config_summary_names_exactly_the_fields_that_differ_from_trainconfigs_defaults():
-    from reproduce.book.report import config_summary
+    from reproduce.book.formatting import config_summary
     from reproduce.training import TrainConfig
 
     default = TrainConfig()
@@ -231,7 +235,7 @@ def test_the_miniature_table_states_each_networks_mean_spread_and_the_seeds_a_2_
                "runs": [run("GoogLeNet", 0, 0.70, 0.6, 10.0), run("plain 3x3 stack", 0, 0.61, 0.5, 20.0),
                         run("GoogLeNet", 1, 0.74, 0.6, 12.0), run("plain 3x3 stack", 1, 0.62, 0.5, 22.0),
                         run("GoogLeNet", 2, 0.72, 0.6, 14.0)]}
-    table = report.miniature_table(results).set_index("network")
+    table = motivation_chapter.miniature_table(results).set_index("network")
     assert list(table.index) == ["GoogLeNet", "plain 3x3 stack"]  # the naive network has no run
     row = table.loc["GoogLeNet"]
     low, high = stats.t.interval(0.95, 2, loc=0.72, scale=0.02 / np.sqrt(3))
@@ -239,12 +243,12 @@ def test_the_miniature_table_states_each_networks_mean_spread_and_the_seeds_a_2_
     assert (row["low"], row["high"]) == pytest.approx((low, high))
     assert row["seeds for ±2 points"] == seeds_for_half_width(0.02, 0.02) and row["seconds per run"] == 12.0
     assert table.loc["plain 3x3 stack", "block scale"] == 0.31
-    runs = report.miniature_runs(results)
+    runs = motivation_chapter.miniature_runs(results)
     assert list(runs["test top-1"][:2]) == [0.70, 0.61] and list(runs["raw test top-1"][:2]) == [0.6, 0.5]
-    shown, (plain,) = report.central_claim(results)  # no naive run: one finding, on every seed's Polyak top-1
-    assert shown.equals(report.miniature_table(results))
+    shown, (plain,) = motivation_chapter.central_claim(results)  # no naive run: one finding, on every seed's Polyak top-1
+    assert shown.equals(motivation_chapter.miniature_table(results))
     low, high = stats.ttest_ind([0.70, 0.74, 0.72], [0.61, 0.62]).confidence_interval()
-    caveat = report.miniature_caveat({"runs": [
+    caveat = motivation_chapter.miniature_caveat({"runs": [
         {"group": "GoogLeNet", "curve": [[1, 1, 0.1, 0.2], [2, 2, 0.3, 0.4], [3, 3, 0.5, None], [4, 4, 0.6, 0.7]]},
         {"group": "GoogLeNet", "curve": [[1, 1, 0.1, 0.2], [2, 2, 0.3, 0.5], [3, 3, 0.5, 0.6], [4, 4, 0.6, 0.6]]}]})
     assert "GoogLeNet +20.0 points" in caveat and "had not converged" in caveat  # (0.7 - 0.4 + 0.6 - 0.5) / 2

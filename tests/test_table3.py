@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from reproduce import data
-from reproduce.book import figures, report
+from reproduce.book import figures
+from reproduce.book.chapters import evaluation as evaluation_chapter
 from reproduce.evaluate import CropProbabilities, crop_probabilities, predict, table3
 from reproduce.evaluate.score import images_and_targets
 from reproduce.evaluate.table3 import outcomes as table3_outcomes
@@ -108,20 +109,20 @@ def ours():
 
 
 def test_side_by_side_matches_rows_by_crops_and_one_model_or_ensemble():
-    table = report.table3_with_paper(ours())
+    table = evaluation_chapter.table3_with_paper(ours())
     assert table["paper: top-5 error %"].tolist() == [row.top5_error for row in TABLE3]
     assert table["paper: cost"].tolist() == [row.cost for row in TABLE3]
     assert table["paper: vs base"].iloc[-1] == pytest.approx(6.67 - 10.07)  # computed, not the printed -3.45
-    three = report.table3_with_paper(ours().assign(models=[1, 1, 1, 3, 3, 3]))
+    three = evaluation_chapter.table3_with_paper(ours().assign(models=[1, 1, 1, 3, 3, 3]))
     assert three["paper: models"].tolist() == [1, 1, 1, 7, 7, 7] and three["models"].tolist()[-1] == 3
     assert table[["top-1 vs base", "top-5 vs base", "paper: vs base"]].iloc[0].isna().all()  # the base row
     assert table["top-5 vs base"].tolist()[1:] == [0.0, -1, -1, -1, -1.5]
-    html = report.style_table3(table).to_html()
+    html = evaluation_chapter.style_table3(table).to_html()
     assert "-3.40" in html and "+0.00" in html and "nan" not in html
 
 
 def test_error_vs_cost_draws_both_predictors_on_log_axes():
-    fig = figures.error_vs_cost(report.table3_with_paper(ours()))
+    fig = figures.error_vs_cost(evaluation_chapter.table3_with_paper(ours()))
     try:
         assert [ax.get_xscale() for ax in fig.axes] == ["log", "log"]
         for ax in fig.axes:
@@ -143,7 +144,7 @@ def test_whole_images_are_the_generated_images_normalized_and_uncropped():
 
 
 def test_crop_settings_score_more_than_ten_crops_on_the_subset_only():
-    from reproduce.book import report
+    from reproduce.book.chapters import evaluation as evaluation_chapter
     from reproduce.evaluate.table3 import score_crop_settings
 
     torch.manual_seed(0)
@@ -157,7 +158,7 @@ def test_crop_settings_score_more_than_ten_crops_on_the_subset_only():
     assert torch.equal(settings.on_subset[1].mean, whole.mean[:, [0, 3]])
     many = crop_probabilities(models, images[[0, 3]], crops=144, size=16)
     assert torch.allclose(settings.on_subset[144].mean, many.mean)
-    times = report.evaluation_times(2, 0, 5.0, settings)
+    times = evaluation_chapter.evaluation_times(2, 0, 5.0, settings)
     assert times["work"].tolist() == ["train 2 members", "2 models x 1 crops x 6 images",
                                       "2 models x 144 crops x 2 images"]
 
@@ -186,9 +187,9 @@ def test_the_test_split_is_scored_whole_at_the_members_scale_with_many_crops_on_
 
 
 def test_the_max_over_crops_is_compared_with_the_mean_on_the_rows_of_several_crops():
-    from reproduce.book import report
+    from reproduce.book.chapters import evaluation as evaluation_chapter
 
     mean = pd.DataFrame({"models": [1, 1, 7], "crops": [1, 10, 10], "top1_error": [5.0, 4.0, 2.0]})
     maxed = pd.DataFrame({"models": [1, 1, 7], "crops": [1, 10, 10], "top1_error": [5.0, 6.0, 2.0]})
-    table, worse = report.pooling_table(mean, maxed)
+    table, worse = evaluation_chapter.pooling_table(mean, maxed)
     assert table["crops"].tolist() == [10, 10] and worse == "1 of 2"

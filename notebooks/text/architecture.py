@@ -38,7 +38,8 @@ import torch
 from myst_nb import glue
 
 from reproduce.analysis import costs
-from reproduce.book import figures, report
+from reproduce.book import figures, formatting
+from reproduce.book.chapters import architecture as chapter
 from reproduce import googlenet, naive_vs_reduced, table1
 from reproduce.models.init import INIT_CHOICES, activation_scales
 
@@ -48,7 +49,7 @@ model = googlenet(**options)
 summary = costs.summary(model, input_size)
 glue("params", f"{summary['params']:,}", display=False)
 glue("params_aux", f"{summary['params with aux heads']:,}", display=False)
-glue("ops", report.human(summary["ops"]), display=False)
+glue("ops", formatting.human(summary["ops"]), display=False)
 glue("depth", summary["depth"], display=False)
 glue("depth_pool", summary["depth with pooling"], display=False)
 
@@ -66,12 +67,12 @@ glue("depth_pool", summary["depth with pooling"], display=False)
 
 # %% tags=["full-width"]
 table = table1(model, input_size)
-report.style_table1(table)
+chapter.style_table1(table)
 
 # %% tags=["hide-input"]
 fig = figures.costs_per_row(table)
 figures.glue_figure("fig_costs", fig)
-glue("rows_off", report.rows_off_sentence(costs.rows_not_as_printed(table1())), display=False)
+glue("rows_off", chapter.rows_off_sentence(costs.rows_not_as_printed(table1())), display=False)
 
 # %% [markdown]
 # ```{glue:figure} fig_costs
@@ -87,7 +88,7 @@ glue("rows_off", report.rows_off_sentence(costs.rows_not_as_printed(table1())), 
 audit = costs.table1_audit()  # the paper's network, whatever the parameters above
 for key, value in audit.items():
     glue(key, value, display=False)
-report.style_table1(table1().loc[["conv1", "inception4c", "inception5a", "total"],
+chapter.style_table1(table1().loc[["conv1", "inception4c", "inception5a", "total"],
                                  ["type", "params", "params (paper)", "params diff %", "params as printed", "ops",
                                   "ops (paper)", "ops diff %", "ops as printed"]])
 
@@ -128,7 +129,7 @@ glue("naive_ratio_min", f"{naive['ops ratio 2a/2b'].min():.1f}", display=False)
 glue("naive_ratio_max", f"{naive['ops ratio 2a/2b'].max():.1f}", display=False)
 glue("stacked_ratio", f"{naive['stacked 2a ops'].sum() / naive['ops (2b)'].sum():.0f}", display=False)
 glue("stacked_width", f"{naive['stacked 2a output channels'].iloc[-1]:,}", display=False)
-report.style_counts(naive)
+formatting.style_counts(naive)
 
 # %% tags=["hide-input"]
 fig = figures.naive_vs_reduced(naive)
@@ -150,7 +151,7 @@ figures.glue_figure("fig_naive", fig)
 # ## Tensor shapes through the network
 
 # %%
-report.style_counts(costs.layer_shapes(model, input_size))
+formatting.style_counts(costs.layer_shapes(model, input_size))
 
 # %% [markdown]
 # ## Initialization

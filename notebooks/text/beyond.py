@@ -44,7 +44,8 @@ import time
 from IPython.display import Markdown
 from myst_nb import glue
 
-from reproduce.book import claims, figures, report
+from reproduce.book import claims, figures, formatting
+from reproduce.book.chapters import beyond as chapter
 from reproduce.analysis.findings import findings_json, mean_over_seeds
 from reproduce.training import book_config, inception_v3_ablation, score_split, train_runs
 from reproduce.training.ablation import STEPS, ablation_runs, run_name
@@ -52,7 +53,7 @@ from reproduce.training.ablation import STEPS, ablation_runs, run_name
 figures.use_book_style()
 started = time.perf_counter()
 base = book_config(config)
-display(Markdown(report.config_summary(base)))
+display(Markdown(formatting.config_summary(base)))
 runs = ablation_runs(base, rows, seeds=seeds)
 rows_trained = list(inception_v3_ablation(base, rows))
 paper_row = inception_v3_ablation(base)[STEPS[0].name]
@@ -84,16 +85,16 @@ results, _ = train_runs({**runs, **lr_runs}, runs_dir)  # each kept by what it i
 train_seconds = time.perf_counter() - started
 
 # %% tags=["hide-input"]
-n_test = report.test_split_size(base)
+n_test = formatting.test_split_size(base)
 models = {name: (r.model if weights == "raw" else r.best_model()) for name, r in results.items()}
 tests = {name: score_split(model, results[name].config, "test") for name, model in models.items()}
-steps, history = report.run_frames({name: results[name] for name in runs})
-table = report.ablation_table({name: results[name] for name in runs}, tests)
+steps, history = formatting.run_frames({name: results[name] for name in runs})
+table = chapter.ablation_table({name: results[name] for name in runs}, tests)
 top1 = {row: [tests[run_name(row, k)]["top1"] for k in range(seeds)] for row in rows_trained}
 caveat = claims.convergence_caveat([results[name].history for name in runs])
 networks = {row: trained.describe() for row, trained in inception_v3_ablation(base, rows).items()}
 found = claims.ablation(top1, networks=networks, caveat=caveat)
-glue("tbl_ablation", report.style_ablation(table), display=False)
+glue("tbl_ablation", chapter.style_ablation(table), display=False)
 glue("n_test", f"{n_test:,}", display=False)
 glue("seeds", str(seeds), display=False)
 glue("train_images_seen", f"{table['images'].iloc[0]:,}", display=False)
@@ -145,7 +146,7 @@ figures.glue_figure("fig_ablation", fig)
 fig = figures.findings(found)
 figures.glue_figure("fig_beyond_findings", fig)
 glue("findings", findings_json(found), display=False)  # compared across builds
-Markdown(report.learning_sentence(table, chance, threshold=0.5))
+Markdown(chapter.learning_sentence(table, chance, threshold=0.5))
 
 # %% [markdown]
 # ```{glue:figure} fig_beyond_findings
@@ -166,7 +167,7 @@ Markdown("\n\n".join(f.sentence() for f in found) + (f"\n\nIn these runs {caveat
 
 # %% tags=["hide-input"]
 if lr_runs:
-    display_table = report.style_paper_lr_table(report.paper_lr_table(results, tests, [run_name(STEPS[0].name, 0),
+    display_table = chapter.style_paper_lr_table(chapter.paper_lr_table(results, tests, [run_name(STEPS[0].name, 0),
                                                                                        *lr_runs]))
 else:
     display_table = Markdown("No other learning rate was tried for the paper's network (`paper_lrs=[]`).")

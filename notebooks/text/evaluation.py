@@ -50,7 +50,8 @@ import skimage.data
 from IPython.display import Markdown
 from myst_nb import glue
 
-from reproduce.book import claims, figures, report
+from reproduce.book import claims, figures, formatting
+from reproduce.book.chapters import evaluation as chapter
 from reproduce.data import SQUARE
 from reproduce.data.transforms import test_resize_ratio
 from reproduce.evaluate import table3
@@ -64,7 +65,7 @@ from reproduce.training.launch import score_on_all_devices
 
 figures.use_book_style()
 config = book_config(config)
-display(Markdown(report.config_summary(config)))
+display(Markdown(formatting.config_summary(config)))
 started = time.perf_counter()
 
 
@@ -139,7 +140,7 @@ caveats = claims.table3_caveats(crop=config.crop, square=config.dataset in SQUAR
 findings_all, findings_subset = (claims.table3(rows, len(models), network=config.describe(), caveats=caveats)
                                  for rows in (rows_all, rows_subset))
 ours = table3(settings.on_subset, targets[subset])
-side_by_side = report.table3_with_paper(ours)
+side_by_side = chapter.table3_with_paper(ours)
 figures.glue_values({"test_images": f"{len(targets):,}", "subset_images": f"{len(subset):,}",
                      "members": str(len(models)), "resize_ratio": f"{test_resize_ratio(config.crop):.3g}"})
 
@@ -162,17 +163,17 @@ figures.glue_values({"test_images": f"{len(targets):,}", "subset_images": f"{len
 #
 
 # %% tags=["hide-input"]
-report.table3_intervals(rows_all, len(models), findings_all).style.hide(axis="index")
+chapter.table3_intervals(rows_all, len(models), findings_all).style.hide(axis="index")
 
 # %% tags=["hide-input"]
-report.table3_intervals(rows_subset, len(models), findings_subset).style.hide(axis="index")
+chapter.table3_intervals(rows_subset, len(models), findings_subset).style.hide(axis="index")
 
 # %% [markdown]
 # The same subset beside the paper's Table 3, which reports top-5 error on 1,000 classes; with the embedded
 # data's 10 classes top-5 is nearly always right, so top-1 error is the column to compare:
 
 # %% tags=["hide-input"]
-report.style_table3(side_by_side)
+chapter.style_table3(side_by_side)
 
 # %% tags=["hide-input"]
 fig = figures.error_vs_cost(side_by_side)
@@ -190,10 +191,10 @@ figures.glue_figure("fig_error_cost", fig)
 found = claims.table3_together(findings_all, findings_subset)  # the 144 crops: on the subset only
 figures.glue_figure("fig_table3_findings", figures.findings(found))
 # the reproduction report's numbers: the rows on the subset, which holds every crop setting
-figures.glue_values(report.table3_report_values(rows_subset, len(models), findings_subset))
+figures.glue_values(chapter.table3_report_values(rows_subset, len(models), findings_subset))
 glue("findings", findings_json(found), display=False)  # compared across builds
 Markdown("\n\n".join([*(f.sentence() for f in found), *(f"Of this design: {c}." for c in caveats.values() if c),
-                      report.paper_table3_changes()]))
+                      chapter.paper_table3_changes()]))
 
 # %% [markdown]
 # ```{glue:figure} fig_table3_findings
@@ -220,9 +221,9 @@ Markdown("\n\n".join([*(f.sentence() for f in found), *(f"Of this design: {c}." 
 # than the simple averaging". The same probabilities, combined with the max over the crops instead of the mean:
 
 # %% tags=["hide-input"]
-pooling, max_worse = report.pooling_table(ours, table3(settings.on_subset, targets[subset], reduce="max"))
+pooling, max_worse = chapter.pooling_table(ours, table3(settings.on_subset, targets[subset], reduce="max"))
 glue("max_worse", max_worse, display=False)
-report.style_pooling(pooling)
+chapter.style_pooling(pooling)
 
 # %% [markdown]
 # The max is worse than the mean in {glue:text}`max_worse` of these settings, on the {glue:text}`subset_images`
@@ -241,7 +242,7 @@ report.style_pooling(pooling)
 speeds = ensemble_comparison(config, members=len(models), batch_size=speed_test_batch or config.batch_size)
 figures.glue_values({"train_ratio": f"{speeds['train_stacked_vs_loop']:.2f}",
                      "inference_ratio": f"{speeds['inference_vmap_vs_loop']:.2f}"})
-report.style_speeds(speeds)
+chapter.style_speeds(speeds)
 
 # %% [markdown]
 # Stacked training runs at {glue:text}`train_ratio` times the speed of the loop, vectorized inference at
@@ -252,7 +253,7 @@ report.style_speeds(speeds)
 # %% tags=["hide-input"]
 figures.glue_values({"eval_minutes": f"{(time.perf_counter() - started) / 60:.1f}",
                      "eval_device": str(next(models[0].parameters()).device)})
-report.evaluation_times(len(models), shared_epochs, train_seconds, settings).style.format({"seconds": "{:.0f}"}).hide(
+chapter.evaluation_times(len(models), shared_epochs, train_seconds, settings).style.format({"seconds": "{:.0f}"}).hide(
     axis="index")
 
 # %% [markdown]

@@ -33,7 +33,8 @@ from IPython.display import Markdown
 from myst_nb import glue
 
 from reproduce.analysis import attribution, costs
-from reproduce.book import figures, report
+from reproduce.book import figures, formatting
+from reproduce.book.chapters import motivation as chapter
 from reproduce import googlenet, paper
 from reproduce.data import synthetic
 from reproduce.analysis.findings import findings_json
@@ -58,7 +59,7 @@ summary = costs.summary(model, input_size)
 by_stage = costs.ops_by_stage(model, input_size)
 glue("total_ops", f"{summary['ops'] / 1e9:.2f}", display=False)
 glue("budget_share", f"{summary['ops'] / paper.INFERENCE_MULTIPLY_ADDS:.0%}", display=False)
-glue("separable_total", report.human(costs.table1_audit()["total_ops_separable_conv1"]), display=False)
+glue("separable_total", formatting.human(costs.table1_audit()["total_ops_separable_conv1"]), display=False)
 glue("stem_share", f"{by_stage['stem'] / by_stage.sum():.0%}", display=False)
 fig = figures.budget_by_stage(by_stage, paper.INFERENCE_MULTIPLY_ADDS)
 figures.glue_figure("fig_budget", fig)
@@ -102,7 +103,7 @@ figures.glue_values({"growth_min": f"{growth.min():.2f}", "growth_max": f"{growt
                      "double_gops": f"{widened['ops'].max() / 1e9:.1f}"})
 fig = figures.widening(widened)
 figures.glue_figure("fig_widening", fig)
-report.style_counts(widened)
+formatting.style_counts(widened)
 
 # %% [markdown]
 # ```{glue:figure} fig_widening
@@ -148,10 +149,10 @@ report.style_counts(widened)
 
 # %% tags=["hide-input"]
 savings = costs.bottleneck_savings(model, input_size)
-figures.glue_values(report.bottleneck_values(savings, summary["ops"]))
+figures.glue_values(chapter.bottleneck_values(savings, summary["ops"]))
 fig = figures.bottleneck_savings(savings)
 figures.glue_figure("fig_bottleneck", fig)
-report.style_counts(savings.set_index(["module", "branch"]))
+formatting.style_counts(savings.set_index(["module", "branch"]))
 
 # %% [markdown]
 # ```{glue:figure} fig_bottleneck
@@ -189,7 +190,7 @@ fig = figures.receptive_fields({"GoogLeNet": fields}, {"GoogLeNet": (low, high)}
                                {f"the paper's images ({input_size} px)": input_size,
                                 f"the book's images ({book_image_size} px)": book_image_size})
 figures.glue_figure("fig_receptive_fields", fig)
-report.style_counts(fields)
+formatting.style_counts(fields)
 
 # %% [markdown]
 # ```{glue:figure} fig_receptive_fields
@@ -217,7 +218,7 @@ branches = fields.loc["3a", ["1x1", "3x3", "5x5"]]
 fig = figures.fields_on_images(images, {f"3a {b}: {v} px": int(v) for b, v in branches.items()},
                                [f"{name}: {2 * scale * book_image_size:.0f} px" for name, scale in sizes.items()])
 figures.glue_figure("fig_scales", fig)
-Markdown(report.seen_whole(branches, {name: 2 * scale * book_image_size for name, scale in sizes.items()}))
+Markdown(chapter.seen_whole(branches, {name: 2 * scale * book_image_size for name, scale in sizes.items()}))
 
 # %%
 glue("table1_trend", attribution.table1_trend_sentence(googlenet()), display=False)
@@ -255,11 +256,11 @@ glue("table1_trend", attribution.table1_trend_sentence(googlenet()), display=Fal
 import json
 
 miniature = json.loads(open("../benchmarks/results/miniature.json").read())  # written by benchmarks/miniature.py
-central_table, central_findings = report.central_claim(miniature)
+central_table, central_findings = chapter.central_claim(miniature)
 figures.glue_figure("fig_central", figures.miniature_curves(miniature))
 glue("central_device", miniature["device"], display=False)
 glue("findings", findings_json(central_findings), display=False)  # the front page's table; compared across builds
-report.style_miniature(central_table)
+chapter.style_miniature(central_table)
 
 # %% [markdown]
 # ```{glue:figure} fig_central
@@ -273,4 +274,4 @@ report.style_miniature(central_table)
 # spread, and how many seeds a comparison with that spread would need for an interval of +-2 points.
 
 # %% tags=["hide-input"]
-Markdown("\n\n".join([*(f.sentence() for f in central_findings), report.miniature_caveat(miniature)]))
+Markdown("\n\n".join([*(f.sentence() for f in central_findings), chapter.miniature_caveat(miniature)]))

@@ -40,7 +40,8 @@ import pandas as pd
 from IPython.display import Markdown
 from myst_nb import glue
 
-from reproduce.book import claims, figures, report
+from reproduce.book import claims, figures, formatting
+from reproduce.book.chapters import training as chapter
 from reproduce.analysis.findings import findings_json, mean_over_seeds
 from reproduce.training import book_config
 from reproduce.training.ablation import run_name, train_with_best_sgd, training_chapter_runs
@@ -48,7 +49,7 @@ from reproduce.training.loop import score_runs
 
 figures.use_book_style()
 base = book_config(config)
-display(Markdown(report.config_summary(base)))
+display(Markdown(formatting.config_summary(base)))
 runs = training_chapter_runs(base, seeds=seeds, sgd_lrs=sgd_lrs if base.optimizer != "sgd" else [],
                              augmentation=augmentation_run)
 figures.glue_values({"seeds": str(seeds)})
@@ -69,7 +70,7 @@ started = time.perf_counter()
 # each kept by what it is in runs_dir, shared between notebooks; the best SGD rate then with every seed
 results, seconds, best_lr = train_with_best_sgd(runs, base, sgd_lrs, seeds=seeds, runs_dir=runs_dir)
 scores = pd.DataFrame(score_runs(results))
-steps, history = report.run_frames(results)
+steps, history = formatting.run_frames(results)
 
 # %% [markdown]
 # ## Main and auxiliary losses
@@ -100,7 +101,7 @@ figures.glue_figure("fig_losses", fig)
 
 # %% tags=["hide-input"]
 def top1(label, weights="Polyak"):
-    return report.top1_per_seed(scores, label, weights)
+    return chapter.top1_per_seed(scores, label, weights)
 
 
 compared = [run_name(label, k) for label in ("GoogLeNet", "without auxiliary heads") for k in range(seeds)]
@@ -108,12 +109,12 @@ caveat = claims.convergence_caveat([results[name].history for name in compared])
 training_findings = claims.training({"heads, Polyak": top1("GoogLeNet"), "heads, raw": top1("GoogLeNet", "raw"),
                                      "no heads, Polyak": top1("without auxiliary heads")},
                                     network=base.describe(), caveat=caveat)
-n_test = report.test_split_size(base)
+n_test = formatting.test_split_size(base)
 glue("n_test", f"{n_test:,}", display=False)
 for key, label, kind in (("test_top1", "GoogLeNet", "Polyak"), ("test_top1_raw", "GoogLeNet", "raw"),
                          ("test_top1_noaux", "without auxiliary heads", "Polyak")):
     glue(key, mean_over_seeds(top1(label, kind)).text(unit="%"), display=False)
-report.style_seed_summary(report.seed_summary(scores, n_test))
+chapter.style_seed_summary(chapter.seed_summary(scores, n_test))
 
 # %% [markdown]
 # Each row: a configuration's test top-1 on the {glue:text}`n_test` test images, the mean over its seeds with a 95%
@@ -145,12 +146,12 @@ Markdown("\n\n".join(f.sentence() for f in training_findings) + (f"\n\nIn these 
 # book's build sets none, because at its budget SGD has not left the plateau near chance (measured below).
 
 # %% tags=["hide-input"]
-optimizer_table = report.optimizer_summary(scores, base, best_lr)
+optimizer_table = chapter.optimizer_summary(scores, base, best_lr)
 if len(optimizer_table):
-    display(report.style_seed_summary(optimizer_table))
+    display(chapter.style_seed_summary(optimizer_table))
 
 # %% tags=["hide-input"]
-Markdown(report.optimizer_text(scores, base, best_lr))
+Markdown(chapter.optimizer_text(scores, base, best_lr))
 
 # %% [markdown]
 # How many steps the book's runs need, and what SGD needs, was measured before the book's sizes were chosen
@@ -162,7 +163,7 @@ Markdown(report.optimizer_text(scores, base, best_lr))
 
 # %% tags=["hide-input"]
 steps_trained = results[run_name("GoogLeNet", 0)].history[-1]["steps"]
-convergence_runs, convergence_table, text = report.convergence_section(
+convergence_runs, convergence_table, text = chapter.convergence_section(
     "../benchmarks/results/convergence.json", steps_trained)  # written by benchmarks/convergence.py
 figures.glue_figure("fig_convergence", figures.convergence(convergence_runs, steps=steps_trained))
 
@@ -180,17 +181,17 @@ Markdown(text)
 
 # %% tags=["remove-input", "hide-output"]
 if convergence_table is not None:
-    display(report.style_convergence(convergence_table))
+    display(chapter.style_convergence(convergence_table))
 
 # %% tags=["hide-input"]
-Markdown(report.augmentation_sentence(scores, run_name("paper's augmentation", 0), run_name("GoogLeNet", 0)))
+Markdown(chapter.augmentation_sentence(scores, run_name("paper's augmentation", 0), run_name("GoogLeNet", 0)))
 
 # %% tags=["hide-input"]
 total = time.perf_counter() - started
 glue("train_minutes", f"{total / 60:.1f}", display=False)
 glue("runs", str(len(results)), display=False)
 glue("device", str(results[run_name("GoogLeNet", 0)].model.fc.weight.device), display=False)
-report.style_run_times(report.run_times(results, seconds))
+chapter.style_run_times(chapter.run_times(results, seconds))
 
 # %% [markdown]
 # The {glue:text}`runs` runs took {glue:text}`train_minutes` minutes on {glue:text}`device` (the table gives each

@@ -56,7 +56,8 @@ def table3_caveats(*, crop: bool, square: bool, one_model_top1: float) -> dict[s
 def training(top1: Mapping[str, Sequence[float]], *, network: str | None = None,
              caveat: str | None = None) -> list[Finding]:
     """The Training chapter's two claims, each the difference of two configurations' mean test top-1 over their
-    seeds with the pooled two-sample interval (:func:`reproduce.analysis.findings.two_samples_over_seeds`) for the difference
+    seeds with the pooled two-sample interval (:func:`reproduce.analysis.findings.two_samples_over_seeds`) for the
+    difference
     of their expected values over trainings. ``top1``: test top-1 per seed of ``"heads, Polyak"``, ``"heads, raw"``
     and ``"no heads, Polyak"``; ``network`` and ``caveat``: what the findings name (:meth:`Finding.trained_on`)."""
     return [finding.trained_on(network, caveat) for finding in [
@@ -137,7 +138,8 @@ def table3(outcomes: Mapping[tuple[int, int], Callable], members: int, *, networ
     """Section 7's claims on Table 3's rows: every row of ``outcomes`` (:func:`reproduce.evaluate.table3.outcomes`:
     per-image correctness of ``(models, crops)`` from the ``members`` trained networks, all on the same images)
     against one model with one crop, paired on the images and the members, with intervals for the expected value
-    over trainings of the members and over test images (:func:`reproduce.analysis.findings.members_and_images`). Each names
+    over trainings of the members and over test images (:func:`reproduce.analysis.findings.members_and_images`). Each
+    names
     the members' ``network`` and the caveats of :func:`table3_caveats` that bear on it (the crops' on rows of more
     than one crop, the ceiling on every row)."""
     caveats = caveats or {}

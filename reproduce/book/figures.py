@@ -137,7 +137,8 @@ def accuracy_curves(history: pd.DataFrame, *, column: str = "val_top1") -> plt.F
 
 def convergence(runs: pd.DataFrame | None, *, steps: int | None = None) -> plt.Figure:
     """Validation top-1 against the training steps of ``benchmarks/convergence.py``'s runs
-    (:func:`reproduce.book.report.convergence_runs`): one panel per family of configurations, one line per configuration
+    (:func:`reproduce.book.chapters.training.convergence_runs`): one panel per family of configurations, one line per
+    configuration
     through the mean over its seeds at each length it was run for, and each seed's run as a small point of the same
     colour and marker. ``steps``: the length this build trains, as a dotted vertical line. No runs (the file is not
     there): a panel that says so."""
@@ -206,7 +207,8 @@ def crops_144(crops, boxes) -> plt.Figure:
 
 def error_vs_cost(table: pd.DataFrame) -> plt.Figure:
     """Error against cost (forward passes per image, log scale) for one model and the ensemble, each with more
-    crops: ours (top-1 error, from :func:`reproduce.book.report.table3_with_paper`) beside the paper's (top-5)."""
+    crops: ours (top-1 error, from :func:`reproduce.book.chapters.evaluation.table3_with_paper`) beside the paper's
+    (top-5)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     panels = [("cost", "top-1 error %", "this book (embedded data, top-1)"),
               ("paper: cost", "paper: top-5 error %", "the paper (ILSVRC 2014 validation, top-5)")]
@@ -227,7 +229,8 @@ def error_vs_cost(table: pd.DataFrame) -> plt.Figure:
 
 
 def budget_by_stage(ops: pd.Series, budget: float) -> plt.Figure:
-    """Multiply-adds per stage of the network (:func:`reproduce.analysis.costs.ops_by_stage`), stacked in one bar, against
+    """Multiply-adds per stage of the network (:func:`reproduce.analysis.costs.ops_by_stage`), stacked in one bar,
+    against
     the paper's budget."""
     fig, ax = plt.subplots(figsize=(8, 2.2))
     left = 0.0
@@ -245,7 +248,8 @@ def budget_by_stage(ops: pd.Series, budget: float) -> plt.Figure:
 
 
 def widening(table: pd.DataFrame) -> plt.Figure:
-    """Parameters and multiply-adds of the network against its width multiplier (:func:`reproduce.analysis.costs.widening`),
+    """Parameters and multiply-adds of the network against its width multiplier
+    (:func:`reproduce.analysis.costs.widening`),
     log-log, beside the linear and quadratic growth from width 1."""
     fig, ax = plt.subplots(figsize=(6, 4))
     widths = table.index.to_numpy(dtype=float)
@@ -336,9 +340,10 @@ def ablation_curves(steps: pd.DataFrame, history: pd.DataFrame, table: pd.DataFr
     """The Inception-v3 ablation in two panels, one colour and marker per row: the main classifier's training loss
     against the step for the first seed's run of every row (a centred rolling mean over ``smooth`` records), and
     test top-1 (the mean over the row's seeds with its 95% interval) against the inference network's
-    multiply-adds. ``chance`` (e.g. 1 / classes) is drawn as a dotted line. ``steps``: :func:`reproduce.book.report.
-    run_frames` (runs named ``"<row> (seed k)"``); ``table``: :func:`reproduce.book.report.ablation_table`."""
-    from .report import configuration, human
+    multiply-adds. ``chance`` (e.g. 1 / classes) is drawn as a dotted line. ``steps``:
+    :func:`reproduce.book.formatting.run_frames` (runs named ``"<row> (seed k)"``); ``table``:
+    :func:`reproduce.book.chapters.beyond.ablation_table`."""
+    from .formatting import configuration, human
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     palette = sns.color_palette("colorblind", n_colors=10)
@@ -467,14 +472,16 @@ def training_profile(profiles: list[dict]) -> plt.Figure:
     return fig
 
 
-#: A difference of two accuracies lies within +-100 points, and the intervals of :mod:`reproduce.analysis.findings` stop there.
+#: A difference of two accuracies lies within +-100 points, and the intervals of :mod:`reproduce.analysis.findings`
+#: stop there.
 DIFFERENCE_BOUND = 100.0
 
 
 def findings(found, *, title: str | None = None) -> plt.Figure:
     """Each finding's difference (points) with its 95% interval as an error bar, against the zero line; the colour
     gives the verdict (:class:`reproduce.analysis.findings.Finding`). An interval that reaches +-100 points, where
-    :mod:`reproduce.analysis.findings` stops it, ends in an arrow and says so: the t interval would go further. The axis spans
+    :mod:`reproduce.analysis.findings` stops it, ends in an arrow and says so: the t interval would go further. The
+    axis spans
     every interval whole, with room for the arrows."""
     colours = {"supports": "tab:green", "contradicts": "tab:red", "inconclusive": "tab:grey", "one sample": "tab:blue"}
     fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(found) + 1.2))

@@ -1,6 +1,7 @@
 """The book's notebooks, registered once, in the order of its table of contents: what each is called, how long it
 runs compared with the others, and whose output it reads. The runner (:mod:`reproduce.book`) orders and waits by
-it, the parameter sets (``params/*.yml``) are checked against it, the reproduction report (:mod:`reproduce.book.summary`)
+it, the parameter sets (``params/*.yml``) are checked against it, the reproduction report
+(:mod:`reproduce.book.summary`)
 orders its chapters by it, and a test checks that ``_toc.yml`` and ``notebooks/`` hold exactly these notebooks.
 Adding a chapter: its notebook in ``notebooks/``, a line here, a line in ``_toc.yml`` (the first, ``intro``, is
 its root)."""

@@ -8,7 +8,8 @@ to start a plan whose memory does not fit the machine (:class:`InfeasiblePlanErr
   scores) and the sizes of the data sets: the files on disk where they are, else the published sizes
   (:data:`PUBLISHED_SIZES`).
 - **Multiply-adds** are counted from the model (``torch.utils.flop_counter`` on the meta device,
-  :func:`reproduce.analysis.costs.profile`); a training image costs three forward passes (forward, and the backward pass's
+  :func:`reproduce.analysis.costs.profile`); a training image costs three forward passes (forward, and the backward
+  pass's
   two products per layer).
 - **Memory** is estimated from the model: the weights (with their gradients, momentum and Polyak average while
   training) and, per image of a batch, every layer's output (kept for the backward pass while training, and its

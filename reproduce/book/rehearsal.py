@@ -112,7 +112,8 @@ def environment(**values: str) -> Iterator[None]:
 def rehearse(out: str | Path, parameters: dict[str, dict[str, Any]], *, jobs: Optional[int] = None,
              build: bool = True, device: str = "cpu", processes: int = PROCESSES) -> dict[str, Any]:
     """Rehearse the parameter set ``parameters`` in ``out``: write its data under ``out/home``, scale it down
-    (:func:`scaled`) and run the whole book with ``HOME`` there (:func:`reproduce.book.runner.run`). Returns what the run
+    (:func:`scaled`) and run the whole book with ``HOME`` there (:func:`reproduce.book.runner.run`). Returns what the
+    run
     records, with the parameters executed under ``"rehearsed"``. ``device="cuda"`` rehearses the device paths on a
     GPU, scaled down alike; ``processes``: how many processes each stage a GPU box runs on all its GPUs runs with
     (``REPRODUCE_PROCESSES``)."""
