@@ -108,7 +108,7 @@ MUTANTS = [
            "x = self.lrn1(self.maxpool1(x))", "x = self.maxpool1(x)"),
     Mutant("max pooling, not average pooling, before the classifier", "reproduce/models/googlenet.py",
            "nn.AdaptiveAvgPool2d(1)", "nn.AdaptiveMaxPool2d(1)"),
-    Mutant("Table 1 costs counted in FLOPs, not multiply-adds", "reproduce/costs.py",
+    Mutant("Table 1 costs counted in FLOPs, not multiply-adds", "reproduce/analysis/costs.py",
            "sum(flops.values()) // 2", "sum(flops.values())"),
     Mutant("Table 1 transcribed with 98M ops for 4b, not 88M", "reproduce/paper.py",
            '"437K", "88M"', '"437K", "98M"'),
