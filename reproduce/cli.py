@@ -122,8 +122,9 @@ def parser() -> argparse.ArgumentParser:
                            "formats generated into OUT/home, which stands in for ~")
     book.add_argument("--rehearse-device", default="cpu", choices=("cpu", "cuda"),
                       help="where a rehearsal runs (cuda: the device paths on a GPU, scaled down alike)")
-    book.add_argument("--rehearse-processes", type=int, default=2,
-                      help="processes a rehearsal runs each multi-GPU stage with (torchrun; gloo on the CPU)")
+    book.add_argument("--rehearse-processes", type=int, default=None,
+                      help="processes a rehearsal runs each multi-GPU stage with (torchrun): default 2 on the CPU "
+                           "(gloo), one per GPU with --rehearse-device cuda")
     return main
 
 

@@ -160,3 +160,15 @@ def test_the_books_runs_are_shared_between_chapters_and_trained_once():
     assert stages["evaluation.ipynb"] == f"train ({7 - seeds} runs; {seeds} reused)"
     beyond_runs = 6 * seeds + len(beyond["paper_lrs"])
     assert stages["beyond.ipynb"] == f"train ({beyond_runs - 2 * seeds} runs; {2 * seeds} reused)"
+
+
+def test_a_rehearsal_runs_two_processes_on_the_cpu_and_one_per_gpu_on_cuda(monkeypatch):
+    import torch
+
+    from reproduce.book import rehearsal
+
+    assert rehearsal.rehearsal_processes("cpu") == rehearsal.PROCESSES == 2
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert rehearsal.rehearsal_processes("cuda") == 1
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 8)
+    assert rehearsal.rehearsal_processes("cuda") == 8

@@ -109,17 +109,25 @@ def environment(**values: str) -> Iterator[None]:
                 os.environ[key] = value
 
 
+def rehearsal_processes(device: str) -> int:
+    """The processes a rehearsal on ``device`` runs with by default: :data:`PROCESSES` on the CPU; on CUDA one per
+    GPU (NCCL refuses two processes on one device)."""
+    import torch
+
+    return PROCESSES if device == "cpu" else max(1, torch.cuda.device_count())
+
+
 def rehearse(out: str | Path, parameters: dict[str, dict[str, Any]], *, jobs: Optional[int] = None,
-             build: bool = True, device: str = "cpu", processes: int = PROCESSES) -> dict[str, Any]:
+             build: bool = True, device: str = "cpu", processes: Optional[int] = None) -> dict[str, Any]:
     """Rehearse the parameter set ``parameters`` in ``out``: write its data under ``out/home``, scale it down
     (:func:`scaled`) and run the whole book with ``HOME`` there (:func:`reproduce.book.runner.run`). Returns what the
-    run
-    records, with the parameters executed under ``"rehearsed"``. ``device="cuda"`` rehearses the device paths on a
-    GPU, scaled down alike; ``processes``: how many processes each stage a GPU box runs on all its GPUs runs with
-    (``REPRODUCE_PROCESSES``)."""
+    run records, with the parameters executed under ``"rehearsed"``. ``device="cuda"`` rehearses the device paths on
+    a GPU, scaled down alike; ``processes``: how many processes each stage a GPU box runs on all its GPUs runs with
+    (``REPRODUCE_PROCESSES``; None: :func:`rehearsal_processes`)."""
     from . import runner
     from ..training.launch import PROCESSES_VARIABLE
 
+    processes = rehearsal_processes(device) if processes is None else processes
     if not (isinstance(processes, int) and processes >= 1):
         raise ValueError(f"processes={processes!r} must be an integer >= 1")
 
