@@ -10,6 +10,7 @@ import sys
 import textwrap
 import traceback
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -205,3 +206,34 @@ def test_scoring_memory_does_not_grow_with_the_number_of_images(tmp_path):
         peaks[name] = int(out[1]) * 1024  # bytes
     grown, held = peaks["large"] - peaks["small"], pixels["large"] - pixels["small"]
     assert grown < held / 4, (grown / 2 ** 20, held / 2 ** 20)
+
+
+def test_the_evaluation_chapter_keeps_its_scoring_in_the_runs_folder_and_reads_it_back(tmp_path, monkeypatch):
+    """What the chapter calls: with a runs_dir, the probabilities of every crop setting are kept there, a second call
+    scores nothing and gives the same settings, and without one the same settings are scored in memory."""
+    from reproduce.book.chapters.evaluation import score_members
+    from reproduce.training import TrainConfig
+    from reproduce.training.launch import PROCESSES_VARIABLE
+
+    monkeypatch.delenv(PROCESSES_VARIABLE, raising=False)
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    config = TrainConfig(dataset="shapes", shapes_size=32, image_size=32, device="cpu", progress=False)
+    torch.manual_seed(0)
+    models = [googlenet(10, width=0.125, batch_norm=True, aux_heads=False, stem="small").eval() for _ in range(2)]
+    scoring = dict(test_images=6, many_crop_images=2, crop_counts=[1, 10, 144])
+    results = [SimpleNamespace(config=config, out_dir=None)] * 2  # trained in this process: scored in it too
+    first, targets = score_members(results, models, config, runs_dir=str(tmp_path), weights="polyak", **scoring)
+    (folder,) = (tmp_path / "crops").glob("scoring-*")
+    assert sorted(f.name for f in folder.iterdir()) == ["1-crops", "10-crops", "144-crops"]
+
+    def no_scoring(*args, **kwargs):
+        raise AssertionError("kept: nothing is to be scored again")
+
+    monkeypatch.setattr(kept, "crop_probabilities", no_scoring)
+    again, _ = score_members(results, models, config, runs_dir=str(tmp_path), weights="polyak", **scoring)
+    monkeypatch.undo()
+    alone, alone_targets = score_members(results, models, config, runs_dir=None, weights="polyak", **scoring)
+    assert torch.equal(targets, alone_targets) and again.subset == alone.subset == first.subset
+    for crops in (1, 10, 144):
+        assert torch.equal(again.on_subset[crops].mean, first.on_subset[crops].mean)
+        torch.testing.assert_close(first.on_subset[crops].mean, alone.on_subset[crops].mean, rtol=0, atol=1e-6)

@@ -55,13 +55,11 @@ from reproduce.book.chapters import evaluation as chapter
 from reproduce.data import SQUARE
 from reproduce.data.transforms import test_resize_ratio
 from reproduce.evaluate import table3
-from reproduce.evaluate.kept import scoring_folder
-from reproduce.evaluate.table3 import outcomes, score_test_split
+from reproduce.evaluate.table3 import outcomes
 from reproduce.analysis.findings import findings_json
 from reproduce.perf import ensemble_comparison
 from reproduce.training import book_config
 from reproduce.training.ensemble import train_ensemble
-from reproduce.training.launch import score_on_all_devices
 
 figures.use_book_style()
 config = book_config(config)
@@ -128,11 +126,9 @@ models = [(result.model if member_weights == "raw" else result.best_model()).eva
 # %% tags=["hide-input"]
 # the centre and ten crops at the scale the members were trained at; more crops on an evenly spaced subset; with a
 # runs_dir, kept there as they are computed (a rerun resumes) and, on a machine of several GPUs, scored on all of them
-scoring = dict(test_images=test_images, many_crop_images=many_crop_images, crop_counts=crop_counts)
-keep = scoring_folder(Path(runs_dir) / "crops", models, **scoring) if runs_dir else None
-if keep is not None:
-    score_on_all_devices(results, keep, weights=member_weights, **scoring)
-settings, targets = score_test_split(models, config, **scoring, keep=keep)
+settings, targets = chapter.score_members(results, models, config, runs_dir=runs_dir, weights=member_weights,
+                                         test_images=test_images, many_crop_images=many_crop_images,
+                                         crop_counts=crop_counts)
 subset = settings.subset
 rows_all, rows_subset = outcomes(settings.every_image, targets), outcomes(settings.on_subset, targets[subset])
 caveats = claims.table3_caveats(crop=config.crop, square=config.dataset in SQUARE,

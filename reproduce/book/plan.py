@@ -165,8 +165,7 @@ SCANNED = "scanned data roots"
 def _loading(c) -> dict[str, Any]:
     """What a TrainConfig's loaders read (see :class:`Stage`) and with how many workers."""
     source = {"imagefolder": "jpeg", "cifar10": "array", "cifar100": "array"}.get(c.dataset, "")
-    workers = c.num_workers if isinstance(c.num_workers, int) else 2
-    return {"source": source, "workers": workers}
+    return {"source": source, "workers": c.num_workers}
 
 
 def _training_work(p: dict[str, Any], c, trained: dict[str, set[str]]) -> list[Stage]:

@@ -25,8 +25,9 @@ def scan_cache() -> Path:
 
 
 def _stamp(directory: Path, class_to_idx: dict[str, int], extensions) -> list:
-    return [os.stat(directory).st_mtime_ns, sorted(class_to_idx.items()), sorted(extensions or ()),
-            [os.stat(directory / name).st_mtime_ns for name in sorted(class_to_idx)]]
+    """What the list of files depends on, as JSON reads it back (lists, not tuples)."""
+    return [os.stat(directory).st_mtime_ns, [[name, index] for name, index in sorted(class_to_idx.items())],
+            sorted(extensions or ()), [os.stat(directory / name).st_mtime_ns for name in sorted(class_to_idx)]]
 
 
 def cache_file(directory: str | Path) -> Path:
@@ -49,7 +50,7 @@ class ScannedImageFolder(datasets.ImageFolder):
         path, stamp = cache_file(directory), _stamp(directory, class_to_idx, extensions)
         try:
             kept = json.loads(path.read_text())
-            if kept["folder"] == str(directory.resolve()) and kept["stamp"] == json.loads(json.dumps(stamp)):
+            if kept["folder"] == str(directory.resolve()) and kept["stamp"] == stamp:
                 return [(os.path.join(given, relative), label) for relative, label in kept["samples"]]
         except (OSError, ValueError, KeyError, TypeError):
             pass  # no scan kept, or an unreadable one: scan

@@ -17,6 +17,7 @@ most, whatever the size of the split.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -139,8 +140,6 @@ def scoring_folder(root: str | Path, models: nn.Module | Sequence[nn.Module], **
     """The folder under ``root`` for one scoring of ``models`` (``parameters``: what else decides what is scored,
     e.g. the number of test images), named by a hash of their :func:`checksum` and the parameters: another scoring
     gets another folder, the same scoring (a rerun, another process) the same one."""
-    import hashlib
-
     what = json.dumps({"models": checksum(models), **parameters}, sort_keys=True, default=str)
     return Path(root) / f"scoring-{hashlib.sha256(what.encode()).hexdigest()[:12]}"
 

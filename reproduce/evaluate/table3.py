@@ -113,10 +113,10 @@ def score_crop_settings(models: Sequence[torch.nn.Module], images, crop_counts: 
     subset = list(subset)
     probabilities, seconds = {}, {}
     for crops in crop_counts:
-        started = time.perf_counter()
         scored = images if crops <= 10 else select(images, subset)
         options = dict(crops=crops, size=size, resize_ratio=resize_ratio, num_workers=num_workers)
         if keep is None:
+            started = time.perf_counter()
             probabilities[crops] = crop_probabilities(models, scored, **options)
             seconds[crops] = time.perf_counter() - started
         else:

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
+
+from .measure import interleaved_seconds
 
 #: ImageNet's most common photograph: 500 x 375 (width x height).
 PHOTO_SIZE = (500, 375)
@@ -48,19 +49,6 @@ def write_photographs(folder: str | Path, count: int) -> list[Path]:
     return paths
 
 
-def _rate(items: list, work: Callable[[Any], object], rounds: int) -> float:
-    """Items per second of ``work`` on every one of ``items``, the best of ``rounds`` passes after an untimed one."""
-    for item in items[:2]:
-        work(item)
-    best = float("inf")
-    for _ in range(rounds):
-        started = time.perf_counter()
-        for item in items:
-            work(item)
-        best = min(best, time.perf_counter() - started)
-    return len(items) / best
-
-
 def scan_rate(files: int = 20_000, rounds: int = 3) -> float:
     """Files per second that listing a class folder the way ``ImageFolder`` does (``os.scandir``, the extension
     checked) reaches on this machine's temporary file system, for a folder of ``files`` empty files."""
@@ -70,10 +58,10 @@ def scan_rate(files: int = 20_000, rounds: int = 3) -> float:
         for index in range(files):
             Path(folder, f"n{index:08d}.JPEG").touch()
 
-        def scan(_):
+        def scan():
             return [e.path for e in os.scandir(folder) if has_file_allowed_extension(e.name, IMG_EXTENSIONS)]
 
-        return files * _rate([None], scan, rounds)
+        return files / interleaved_seconds({"scan": scan}, torch.device("cpu"), rounds=rounds)["scan"]
 
 
 def loading_rates(photos: int = 40, rounds: int = 3, *, image_size: int = 224, cifar_size: int = 32,
@@ -97,17 +85,19 @@ def loading_rates(photos: int = 40, rounds: int = 3, *, image_size: int = 224, c
             paths = write_photographs(folder, photos)
             train, whole = paper_train_transform(image_size), whole_image_transform(normalize=False)
             cifar_train = paper_train_transform(cifar_size, crop=False)
-            arrays = [Image.fromarray(np.asarray(load_rgb_image(p).resize((32, 32)))) for p in paths]
+            arrays = [Image.fromarray(np.asarray(load_rgb_image(p).resize((cifar_size, cifar_size)))) for p in paths]
+            work = {"decode": (paths, load_rgb_image), "train_jpeg": (paths, lambda p: train(load_rgb_image(p))),
+                    "eval_jpeg": (paths, lambda p: whole(load_rgb_image(p))), "train_array": (arrays, cifar_train),
+                    "eval_array": (arrays, whole)}
             torch.manual_seed(0)
-            rates = {"decode": _rate(paths, load_rgb_image, rounds),
-                     "train_jpeg": _rate(paths, lambda p: train(load_rgb_image(p)), rounds),
-                     "eval_jpeg": _rate(paths, lambda p: whole(load_rgb_image(p)), rounds),
-                     "train_array": _rate(arrays, cifar_train, rounds),
-                     "eval_array": _rate(arrays, whole, rounds),
-                     "scan": scan_rate(scan_files, rounds)}
+            seconds = interleaved_seconds({name: (lambda items=items, call=call: [call(i) for i in items])
+                                           for name, (items, call) in work.items()}, torch.device("cpu"),
+                                          rounds=rounds)
+            rates = {name: len(items) / seconds[name] for name, (items, _) in work.items()}
+            rates["scan"] = scan_rate(scan_files, rounds)
     finally:
         torch.set_num_threads(threads)
     return {"images_per_second_per_core": rates, "photo_size": list(PHOTO_SIZE), "jpeg_quality": JPEG_QUALITY,
             "image_size": image_size, "cifar_size": cifar_size, "machine": machine("cpu"),
-            "how": f"one thread, best of {rounds} passes over {photos} JPEGs of {PHOTO_SIZE[0]} x {PHOTO_SIZE[1]} cut "
+            "how": f"one thread, the median of {rounds} interleaved passes over {photos} JPEGs of {PHOTO_SIZE[0]} x {PHOTO_SIZE[1]} cut "
                    f"from scikit-image's photographs; the scan over {scan_files} files"}

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 import torchvision
 
 from ..device import resolve_device
@@ -43,12 +42,16 @@ def _torchvision_network(device: torch.device) -> torch.nn.Module:
 
 
 def _loss(outputs, targets) -> torch.Tensor:
-    """Section 5's loss of any GoogLeNet's training outputs: (main, aux1, aux2) by name or torchvision's order."""
-    if hasattr(outputs, "aux_logits1"):  # torchvision's GoogLeNetOutputs
-        main, aux = outputs.logits, (outputs.aux_logits1, outputs.aux_logits2)
-    else:  # reproduce's
-        main, aux = outputs.logits, (outputs.aux1, outputs.aux2)
-    return F.cross_entropy(main.float(), targets) + 0.3 * sum(F.cross_entropy(a.float(), targets) for a in aux)
+    """Section 5's loss (:func:`~reproduce.training.loop.googlenet_loss`, TrainConfig's weights: the paper's) of
+    either network's training outputs: torchvision's (logits, aux_logits2, aux_logits1) read as reproduce's."""
+    from ..models.googlenet import GoogLeNetOutputs
+    from ..training import TrainConfig
+    from ..training.loop import googlenet_loss
+
+    if hasattr(outputs, "aux_logits1"):  # torchvision's
+        outputs = GoogLeNetOutputs(outputs.logits, outputs.aux_logits1, outputs.aux_logits2)
+    config = TrainConfig()
+    return googlenet_loss(outputs, targets, aux_weight=config.aux_weight, label_smoothing=config.label_smoothing)[0]
 
 
 def training_steps(device: torch.device, image_size: int, batch_size: int, *, compile: bool = True) -> dict:

@@ -1,9 +1,30 @@
-"""The Evaluation chapter's tables and sentences: Table 3 in miniature beside the paper's, with its intervals, the
-pooling of crops, the speed test and the chapter's times (Section 7)."""
+"""The Evaluation chapter's scoring of its members, and its tables and sentences: Table 3 in miniature beside the
+paper's, with its intervals, the pooling of crops, the speed test and the chapter's times (Section 7)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional, Sequence
+
 import pandas as pd
+
+
+def score_members(results: Sequence, models: Sequence, config, *, runs_dir: Optional[str], weights: str,
+                  test_images: Optional[int], many_crop_images: Optional[int], crop_counts: Sequence[int]):
+    """Table 3's scoring of the ``models`` (the ``results``' weights, ``weights`` of each) on the test split of
+    ``config`` (:func:`reproduce.evaluate.table3.score_test_split`). With a ``runs_dir``, the probabilities are kept
+    in ``RUNS_DIR/crops/scoring-<hash>`` as they are computed (a rerun resumes, a finished scoring is read back), and
+    on a machine of several GPUs they are computed by one process per GPU first
+    (:func:`reproduce.training.launch.score_on_all_devices`). Returns the settings and the images' classes."""
+    from ...evaluate.kept import scoring_folder
+    from ...evaluate.table3 import score_test_split
+    from ...training.launch import score_on_all_devices
+
+    scoring = dict(test_images=test_images, many_crop_images=many_crop_images, crop_counts=crop_counts)
+    keep = scoring_folder(Path(runs_dir) / "crops", models, **scoring) if runs_dir else None
+    if keep is not None:
+        score_on_all_devices(results, keep, weights=weights, **scoring)
+    return score_test_split(models, config, **scoring, keep=keep)
 
 
 def table3_with_paper(ours: pd.DataFrame) -> pd.DataFrame:
